@@ -1,0 +1,22 @@
+//! The wstg-bridge domain: WSTG ids and catalogue, checklist statuses, the
+//! lossless status mapping to DefectDojo, the event envelope and the sync
+//! decision. No I/O lives here: every other crate is an adapter around it.
+
+pub mod catalogue;
+pub mod dojo_state;
+pub mod event;
+pub mod mapping;
+pub mod notes;
+pub mod project;
+pub mod status;
+pub mod sync;
+pub mod wstg_id;
+
+pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
+pub use dojo_state::{DojoFlags, DojoItem};
+pub use event::{Envelope, EventKind, TrackerChange};
+pub use notes::Notes;
+pub use project::ProjectName;
+pub use status::Status;
+pub use sync::{decide, ConflictPolicy, Decision, ItemState, SideChange, SyncAction, SyncInputs};
+pub use wstg_id::WstgId;
