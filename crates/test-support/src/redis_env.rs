@@ -1,0 +1,27 @@
+//! Redis for tests: one shared server, a unique key prefix per test.
+
+pub fn redis_url() -> String {
+    std::env::var("WSTG_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A key prefix no other test uses, e.g. `wstgtest:5f0c…`.
+pub fn unique_prefix() -> String {
+    format!("wstgtest:{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Deletes every key under `prefix` (best effort; used by long-running suites).
+pub async fn delete_prefix(prefix: &str) -> anyhow::Result<()> {
+    let client = redis::Client::open(redis_url())?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await?;
+    if !keys.is_empty() {
+        redis::cmd("DEL")
+            .arg(keys)
+            .query_async::<()>(&mut conn)
+            .await?;
+    }
+    Ok(())
+}
