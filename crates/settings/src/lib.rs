@@ -1,1 +1,6 @@
-//! placeholder
+//! Configuration and telemetry shared by the wstg-bridge services.
+
+pub mod settings;
+pub mod telemetry;
+
+pub use settings::{Settings, SettingsError, ENV_VARS};
