@@ -22,9 +22,10 @@ pub const ATTRIBUTION: &str = "OWASP Web Security Testing Guide (WSTG), OWASP Fo
 https://github.com/OWASP/wstg, licensed CC BY-SA 4.0";
 
 /// The catalogue versions shipped with wstg-bridge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum CatalogueVersion {
     /// The stable 4.2 release (97 tests). The default.
+    #[default]
     #[serde(rename = "4.2")]
     V4_2,
     /// The development "latest" guide.
@@ -58,12 +59,6 @@ impl CatalogueVersion {
                 include_str!("../../../catalogue/wstg-tracker-snapshot-2025-03-29.json")
             }
         }
-    }
-}
-
-impl Default for CatalogueVersion {
-    fn default() -> Self {
-        CatalogueVersion::V4_2
     }
 }
 

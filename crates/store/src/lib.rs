@@ -1,1 +1,37 @@
-//! placeholder
+//! wstg-store: what wstg-bridge remembers between events.
+//!
+//! - per item: both sides' states, the state they held at the last sync, and
+//!   how the sync stands (`items`);
+//! - per project: the DefectDojo hierarchy it writes into (`project_links`);
+//! - the audit trail of every sync attempt (`audit_log`).
+//!
+//! One schema and one set of migrations serve SQLite (the embedded default,
+//! one file shared by the processes of one host) and PostgreSQL (replicas
+//! across hosts), through sqlx's `Any` driver. Portability shapes the SQL:
+//! TEXT and BIGINT columns only, `$n` placeholders, UUID v7 text ids,
+//! timestamps as unix milliseconds, and every write a single statement
+//! (`INSERT … ON CONFLICT … DO UPDATE … WHERE …`, `RETURNING`), which is
+//! atomic on both backends without explicit transactions.
+
+mod audit;
+mod error;
+mod items;
+mod migrations;
+mod projects;
+mod rows;
+mod sqlite;
+mod states;
+mod store;
+mod summary;
+mod target;
+
+pub use audit::AuditEntry;
+pub use error::StoreError;
+pub use items::{ItemRecord, Pulled, Pushed, TrackerRecord};
+pub use migrations::MIGRATOR;
+pub use projects::ProjectLinks;
+pub use rows::to_store_precision;
+pub use states::{Direction, SyncState, UnknownValue};
+pub use store::{Store, StoreOptions};
+pub use summary::{StatusSummary, UNKNOWN_KEY};
+pub use target::Backend;
