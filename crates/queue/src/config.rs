@@ -1,0 +1,218 @@
+//! Queue configuration: where Redis is, which keys, and the consumer timing.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::QueueError;
+
+/// How to reach Redis and how consumers read.
+///
+/// The defaults suit production; tests shorten `claim_min_idle` and `block`.
+/// Construct with [`QueueConfig::new`] (or `..Default::default()`) and set
+/// fields, so new fields never break callers.
+#[derive(Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// `redis://[user:password@]host:port[/db]`. Never logged as is: see
+    /// [`QueueConfig::redacted_url`].
+    pub redis_url: String,
+    /// Every key lives under `prefix:`. In Redis Cluster use a hash tag
+    /// (`{wstg}`) so the Lua scripts, which touch several keys, stay on one
+    /// slot.
+    pub prefix: String,
+    /// How long one XREADGROUP waits for new entries. Short enough that a
+    /// worker notices shutdown promptly; the consumer connection's response
+    /// timeout is set above it (see [`QueueConfig::consumer_response_timeout`]).
+    pub block: Duration,
+    /// Entries per XREADGROUP / XAUTOCLAIM. Reading in batches is ~10× faster
+    /// than one at a time.
+    pub batch: usize,
+    /// An entry delivered but not acked for this long is taken over by
+    /// another consumer (XAUTOCLAIM). Must exceed the longest time a worker
+    /// may legitimately spend on one batch (DefectDojo timeout × in-call
+    /// retries + margin), or healthy work gets delivered twice.
+    pub claim_min_idle: Duration,
+    /// Deliveries (first read plus reclaims) after which the caller should
+    /// dead-letter an entry instead of handling it again: a message that keeps
+    /// crashing or hanging its worker is poison.
+    pub max_deliveries: u32,
+    /// Approximate `MAXLEN ~` trim of the events stream on every add; `None`
+    /// (the default) never trims. Acked entries are deleted anyway, so the
+    /// stream holds only unfinished work and trimming it **drops unprocessed
+    /// events**: this is a memory guard of last resort, not housekeeping.
+    pub maxlen: Option<usize>,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            redis_url: "redis://127.0.0.1:6379".to_owned(),
+            prefix: "wstg".to_owned(),
+            block: Duration::from_secs(2),
+            batch: 100,
+            claim_min_idle: Duration::from_secs(60),
+            max_deliveries: 5,
+            maxlen: None,
+        }
+    }
+}
+
+/// What the consumer connection waits for a reply beyond `block`: the server
+/// answers a BLOCK that found nothing only once it expires, and redis 1.x
+/// would otherwise give up after its default 500 ms and drop the reply.
+pub const CONSUMER_TIMEOUT_MARGIN: Duration = Duration::from_secs(3);
+
+/// Response timeout of the shared connection (publish, scripts, admin). The
+/// redis crate's default of 500 ms fails requests during ordinary stalls
+/// (an AOF fsync, a fork for a snapshot); 3 s still fails fast enough for
+/// the ingest API to answer 503.
+pub const SHARED_RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long establishing a TCP connection (and the handshake) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl QueueConfig {
+    /// The defaults with another Redis URL and key prefix.
+    pub fn new(redis_url: impl Into<String>, prefix: impl Into<String>) -> Self {
+        QueueConfig {
+            redis_url: redis_url.into(),
+            prefix: prefix.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Rejects settings that would make the queue misbehave silently.
+    pub fn validate(&self) -> Result<(), QueueError> {
+        let bad = |why: &str| Err(QueueError::Config(why.to_owned()));
+        if self.prefix.is_empty() {
+            return bad("prefix must not be empty");
+        }
+        if self.prefix.chars().any(char::is_whitespace) {
+            return bad("prefix must not contain whitespace");
+        }
+        // BLOCK 0 means "wait forever" to Redis: the consumer would never come
+        // back to check for shutdown and would always hit its response timeout.
+        if self.block.as_millis() == 0 {
+            return bad("block must be at least 1 ms (0 would block forever)");
+        }
+        if self.batch == 0 {
+            return bad("batch must be at least 1");
+        }
+        if self.claim_min_idle.as_millis() == 0 {
+            return bad("claim_min_idle must be at least 1 ms");
+        }
+        if self.max_deliveries == 0 {
+            return bad("max_deliveries must be at least 1");
+        }
+        if self.maxlen == Some(0) {
+            return bad("maxlen must be at least 1 (or None for no trimming)");
+        }
+        Ok(())
+    }
+
+    /// The response timeout of each consumer's dedicated connection: longer
+    /// than one BLOCK so an empty read returns empty instead of timing out.
+    pub fn consumer_response_timeout(&self) -> Duration {
+        self.block + CONSUMER_TIMEOUT_MARGIN
+    }
+
+    /// The URL with any password replaced by `***`, for logs and errors.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.redis_url)
+    }
+}
+
+// Hand-written so `{:?}` of a config (in a log line or a panic) never shows
+// the Redis password.
+impl fmt::Debug for QueueConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueueConfig")
+            .field("redis_url", &self.redacted_url())
+            .field("prefix", &self.prefix)
+            .field("block", &self.block)
+            .field("batch", &self.batch)
+            .field("claim_min_idle", &self.claim_min_idle)
+            .field("max_deliveries", &self.max_deliveries)
+            .field("maxlen", &self.maxlen)
+            .finish()
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host…` with `***`.
+///
+/// Parsed by hand rather than with a URL parser so it also redacts strings
+/// that are not valid URLs (which is when people paste them into errors).
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    // The userinfo ends at the last '@' before the path: passwords may
+    // contain '@' when not percent-encoded.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &rest[..at];
+    let redacted = match userinfo.find(':') {
+        Some(colon) => format!("{}:***", &userinfo[..colon]),
+        // `redis://secret@host` puts the password in the user position.
+        None if !userinfo.is_empty() => "***".to_owned(),
+        None => String::new(),
+    };
+    format!("{}{}{}", &url[..scheme_end + 3], redacted, &rest[at..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_as_documented() {
+        let c = QueueConfig::default();
+        c.validate().expect("defaults validate");
+        assert_eq!(c.prefix, "wstg");
+        assert_eq!(c.block, Duration::from_secs(2));
+        assert_eq!(c.batch, 100);
+        assert_eq!(c.claim_min_idle, Duration::from_secs(60));
+        assert_eq!(c.max_deliveries, 5);
+        assert_eq!(c.maxlen, None);
+        assert_eq!(c.consumer_response_timeout(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn rejects_block_zero_and_empty_batch() {
+        let c = QueueConfig {
+            block: Duration::ZERO,
+            ..Default::default()
+        };
+        assert!(c.validate().is_err());
+        let c = QueueConfig {
+            batch: 0,
+            ..Default::default()
+        };
+        assert!(c.validate().is_err());
+        let c = QueueConfig {
+            prefix: String::new(),
+            ..Default::default()
+        };
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("redis://user:s3cret@host:6379/0"),
+            "redis://user:***@host:6379/0"
+        );
+        assert_eq!(
+            redact_url("redis://:s3cret@host:6379"),
+            "redis://:***@host:6379"
+        );
+        assert_eq!(redact_url("rediss://s3cret@host"), "rediss://***@host");
+        assert_eq!(redact_url("redis://u:p@ss@host/1"), "redis://u:***@host/1");
+        assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
+        assert_eq!(redact_url("not a url"), "not a url");
+        let c = QueueConfig::new("redis://u:hunter2@h", "wstg");
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,363 @@
+//! The dead-letter queue: stream `P:dlq`, one entry per event given up on.
+//!
+//! Fields: `data` (the envelope JSON as it was), `event_id`, `attempts`,
+//! `error` (the last error), `first_failed_at`, `dead_at` (RFC 3339) and
+//! `source_id` (its id in `P:events`). A stream rather than svix's list so an
+//! operator can read it with `redis-cli XRANGE P:dlq - +` and address one
+//! entry by id; replays keep the event id, so the worker's dedup still
+//! recognises an event that did get applied before it died.
+
+use chrono::{DateTime, Utc};
+use redis::streams::{StreamId, StreamRangeReply};
+use serde::Serialize;
+use uuid::Uuid;
+use wstg_domain::Envelope;
+
+use crate::consumer::Delivery;
+use crate::entry::{self, FIELD_DATA};
+use crate::error::QueueError;
+use crate::keys::GROUP;
+use crate::queue::Queue;
+use crate::scripts;
+
+/// Longest error text stored: an upstream error page should not bloat Redis.
+pub const MAX_ERROR_LEN: usize = 4096;
+
+/// Entries per XRANGE page when replaying everything.
+const PAGE: usize = 100;
+
+/// One dead letter as read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    /// Its id in `P:dlq`.
+    pub id: String,
+    /// The envelope, if `raw` still decodes.
+    pub envelope: Option<Envelope>,
+    /// `data` as stored.
+    pub raw: String,
+    pub attempts: u32,
+    /// The last error.
+    pub error: String,
+    /// The event's first failure (the dead-letter time when it was never
+    /// retried); `None` for entries written by hand.
+    pub first_failed_at: Option<DateTime<Utc>>,
+    pub dead_at: DateTime<Utc>,
+    /// Its id in `P:events` when it was dead-lettered.
+    pub source_id: Option<String>,
+}
+
+impl DeadLetter {
+    fn from_entry(e: StreamId) -> DeadLetter {
+        let raw = entry::field(&e.map, FIELD_DATA).unwrap_or_default();
+        let text = |name: &str| entry::field(&e.map, name);
+        DeadLetter {
+            envelope: entry::decode(&raw).ok(),
+            attempts: text("attempts").and_then(|s| s.parse().ok()).unwrap_or(0),
+            error: text("error").unwrap_or_default(),
+            first_failed_at: text("first_failed_at").and_then(|s| entry::parse_time(&s)),
+            // The id's own timestamp is when Redis added the entry: a fine
+            // stand-in for a missing field.
+            dead_at: text("dead_at")
+                .and_then(|s| entry::parse_time(&s))
+                .or_else(|| entry::id_time(&e.id))
+                .unwrap_or_default(),
+            source_id: text("source_id").filter(|s| !s.is_empty()),
+            raw,
+            id: e.id,
+        }
+    }
+
+    /// The event id: the envelope's, else the entry's `event_id` field or the
+    /// raw JSON's.
+    pub fn event_id(&self) -> Option<Uuid> {
+        self.envelope.as_ref().map(|e| e.event_id).or_else(|| {
+            serde_json::from_str::<serde_json::Value>(&self.raw)
+                .ok()?
+                .get("event_id")?
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+        })
+    }
+}
+
+impl Queue {
+    /// Dead-letters `env` after its last failure `error`.
+    ///
+    /// `attempts` is recorded as `env.attempt` (pass the envelope with the
+    /// final failure counted), or the delivery count of `source_id` if that
+    /// is higher. If `source_id` (its id in `P:events`; "" for none) is still
+    /// pending it is acked and deleted in the same script, so the caller need
+    /// not ack, and a crash cannot leave it both dead and pending.
+    pub async fn dead_letter(
+        &self,
+        env: &Envelope,
+        source_id: &str,
+        error: &str,
+    ) -> Result<String, QueueError> {
+        let raw = entry::encode(env)?;
+        self.dead_letter_parts(&raw, Some(env.event_id), source_id, error, env.attempt)
+            .await
+    }
+
+    /// Dead-letters a payload as it came off the stream, poison included:
+    /// the event id and attempt are taken from the JSON when it has them.
+    /// Otherwise as [`Queue::dead_letter`].
+    pub async fn dead_letter_raw(
+        &self,
+        raw: &str,
+        source_id: &str,
+        error: &str,
+    ) -> Result<String, QueueError> {
+        let json = serde_json::from_str::<serde_json::Value>(raw).ok();
+        let event_id = json
+            .as_ref()
+            .and_then(|v| v.get("event_id")?.as_str())
+            .and_then(|s| Uuid::parse_str(s).ok());
+        let attempts = json
+            .as_ref()
+            .and_then(|v| v.get("attempt")?.as_u64())
+            .map_or(0, |a| u32::try_from(a).unwrap_or(u32::MAX));
+        self.dead_letter_parts(raw, event_id, source_id, error, attempts)
+            .await
+    }
+
+    /// [`Queue::dead_letter_raw`] for a [`Delivery`].
+    pub async fn dead_letter_delivery(
+        &self,
+        d: &Delivery,
+        error: &str,
+    ) -> Result<String, QueueError> {
+        match &d.envelope {
+            Ok(env) => {
+                self.dead_letter_parts(&d.raw, Some(env.event_id), &d.id, error, env.attempt)
+                    .await
+            }
+            Err(_) => self.dead_letter_raw(&d.raw, &d.id, error).await,
+        }
+    }
+
+    async fn dead_letter_parts(
+        &self,
+        raw: &str,
+        event_id: Option<Uuid>,
+        source_id: &str,
+        error: &str,
+        attempts: u32,
+    ) -> Result<String, QueueError> {
+        let error = truncate(error, MAX_ERROR_LEN);
+        let failed_at_key = match event_id {
+            Some(id) => self.keys.failed_at(&id),
+            // Nothing was recorded for an unknown event; a key that cannot
+            // exist keeps the script's KEYS fixed.
+            None => format!("{}:failed_at:-", self.keys.prefix()),
+        };
+        let id: String = scripts::DEAD_LETTER
+            .key(&self.keys.dlq)
+            .key(&self.keys.events)
+            .key(failed_at_key)
+            .arg(GROUP)
+            .arg(source_id)
+            .arg(raw)
+            .arg(event_id.map(|u| u.to_string()).unwrap_or_default())
+            .arg(attempts)
+            .arg(error)
+            .arg(entry::format_time(Utc::now()))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        tracing::warn!(
+            dlq_id = %id,
+            event_id = ?event_id,
+            source_id,
+            error,
+            "event dead-lettered"
+        );
+        Ok(id)
+    }
+
+    /// The oldest `limit` dead letters.
+    pub async fn dlq_list(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        self.dlq_range("-", "+", limit).await
+    }
+
+    /// The next `limit` dead letters after id `after` (paging).
+    pub async fn dlq_list_after(
+        &self,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, QueueError> {
+        if !is_stream_id(after) {
+            return Err(QueueError::Decode(format!("'{after}' is not a stream id")));
+        }
+        self.dlq_range(&format!("({after}"), "+", limit).await
+    }
+
+    /// One dead letter; `None` if there is no such id (or it is not an id).
+    pub async fn dlq_get(&self, id: &str) -> Result<Option<DeadLetter>, QueueError> {
+        if !is_stream_id(id) {
+            return Ok(None);
+        }
+        Ok(self.dlq_range(id, id, 1).await?.into_iter().next())
+    }
+
+    async fn dlq_range(
+        &self,
+        start: &str,
+        end: &str,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, QueueError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let reply: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(&self.keys.dlq)
+            .arg(start)
+            .arg(end)
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(reply.ids.into_iter().map(DeadLetter::from_entry).collect())
+    }
+
+    /// Puts a dead letter back on `P:events` with the same event id and
+    /// `attempt` reset to 0, removing it from the DLQ in the same script.
+    /// Returns the new stream id, or `None` if there is no such dead letter
+    /// (including when a concurrent replay took it first).
+    ///
+    /// The JSON is edited as JSON (only `attempt` changes), so fields this
+    /// version does not know survive; a payload that is not a JSON object
+    /// goes back as it was.
+    pub async fn dlq_replay(&self, id: &str) -> Result<Option<String>, QueueError> {
+        match self.dlq_get(id).await? {
+            Some(dl) => self.replay(&dl).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn replay(&self, dl: &DeadLetter) -> Result<Option<String>, QueueError> {
+        let data = match serde_json::from_str::<serde_json::Value>(&dl.raw) {
+            Ok(serde_json::Value::Object(mut obj)) => {
+                obj.insert("attempt".to_owned(), 0.into());
+                serde_json::to_string(&obj)?
+            }
+            _ => dl.raw.clone(),
+        };
+        let event_id = dl.event_id().map(|u| u.to_string()).unwrap_or_default();
+        let new_id: Option<String> = scripts::DLQ_REPLAY
+            .key(&self.keys.dlq)
+            .key(&self.keys.events)
+            .arg(&dl.id)
+            .arg(data)
+            .arg(&event_id)
+            .arg(self.cfg.maxlen.unwrap_or(0))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        if let Some(new_id) = &new_id {
+            tracing::info!(dlq_id = %dl.id, %event_id, stream_id = %new_id, "dead letter replayed");
+        }
+        Ok(new_id)
+    }
+
+    /// Replays every dead letter present when it starts (entries that fail
+    /// again during the run land after the end mark and are not replayed a
+    /// second time). Returns how many were replayed.
+    pub async fn dlq_replay_all(&self) -> Result<usize, QueueError> {
+        let last: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(&self.keys.dlq)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let Some(end) = last.ids.into_iter().next().map(|e| e.id) else {
+            return Ok(0);
+        };
+        let mut start = "-".to_owned();
+        let mut replayed = 0;
+        loop {
+            let page = self.dlq_range(&start, &end, PAGE).await?;
+            for dl in &page {
+                if self.replay(dl).await?.is_some() {
+                    replayed += 1;
+                }
+            }
+            match page.last() {
+                Some(dl) if page.len() == PAGE => start = format!("({}", dl.id),
+                _ => break,
+            }
+        }
+        Ok(replayed)
+    }
+
+    /// Deletes one dead letter; true if it existed.
+    pub async fn dlq_delete(&self, id: &str) -> Result<bool, QueueError> {
+        if !is_stream_id(id) {
+            return Ok(false);
+        }
+        let n: u64 = redis::cmd("XDEL")
+            .arg(&self.keys.dlq)
+            .arg(id)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Deletes every dead letter; returns how many there were.
+    pub async fn dlq_purge(&self) -> Result<usize, QueueError> {
+        let n: usize = scripts::DLQ_PURGE
+            .key(&self.keys.dlq)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        if n > 0 {
+            tracing::warn!(purged = n, "dead-letter queue purged");
+        }
+        Ok(n)
+    }
+}
+
+/// `<ms>-<seq>` or `<ms>`: anything else would be a Redis syntax error, and
+/// for a lookup by id it simply means "no such entry".
+fn is_stream_id(id: &str) -> bool {
+    let mut parts = id.splitn(2, '-');
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match (parts.next(), parts.next()) {
+        (Some(ms), None) => all_digits(ms),
+        (Some(ms), Some(seq)) => all_digits(ms) && all_digits(seq),
+        _ => false,
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_ids() {
+        assert!(is_stream_id("1700000000000-0"));
+        assert!(is_stream_id("1700000000000"));
+        assert!(!is_stream_id(""));
+        assert!(!is_stream_id("-"));
+        assert!(!is_stream_id("+"));
+        assert!(!is_stream_id("12-"));
+        assert!(!is_stream_id("abc-1"));
+        assert!(!is_stream_id("1-2-3"));
+    }
+
+    #[test]
+    fn truncates_on_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

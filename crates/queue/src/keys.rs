@@ -1,0 +1,77 @@
+//! The Redis key layout, derived from the configured prefix `P`.
+//!
+//! | key                    | type   | holds |
+//! |------------------------|--------|-------|
+//! | `P:events`             | stream | work to do; group `workers`; fields `data` (envelope JSON), `event_id` |
+//! | `P:delayed`            | zset   | retries waiting: member = event_id, score = due time (unix ms) |
+//! | `P:delayed:data`       | hash   | event_id → envelope JSON of each delayed retry |
+//! | `P:dlq`                | stream | dead letters: `data`, `event_id`, `attempts`, `error`, `first_failed_at`, `dead_at`, `source_id` |
+//! | `P:idem:<key>`         | string | event_id first published under an idempotency key (TTL) |
+//! | `P:failed_at:<event>`  | string | RFC 3339 time of an event's first failure (TTL 7 days), copied into its dead letter |
+//!
+//! Delayed retries are keyed by event id rather than by their JSON so that
+//! scheduling the same event twice (a worker that crashed between scheduling
+//! and acking, then handled the redelivery) keeps one retry, not two, and so
+//! an operator can look one up: `ZRANGE P:delayed 0 -1 WITHSCORES`, then
+//! `HGET P:delayed:data <event_id>`.
+
+use uuid::Uuid;
+
+/// The consumer group every worker replica joins.
+pub const GROUP: &str = "workers";
+
+/// The names of every key under one prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    prefix: String,
+    pub events: String,
+    pub delayed: String,
+    pub delayed_data: String,
+    pub dlq: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Keys {
+        Keys {
+            prefix: prefix.to_owned(),
+            events: format!("{prefix}:events"),
+            delayed: format!("{prefix}:delayed"),
+            delayed_data: format!("{prefix}:delayed:data"),
+            dlq: format!("{prefix}:dlq"),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The idempotency record of one client-supplied key.
+    pub fn idem(&self, key: &str) -> String {
+        format!("{}:idem:{key}", self.prefix)
+    }
+
+    /// When `event_id` first failed (kept while it waits for retries).
+    pub fn failed_at(&self, event_id: &Uuid) -> String {
+        format!("{}:failed_at:{event_id}", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout() {
+        let k = Keys::new("wstg");
+        assert_eq!(k.events, "wstg:events");
+        assert_eq!(k.delayed, "wstg:delayed");
+        assert_eq!(k.delayed_data, "wstg:delayed:data");
+        assert_eq!(k.dlq, "wstg:dlq");
+        assert_eq!(k.idem("abc"), "wstg:idem:abc");
+        let id = Uuid::nil();
+        assert_eq!(
+            k.failed_at(&id),
+            "wstg:failed_at:00000000-0000-0000-0000-000000000000"
+        );
+    }
+}

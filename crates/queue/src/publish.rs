@@ -1,0 +1,82 @@
+//! Adding events to `P:events`: plain, and once per idempotency key.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+use wstg_domain::Envelope;
+
+use crate::entry::{self, FIELD_DATA, FIELD_EVENT_ID};
+use crate::error::QueueError;
+use crate::queue::Queue;
+use crate::scripts;
+
+/// What [`Queue::publish_idempotent`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// Added under this stream id.
+    New(String),
+    /// The key was seen within its TTL; nothing was added. `event_id` is the
+    /// event first published under it, so the caller can answer with it.
+    Duplicate { event_id: Uuid },
+}
+
+impl Queue {
+    /// XADD the envelope to `P:events` on the shared connection (the hot
+    /// path: one round trip, no script). Returns the stream id.
+    pub async fn publish(&self, env: &Envelope) -> Result<String, QueueError> {
+        let data = entry::encode(env)?;
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&self.keys.events);
+        if let Some(n) = self.cfg.maxlen {
+            cmd.arg("MAXLEN").arg("~").arg(n);
+        }
+        cmd.arg("*")
+            .arg(FIELD_DATA)
+            .arg(data)
+            .arg(FIELD_EVENT_ID)
+            .arg(env.event_id.to_string());
+        let id: String = cmd.query_async(&mut self.conn.clone()).await?;
+        tracing::trace!(event_id = %env.event_id, stream_id = %id, "published");
+        Ok(id)
+    }
+
+    /// Publishes unless `key` was already used within `ttl`.
+    ///
+    /// One Lua script checks `P:idem:<key>`, XADDs and stores the event id
+    /// with the TTL, so two concurrent requests with one key cannot both get
+    /// through (a GET-then-XADD from Rust could). The key is kept for `ttl`
+    /// even after the event is processed: it answers retries by the sender,
+    /// not the worker's dedup (which is by event id).
+    pub async fn publish_idempotent(
+        &self,
+        env: &Envelope,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<Published, QueueError> {
+        let data = entry::encode(env)?;
+        // PX 0 is an error in Redis; a sub-millisecond TTL means "barely".
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let (added, value): (i64, String) = scripts::PUBLISH_IDEMPOTENT
+            .key(self.keys.idem(key))
+            .key(&self.keys.events)
+            .arg(ttl_ms)
+            .arg(env.event_id.to_string())
+            .arg(data)
+            .arg(self.cfg.maxlen.unwrap_or(0))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        if added == 1 {
+            tracing::trace!(event_id = %env.event_id, stream_id = %value, "published");
+            Ok(Published::New(value))
+        } else {
+            let event_id = Uuid::parse_str(&value).map_err(|e| {
+                QueueError::Decode(format!(
+                    "idempotency record {} ('{value}'): {e}",
+                    self.keys.idem(key)
+                ))
+            })?;
+            tracing::debug!(%event_id, "duplicate publish suppressed");
+            Ok(Published::Duplicate { event_id })
+        }
+    }
+}

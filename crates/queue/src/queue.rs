@@ -1,0 +1,66 @@
+//! The queue handle: configuration, key names and the shared connection.
+//! Its operations live next to their concern (publish, delayed, dlq, stats,
+//! health, consumer) as further `impl Queue` blocks.
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionManager;
+use redis::Client;
+
+use crate::config::QueueConfig;
+use crate::connection;
+use crate::error::QueueError;
+use crate::keys::Keys;
+
+/// A handle on the queue. Cheap to clone: clones share one multiplexed
+/// connection, which is what the publish hot path wants.
+#[derive(Clone)]
+pub struct Queue {
+    pub(crate) cfg: Arc<QueueConfig>,
+    pub(crate) keys: Arc<Keys>,
+    /// Kept to open dedicated consumer connections.
+    pub(crate) client: Client,
+    pub(crate) conn: ConnectionManager,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").field("cfg", &self.cfg).finish()
+    }
+}
+
+impl Queue {
+    /// Validates the configuration, connects, and creates the consumer group
+    /// `workers` on `P:events` (with the stream; an existing group is fine).
+    ///
+    /// Fails with a transient error if Redis is unreachable: callers that
+    /// must start anyway retry with backoff.
+    pub async fn connect(cfg: QueueConfig) -> Result<Queue, QueueError> {
+        cfg.validate()?;
+        let client = connection::client(&cfg)?;
+        let mut conn = connection::shared(&client).await?;
+        let keys = Keys::new(&cfg.prefix);
+        connection::ensure_group(&mut conn, &keys).await?;
+        tracing::debug!(config = ?cfg, "queue connected");
+        Ok(Queue {
+            cfg: Arc::new(cfg),
+            keys: Arc::new(keys),
+            client,
+            conn,
+        })
+    }
+
+    pub fn config(&self) -> &QueueConfig {
+        &self.cfg
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// A clone of the shared connection, for callers that need a raw command
+    /// on the same Redis (tests, admin tools). Never block on it.
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+}

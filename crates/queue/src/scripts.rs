@@ -1,0 +1,226 @@
+//! The Lua scripts. Each one is a step that must not be seen half done by
+//! another replica or survive a crash half done: Redis runs a script as one
+//! atomic unit, so "check then write" races (two replicas promoting the same
+//! retry, two operators replaying the same dead letter) cannot happen.
+//!
+//! Every key a script touches is passed in KEYS (never built inside Lua), as
+//! Redis Cluster requires. A script writes only after its last command that
+//! can fail on bad input: Redis does not roll back a script that errors
+//! halfway.
+//!
+//! `redis::Script` sends EVALSHA and falls back to loading the script on
+//! NOSCRIPT, so a Redis restart (which empties the script cache) is handled.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// `add(stream, maxlen, data, event_id)`: XADD in the stream entry layout of
+/// [`crate::entry`] (`data`, then `event_id` unless empty), with an
+/// approximate MAXLEN when `maxlen` > 0. Prepended to scripts that enqueue.
+const ADD_FN: &str = r"
+local function add(stream, maxlen, data, event_id)
+  local args = {stream}
+  if tonumber(maxlen) > 0 then
+    args[#args + 1] = 'MAXLEN'
+    args[#args + 1] = '~'
+    args[#args + 1] = maxlen
+  end
+  args[#args + 1] = '*'
+  args[#args + 1] = 'data'
+  args[#args + 1] = data
+  if event_id ~= '' then
+    args[#args + 1] = 'event_id'
+    args[#args + 1] = event_id
+  end
+  return redis.call('XADD', unpack(args))
+end
+";
+
+fn with_add(body: &str) -> Script {
+    Script::new(&format!("{ADD_FN}{body}"))
+}
+
+/// Publish once per idempotency key.
+///
+/// KEYS: idem key, events. ARGV: ttl ms, event_id, data, maxlen.
+/// Returns `{1, stream id}` when added, `{0, first event_id}` for a duplicate.
+pub static PUBLISH_IDEMPOTENT: LazyLock<Script> = LazyLock::new(|| {
+    with_add(
+        r"
+local existing = redis.call('GET', KEYS[1])
+if existing then
+  return {0, existing}
+end
+local id = add(KEYS[2], ARGV[4], ARGV[3], ARGV[2])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1])
+return {1, id}
+",
+    )
+});
+
+/// Schedule a retry, optionally acking the delivery it replaces in the same
+/// step (so a crash cannot leave both, or neither).
+///
+/// KEYS: delayed, delayed data, failed_at key, events.
+/// ARGV: due ms, event_id, data, now (RFC 3339), failed_at ttl ms, group,
+/// source stream id ('' = none).
+/// Returns 1 if the source entry was acked, else 0.
+pub static SCHEDULE_RETRY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local acked = 0
+if ARGV[7] ~= '' then
+  acked = redis.call('XACK', KEYS[4], ARGV[6], ARGV[7])
+end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5])
+if acked == 1 then
+  redis.call('XDEL', KEYS[4], ARGV[7])
+end
+return acked
+",
+    )
+});
+
+/// Move due retries onto the events stream.
+///
+/// KEYS: delayed, delayed data, events. ARGV: now ms, limit, maxlen.
+/// Returns `{moved, orphans}`; an orphan is a zset member whose data was
+/// missing (dropped, since there is nothing to deliver).
+pub static PROMOTE_DUE: LazyLock<Script> = LazyLock::new(|| {
+    with_add(
+        r"
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local moved = 0
+local orphans = 0
+for _, eid in ipairs(ids) do
+  local data = redis.call('HGET', KEYS[2], eid)
+  redis.call('ZREM', KEYS[1], eid)
+  redis.call('HDEL', KEYS[2], eid)
+  if data then
+    add(KEYS[3], ARGV[3], data, eid)
+    moved = moved + 1
+  else
+    orphans = orphans + 1
+  end
+end
+return {moved, orphans}
+",
+    )
+});
+
+/// Dead-letter an event and ack its delivery in one step.
+///
+/// KEYS: dlq, events, failed_at key.
+/// ARGV: group, source id ('' = none), data, event_id ('' = unknown),
+/// attempts, error, dead_at (RFC 3339).
+/// The recorded attempts are the larger of ARGV attempts and the source
+/// entry's delivery count (an entry that kept killing its workers never got
+/// as far as a counted retry). The group commands run under pcall: a source
+/// whose stream or group has vanished is simply not pending.
+/// Returns the dead letter's id.
+pub static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local acked = 0
+local attempts = tonumber(ARGV[5])
+if ARGV[2] ~= '' then
+  local p = redis.pcall('XPENDING', KEYS[2], ARGV[1], ARGV[2], ARGV[2], 1)
+  if type(p) == 'table' and p[1] and p[1][4] then
+    attempts = math.max(attempts, tonumber(p[1][4]))
+  end
+  local a = redis.pcall('XACK', KEYS[2], ARGV[1], ARGV[2])
+  if type(a) == 'number' then
+    acked = a
+  end
+end
+local first = redis.call('GET', KEYS[3])
+if not first then
+  first = ARGV[7]
+end
+local fields = {KEYS[1], '*', 'data', ARGV[3]}
+if ARGV[4] ~= '' then
+  fields[#fields + 1] = 'event_id'
+  fields[#fields + 1] = ARGV[4]
+end
+fields[#fields + 1] = 'attempts'
+fields[#fields + 1] = tostring(attempts)
+fields[#fields + 1] = 'error'
+fields[#fields + 1] = ARGV[6]
+fields[#fields + 1] = 'first_failed_at'
+fields[#fields + 1] = first
+fields[#fields + 1] = 'dead_at'
+fields[#fields + 1] = ARGV[7]
+if ARGV[2] ~= '' then
+  fields[#fields + 1] = 'source_id'
+  fields[#fields + 1] = ARGV[2]
+end
+local id = redis.call('XADD', unpack(fields))
+redis.call('DEL', KEYS[3])
+if acked == 1 then
+  redis.call('XDEL', KEYS[2], ARGV[2])
+end
+return id
+",
+    )
+});
+
+/// Move one dead letter back onto the events stream, unless someone else
+/// already did (the XDEL is the claim).
+///
+/// KEYS: dlq, events. ARGV: dlq id, data, event_id ('' = unknown), maxlen.
+/// Returns the new stream id, or nil if the dead letter was gone.
+pub static DLQ_REPLAY: LazyLock<Script> = LazyLock::new(|| {
+    with_add(
+        r"
+if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then
+  return false
+end
+return add(KEYS[2], ARGV[4], ARGV[2], ARGV[3])
+",
+    )
+});
+
+/// Delete the dead-letter stream; returns how many entries it held.
+///
+/// KEYS: dlq.
+pub static DLQ_PURGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local n = redis.call('XLEN', KEYS[1])
+redis.call('DEL', KEYS[1])
+return n
+",
+    )
+});
+
+/// Delete consumers that own no pending entries and have been idle at least
+/// `min idle` ms. Checking and deleting in one step matters: XGROUP
+/// DELCONSUMER discards the consumer's pending entries, which would then
+/// never be redelivered.
+///
+/// KEYS: events. ARGV: group, min idle ms. Returns how many were deleted.
+pub static PRUNE_CONSUMERS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local deleted = 0
+local min_idle = tonumber(ARGV[2])
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #c, 2 do
+    info[c[i]] = c[i + 1]
+  end
+  if tonumber(info['pending']) == 0 and tonumber(info['idle']) >= min_idle then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    deleted = deleted + 1
+  end
+end
+return deleted
+",
+    )
+});
