@@ -1,1 +1,12 @@
-//! placeholder
+//! wstg-ingest: the HTTP edge of wstg-bridge. It validates what the tracker
+//! and DefectDojo send, appends it to the Redis stream, and answers only once
+//! the append succeeded. It never calls DefectDojo itself: the workers do.
+
+pub mod auth;
+pub mod body;
+pub mod errors;
+pub mod routes;
+pub mod startup;
+pub mod state;
+
+pub use startup::Application;

@@ -1,1 +1,38 @@
-fn main() {}
+//! wstg-ingest: the HTTP API the tracker and DefectDojo's webhooks call.
+
+use std::process::ExitCode;
+
+use wstg_ingest::Application;
+use wstg_settings::{telemetry, Settings};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wstg-ingest: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    let app = match Application::build(&settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("wstg-ingest could not start: {e:#}");
+            eprintln!("wstg-ingest: could not start: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "wstg-ingest listening on http://{}:{}",
+        settings.ingest.addr.ip(),
+        app.port()
+    );
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("wstg-ingest stopped: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

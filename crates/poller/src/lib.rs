@@ -1,1 +1,1 @@
-//! placeholder
+//! wstg-poller: reads DefectDojo back and emits reconciliation events.

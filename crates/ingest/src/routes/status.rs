@@ -1,0 +1,45 @@
+//! `GET /api/wstg/status`: the original design's summary fields
+//! (last_sync, total_items, synced_items, pending_items, conflicts) with real
+//! values from the store, plus the queue's depth.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use wstg_domain::ProjectName;
+
+use crate::auth::require_bearer;
+use crate::errors::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    project: Option<String>,
+}
+
+pub async fn get_status(
+    req: HttpRequest,
+    query: web::Query<StatusQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, state.ingest_token.as_ref())?;
+    let project = query
+        .project
+        .as_deref()
+        .map(ProjectName::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("project", e))?;
+    let summary = state
+        .store
+        .status_summary(project.as_ref())
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "store unavailable");
+            ApiError::Unavailable("store")
+        })?;
+    let queue = state.queue.stats().await.ok();
+    let mut body = serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.into()))?;
+    body["queue"] = json!(queue);
+    body["catalogue_version"] = json!(state.catalogue.version().as_str());
+    body["catalogue_items"] = json!(state.catalogue.len());
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -1,0 +1,159 @@
+//! `POST /api/wstg/sync`: a tracker change, as the original design defined
+//! it: `{wstg_id, status, notes, timestamp, user}` plus an optional
+//! `project`. Answers 202 only after the event is on the Redis stream.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use serde_json::{json, Value};
+use tracing::Instrument;
+use wstg_domain::{Envelope, EventKind, Notes, ProjectName, Status, TrackerChange};
+use wstg_queue::Published;
+
+use crate::auth::require_bearer;
+use crate::body::{json_object, opt_str, read_limited, req_str};
+use crate::errors::ApiError;
+use crate::state::AppState;
+
+/// How long an `Idempotency-Key` is remembered.
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+pub async fn post_sync(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, state.ingest_token.as_ref())?;
+    let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
+    let received_at = Utc::now();
+    let envelope = parse_tracker_change(&bytes, &state, received_at)?;
+    let idempotency_key = idempotency_key(&req)?;
+
+    let span = tracing::info_span!(
+        "ingest_sync",
+        event_id = %envelope.event_id,
+        wstg_id = %envelope.wstg_id().map(|i| i.as_str()).unwrap_or("-"),
+        project = %envelope.project,
+    );
+    async move {
+        let published = match &idempotency_key {
+            Some(key) => state
+                .queue
+                .publish_idempotent(&envelope, key, IDEMPOTENCY_TTL)
+                .await,
+            None => state.queue.publish(&envelope).await.map(Published::New),
+        };
+        match published {
+            Ok(Published::New(stream_id)) => {
+                tracing::debug!(%stream_id, "tracker change queued");
+                Ok(HttpResponse::Accepted().json(json!({
+                    "success": true,
+                    "event_id": envelope.event_id,
+                    "status": "queued",
+                })))
+            }
+            Ok(Published::Duplicate { event_id }) => Ok(HttpResponse::Ok().json(json!({
+                "success": true,
+                "event_id": event_id,
+                "status": "duplicate",
+            }))),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not queue tracker change");
+                Err(ApiError::Unavailable("queue"))
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let v = v
+        .to_str()
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable ASCII"))?
+        .trim();
+    if v.is_empty() || v.len() > 200 {
+        return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 200 characters"));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// Turns the body into an envelope, or names the first bad field.
+pub fn parse_tracker_change(
+    bytes: &[u8],
+    state: &AppState,
+    received_at: DateTime<Utc>,
+) -> Result<Envelope, ApiError> {
+    let obj = json_object(bytes)?;
+    let wstg_id = state
+        .catalogue
+        .parse_id(req_str(&obj, "wstg_id")?)
+        .map_err(|e| ApiError::invalid("wstg_id", e))?;
+    let status: Status = req_str(&obj, "status")?
+        .parse()
+        .map_err(|e| ApiError::invalid("status", e))?;
+    let notes = opt_str(&obj, "notes")?
+        .map(Notes::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid("notes", e))?;
+    let project = match opt_str(&obj, "project")? {
+        Some(p) => ProjectName::parse(p).map_err(|e| ApiError::invalid("project", e))?,
+        None => state.default_project.clone(),
+    };
+    let user = match opt_str(&obj, "user")? {
+        Some(u) if u.chars().count() > 128 => {
+            return Err(ApiError::invalid("user", "is longer than 128 characters"))
+        }
+        Some(u) if !u.trim().is_empty() => Some(u.trim().to_owned()),
+        _ => None,
+    };
+    let occurred_at = match obj.get("timestamp") {
+        None | Some(Value::Null) => received_at,
+        Some(v) => parse_timestamp(v)?,
+    };
+    // A tracker clock ahead of ours would make its change outrank every
+    // later change to the item; a future timestamp counts as "now".
+    let occurred_at = occurred_at.min(received_at);
+    Ok(Envelope::new(
+        project,
+        EventKind::TrackerChange(TrackerChange {
+            wstg_id,
+            status,
+            notes,
+            occurred_at,
+            user,
+        }),
+        received_at,
+    ))
+}
+
+/// RFC 3339 (`2025-12-03T17:30:00Z`), a naive ISO time taken as UTC (Python's
+/// `isoformat()`), or milliseconds since the epoch (JavaScript's `Date.now()`).
+fn parse_timestamp(v: &Value) -> Result<DateTime<Utc>, ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            "timestamp",
+            "must be an RFC 3339 date-time (e.g. 2025-12-03T17:30:00Z) or milliseconds since the epoch",
+        )
+    };
+    match v {
+        Value::String(s) => {
+            let s = s.trim();
+            DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .or_else(|_| {
+                    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").map(|n| Utc.from_utc_datetime(&n))
+                })
+                .map_err(|_| bad())
+        }
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            .ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}
