@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmarks of docs/benchmarks.md, on this machine, each
+# against a baseline measured in the same run. Prints the figures; copy them
+# into docs/benchmarks.md with the date and the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNECTIONS:-32}
+command -v wrk >/dev/null || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+cargo build --release --workspace --bins
+BIN=target/release
+PREFIX=wstgbench$$
+LOGS=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  redis-cli --scan --pattern "$PREFIX*" | xargs -r redis-cli del >/dev/null
+  redis-cli del wstgbench:bare:events >/dev/null
+  rm -rf "$LOGS"
+}
+trap cleanup EXIT
+
+wait_http() { for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+cat > "$LOGS/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"wstg_id":"WSTG-INFO-01","status":"In Progress","notes":"bench","user":"bench"}'
+LUA
+
+run_wrk() { # name url
+  echo "### $1"
+  echo "wrk -t1 -c$CONNS -d$DURATION --latency -s post.lua $2"
+  wrk -t1 -c"$CONNS" -d"$DURATION" --latency -s "$LOGS/post.lua" "$2" | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors' || true
+}
+
+echo "## ingest throughput (machine: $(nproc) cores)"
+"$BIN/bare-xadd" --addr 127.0.0.1:18089 >"$LOGS/bare.log" 2>&1 & pids+=($!)
+WSTG_REDIS_URL=redis://127.0.0.1:6379 WSTG_KEY_PREFIX=$PREFIX WSTG_DATABASE_URL="sqlite://$LOGS/wstg.db?mode=rwc" \
+  WSTG_INGEST_ADDR=127.0.0.1:18088 WSTG_LOG=error "$BIN/wstg-ingest" >"$LOGS/ingest.log" 2>&1 & pids+=($!)
+wait_http http://127.0.0.1:18088/healthz
+sleep 0.5
+run_wrk "baseline: bare actix-web + one XADD" http://127.0.0.1:18089/api/wstg/sync
+run_wrk "wstg-ingest POST /api/wstg/sync" http://127.0.0.1:18088/api/wstg/sync
+run_wrk "baseline again (drift check)" http://127.0.0.1:18089/api/wstg/sync
+
+echo
+echo "## end to end and DefectDojo calls per change"
+echo "$BIN/e2e-latency --changes 300 --workers 2"
+"$BIN/e2e-latency" --changes 300 --workers 2
+echo
+echo "## burst coalescing"
+echo "$BIN/burst --changes 100 --workers 2"
+"$BIN/burst" --changes 100 --workers 2

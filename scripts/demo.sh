@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# `make demo`: the whole system on this machine. Redis-backed services with the
+# embedded SQLite store, against the built-in DefectDojo emulator.
+# Ctrl-C stops everything. Ports: DEMO_INGEST_PORT (8088), DEMO_DOJO_PORT (8080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+INGEST_PORT=${DEMO_INGEST_PORT:-8088}
+DOJO_PORT=${DEMO_DOJO_PORT:-8080}
+TOKEN=demo-dojo-token
+
+scripts/ensure-services.sh redis
+cargo build --workspace --bins
+BIN=target/debug
+mkdir -p .demo/logs
+
+export WSTG_REDIS_URL=redis://127.0.0.1:6379
+export WSTG_KEY_PREFIX=wstg-demo
+export WSTG_DATABASE_URL="sqlite://./.demo/wstg.db?mode=rwc"
+export WSTG_DOJO_URL=http://127.0.0.1:$DOJO_PORT
+export WSTG_DOJO_TOKEN=$TOKEN
+export WSTG_INGEST_ADDR=127.0.0.1:$INGEST_PORT
+export WSTG_CORS_ORIGINS="http://127.0.0.1:$INGEST_PORT,http://localhost:$INGEST_PORT"
+export WSTG_WEBHOOK_KEY=demo-webhook-key
+export WSTG_POLL_INTERVAL_SECS=5
+
+pids=()
+cleanup() {
+  echo; echo "stopping the demo…"
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+start() { # name logfile cmd...
+  local name=$1; shift
+  "$@" >".demo/logs/$name.log" 2>&1 &
+  pids+=($!)
+}
+
+wait_http() { # url
+  for _ in $(seq 1 100); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "demo: $1 did not come up; see .demo/logs/" >&2; return 1
+}
+
+start dojo-sim "$BIN/dojo-sim" --addr "127.0.0.1:$DOJO_PORT" --token "$TOKEN" \
+  --webhook-url "http://127.0.0.1:$INGEST_PORT/api/wstg/webhook" \
+  --webhook-header-name X-API-Key --webhook-header-value demo-webhook-key
+wait_http "http://127.0.0.1:$DOJO_PORT/__sim/stats"
+start ingest "$BIN/wstg-ingest"
+start worker-1 "$BIN/wstg-worker"
+start worker-2 "$BIN/wstg-worker"
+start poller "$BIN/wstg-poller"
+wait_http "http://127.0.0.1:$INGEST_PORT/readyz"
+
+cat <<MSG
+
+wstg-bridge demo is running.
+  tracker page   http://127.0.0.1:$INGEST_PORT/
+  status         http://127.0.0.1:$INGEST_PORT/api/wstg/status
+  DefectDojo     http://127.0.0.1:$DOJO_PORT/api/v2/findings/   (emulator; header "Authorization: Token $TOKEN")
+  logs           make wstg-logs   (files in .demo/logs/)
+
+Make a finding appear:
+  curl -s -X POST http://127.0.0.1:$INGEST_PORT/api/wstg/sync -H 'Content-Type: application/json' \\
+       -d '{"wstg_id": "WSTG-INFO-01", "status": "In Progress", "notes": "started recon", "user": "alice"}'
+  curl -s -H "Authorization: Token $TOKEN" "http://127.0.0.1:$DOJO_PORT/api/v2/findings/?tags=wstg-info-01"
+
+Ctrl-C stops everything.
+MSG
+wait
