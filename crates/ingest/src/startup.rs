@@ -46,6 +46,8 @@ impl Application {
             default_project: settings.default_project.clone(),
             ingest_token: settings.ingest.token.clone(),
             max_body_bytes: settings.ingest.max_body_bytes,
+            webhook_key: settings.ingest.webhook_key.clone(),
+            webhook_header: settings.ingest.webhook_header.clone(),
         });
         let origins = settings.ingest.cors_origins.clone();
         let server = HttpServer::new(move || {

@@ -12,4 +12,6 @@ pub struct AppState {
     pub default_project: ProjectName,
     pub ingest_token: Option<SecretString>,
     pub max_body_bytes: usize,
+    pub webhook_key: Option<SecretString>,
+    pub webhook_header: String,
 }
