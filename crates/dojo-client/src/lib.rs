@@ -1,1 +1,28 @@
-//! placeholder
+//! A typed client for the subset of DefectDojo's API v2 that wstg-bridge
+//! uses, written against the behaviour of the real 3.2.0 server
+//! (`/work/shared/defectdojo/FACTS.md`, the recorded exchanges, and
+//! DefectDojo's source).
+//!
+//! - Hierarchy bootstrap (`ensure_*`): list with the name filter, compare
+//!   exactly here (several of DefectDojo's name filters are `icontains`), and
+//!   only then create.
+//! - Findings: create, find (by unique id, then by id tag, never by title),
+//!   PATCH only what changed, list a test with paging, close, delete.
+//! - Errors are classified as transient (retry) or permanent from the status
+//!   and DefectDojo's error body ([`DojoError`]).
+//!
+//! The API token never appears in `Debug`, logs or errors.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod client;
+mod config;
+mod error;
+mod model;
+
+pub use client::{item_description, item_title, DojoClient, ATTRIBUTION_LINE};
+pub use config::{DojoConfig, NotesField, NotesFieldError, Severity, UnknownSeverity};
+pub use error::{
+    classify, error_message, parse_retry_after, DojoError, RequestContext, GENERIC_500_MESSAGE,
+};
+pub use model::{looks_like_wstg_id, Finding, FindingPage};
