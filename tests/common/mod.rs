@@ -1,1 +1,192 @@
-//! System tests live in tests/*.rs; this library is intentionally empty.
+//! The harness of the system tests: a whole wstg-bridge (ingest, workers)
+//! in this process or as real processes, against the DefectDojo emulator over
+//! TCP, real Redis (a fresh key prefix) and a fresh database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use test_support::FreshDb;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use wstg_settings::Settings;
+
+pub const DOJO_TOKEN: &str = "system-test-dojo-token";
+
+/// The environment the services read, for this system.
+pub fn service_env(
+    prefix: &str,
+    db_url: &str,
+    dojo_url: &str,
+    ingest_addr: &str,
+) -> Vec<(String, String)> {
+    [
+        ("WSTG_REDIS_URL", test_support::redis_url()),
+        ("WSTG_KEY_PREFIX", prefix.to_owned()),
+        ("WSTG_DATABASE_URL", db_url.to_owned()),
+        ("WSTG_DOJO_URL", dojo_url.to_owned()),
+        ("WSTG_DOJO_TOKEN", DOJO_TOKEN.to_owned()),
+        ("WSTG_INGEST_ADDR", ingest_addr.to_owned()),
+        ("WSTG_WORKER_BLOCK_MS", "500".to_owned()),
+        ("WSTG_DOJO_TIMEOUT_SECS", "5".to_owned()),
+        ("WSTG_CLAIM_MIN_IDLE_SECS", "15".to_owned()),
+        ("WSTG_LOG", "warn".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+pub fn settings_from(env: &[(String, String)]) -> Settings {
+    let map: HashMap<String, String> = env.iter().cloned().collect();
+    Settings::load_from(|k| map.get(k).cloned()).expect("valid test settings")
+}
+
+/// wstg-bridge running inside the test process.
+pub struct System {
+    pub sim: dojo_sim::RunningSim,
+    pub ingest_url: String,
+    pub prefix: String,
+    pub settings: Settings,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    _db: FreshDb,
+}
+
+impl System {
+    pub async fn start(db: FreshDb, workers: usize) -> System {
+        Self::start_with(db, workers, &[]).await
+    }
+
+    pub async fn start_with(db: FreshDb, workers: usize, extra_env: &[(&str, &str)]) -> System {
+        test_support::init_test_logging();
+        let sim = dojo_sim::spawn(dojo_sim::SimConfig::new(DOJO_TOKEN))
+            .await
+            .unwrap();
+        let prefix = test_support::unique_prefix();
+        let mut env = service_env(&prefix, &db.url, &sim.base_url, "127.0.0.1:0");
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let settings = settings_from(&env);
+        let app = wstg_ingest::Application::build(&settings).await.unwrap();
+        let ingest_url = format!("http://127.0.0.1:{}", app.port());
+        let shutdown = CancellationToken::new();
+        let mut tasks = vec![tokio::spawn(async move {
+            let _ = app.run_until_stopped().await;
+        })];
+        for _ in 0..workers {
+            let worker = wstg_worker::Worker::build(&settings).await.unwrap();
+            let token = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                worker.run(token).await.unwrap();
+            }));
+        }
+        System {
+            sim,
+            ingest_url,
+            prefix,
+            settings,
+            http: reqwest::Client::new(),
+            shutdown,
+            tasks,
+            _db: db,
+        }
+    }
+
+    pub async fn post_sync(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/wstg/sync", self.ingest_url))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for t in self.tasks {
+            t.abort();
+        }
+        self.sim.stop().await;
+    }
+}
+
+/// Every finding the emulator holds.
+pub async fn dojo_findings(http: &reqwest::Client, dojo_url: &str) -> Vec<Value> {
+    let body: Value = http
+        .get(format!("{dojo_url}/api/v2/findings/?limit=100000&o=id"))
+        .header("Authorization", format!("Token {DOJO_TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["results"].as_array().cloned().unwrap_or_default()
+}
+
+/// The emulator's finding for a WSTG id (by unique_id_from_tool).
+pub async fn dojo_finding(http: &reqwest::Client, dojo_url: &str, wstg_id: &str) -> Option<Value> {
+    dojo_findings(http, dojo_url)
+        .await
+        .into_iter()
+        .find(|f| f["unique_id_from_tool"] == json!(wstg_id))
+}
+
+/// The emulator's count of successful writes.
+pub async fn dojo_writes(http: &reqwest::Client, dojo_url: &str) -> u64 {
+    let stats: Value = http
+        .get(format!("{dojo_url}/__sim/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["writes"].as_u64().unwrap()
+}
+
+/// Length of the events stream under `prefix`.
+pub async fn stream_len(prefix: &str) -> u64 {
+    let client = redis::Client::open(test_support::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("XLEN")
+        .arg(format!("{prefix}:events"))
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// The status flags of a finding JSON, in the order of `DojoFlags`.
+pub fn flags_of(f: &Value) -> wstg_domain::DojoFlags {
+    let b = |k: &str| f[k].as_bool().unwrap_or(false);
+    wstg_domain::DojoFlags {
+        active: b("active"),
+        verified: b("verified"),
+        false_p: b("false_p"),
+        out_of_scope: b("out_of_scope"),
+        risk_accepted: b("risk_accepted"),
+        is_mitigated: b("is_mitigated"),
+        duplicate: b("duplicate"),
+        under_review: b("under_review"),
+    }
+}
+
+pub fn tags_of(f: &Value) -> Vec<String> {
+    f["tags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub const WAIT: Duration = Duration::from_secs(15);

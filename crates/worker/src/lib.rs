@@ -1,1 +1,15 @@
-//! placeholder
+//! wstg-worker: consumes the event stream and brings each item's DefectDojo
+//! finding to the tracker's latest state.
+//!
+//! Delivery is at least once; application is idempotent because it is
+//! state-based: an event records the tracker's state in the store (newest
+//! wins), then the item is reconciled from the store, so replays, duplicates
+//! and out-of-order deliveries all converge on the same finding.
+
+pub mod apply;
+pub mod bootstrap;
+pub mod error;
+pub mod item_lock;
+pub mod runner;
+
+pub use runner::{Worker, WorkerOptions};

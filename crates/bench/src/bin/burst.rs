@@ -1,0 +1,73 @@
+//! 100 changes to one item within one second: the final state must be the
+//! last change's, with at most a handful of DefectDojo writes (coalescing).
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::json;
+use wstg_bench::BenchSystem;
+use wstg_domain::mapping::{flags_for, status_tag};
+use wstg_domain::Status;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 100)]
+    changes: usize,
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let sys = BenchSystem::start(args.workers, Duration::ZERO).await;
+    let (_, writes0) = sys.sim_stats().await;
+    let start = Instant::now();
+    let spacing = Duration::from_secs(1) / args.changes as u32;
+    let mut last = Status::NotStarted;
+    for i in 0..args.changes {
+        last = Status::ALL[(i + 1) % 5];
+        sys.post(json!({"wstg_id": "WSTG-INFO-01", "status": last.as_str(), "notes": format!("change {i}")}))
+            .await;
+        let due = spacing * (i as u32 + 1);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    let sent_in = start.elapsed();
+    let want_notes = format!("change {}", args.changes - 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(f) = sys.finding("WSTG-INFO-01").await {
+            let tags: Vec<String> = serde_json::from_value(f["tags"].clone()).unwrap_or_default();
+            let flags = wstg_domain::DojoFlags {
+                active: f["active"] == true,
+                verified: f["verified"] == true,
+                false_p: f["false_p"] == true,
+                out_of_scope: f["out_of_scope"] == true,
+                risk_accepted: f["risk_accepted"] == true,
+                is_mitigated: f["is_mitigated"] == true,
+                duplicate: f["duplicate"] == true,
+                under_review: f["under_review"] == true,
+            };
+            if flags == flags_for(last)
+                && tags.contains(&status_tag(last))
+                && f["mitigation"] == json!(want_notes)
+            {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "final state never reached");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let settled = start.elapsed();
+    let (_, writes1) = sys.sim_stats().await;
+    println!(
+        "burst: {} changes to one item sent in {:.2} s; final state correct after {:.2} s; DefectDojo writes: {}",
+        args.changes,
+        sent_in.as_secs_f64(),
+        settled.as_secs_f64(),
+        writes1 - writes0
+    );
+    sys.stop().await;
+}

@@ -1,0 +1,87 @@
+//! End-to-end latency, tracker post → finding state in the emulator, with no
+//! backlog and 0 ms emulator latency; and DefectDojo calls per status change
+//! in steady state.
+//!
+//! The items are created first (the first change of an item costs a lookup
+//! and a create); then each measured change flips an existing item, one at a
+//! time, and the clock stops when the emulator has counted the write.
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::json;
+use wstg_bench::{histogram, summary, BenchSystem};
+use wstg_domain::{Catalogue, CatalogueVersion, Status};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 300)]
+    changes: usize,
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let sys = BenchSystem::start(args.workers, Duration::ZERO).await;
+    let ids: Vec<String> = Catalogue::get(CatalogueVersion::V4_2)
+        .entries()
+        .iter()
+        .take(60)
+        .map(|e| e.id.clone())
+        .collect();
+    for id in &ids {
+        sys.post(json!({"wstg_id": id, "status": "not_started"}))
+            .await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sys.sim_stats().await.1 < ids.len() as u64 {
+        assert!(Instant::now() < deadline, "warm-up did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let the per-item write interval pass before measuring.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (req0, writes0) = sys.sim_stats().await;
+    let mut h = histogram();
+    for i in 0..args.changes {
+        let id = &ids[i % ids.len()];
+        let status = [
+            Status::InProgress,
+            Status::Blocked,
+            Status::Done,
+            Status::NotApplicable,
+            Status::NotStarted,
+        ][(i / ids.len()) % 5];
+        let (_, before) = sys.sim_stats().await;
+        let t = Instant::now();
+        sys.post(json!({"wstg_id": id, "status": status.as_str()}))
+            .await;
+        loop {
+            if sys.sim_stats().await.1 > before {
+                break;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "change {i} not applied"
+            );
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        }
+        h.record(t.elapsed().as_micros() as u64).unwrap();
+    }
+    let (req1, writes1) = sys.sim_stats().await;
+    // The emulator also counts our stats polls? No: /__sim/ is not counted.
+    let calls = (req1 - req0) as f64 / args.changes as f64;
+    println!(
+        "e2e tracker→DefectDojo latency (steady state, {} workers): {}",
+        args.workers,
+        summary(&h)
+    );
+    println!(
+        "DefectDojo calls per status change: {calls:.2} ({} requests, {} writes, {} changes)",
+        req1 - req0,
+        writes1 - writes0,
+        args.changes
+    );
+    sys.stop().await;
+}

@@ -1,0 +1,457 @@
+//! The consumer loop: read a batch, group it by item, apply each item once,
+//! acknowledge what is done; plus the loops that reclaim messages of dead
+//! replicas and promote due retries.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use dojo_client::{DojoClient, DojoConfig, NotesField, Severity};
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use wstg_domain::{Catalogue, Envelope, EventKind, ProjectName, WstgId};
+use wstg_queue::{retry::retry_delay, Consumer, Delivery, Queue, QueueConfig};
+use wstg_settings::Settings;
+use wstg_store::Store;
+
+use crate::apply::{Applied, Applier};
+use crate::bootstrap::{Bootstrapper, HierarchyNames};
+use crate::error::WorkError;
+use crate::item_lock::ItemLocks;
+
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Unique per replica: the consumer name in the group.
+    pub consumer_name: String,
+    pub concurrency: usize,
+    pub max_deliveries: u32,
+    pub claim_every: Duration,
+    /// How long in-flight work may take after SIGTERM before it is left for
+    /// another replica to reclaim.
+    pub shutdown_deadline: Duration,
+}
+
+pub struct Worker {
+    queue: Queue,
+    applier: Applier,
+    opts: WorkerOptions,
+}
+
+/// A unique consumer name: host, pid and a random suffix.
+pub fn default_consumer_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "worker".to_owned());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+impl Worker {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Worker> {
+        let token = settings.require_dojo_token("wstg-worker")?.clone();
+        let w = &settings.worker;
+        let mut qcfg = QueueConfig::new(
+            settings.redis.url.clone(),
+            settings.redis.key_prefix.clone(),
+        );
+        qcfg.block = Duration::from_millis(w.block_ms);
+        qcfg.batch = w.batch;
+        qcfg.claim_min_idle = Duration::from_secs(w.claim_min_idle_secs);
+        qcfg.max_deliveries = w.max_deliveries;
+        let queue = Queue::connect(qcfg)
+            .await
+            .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))?;
+        if let Ok(Some(warning)) = queue.check_eviction_policy().await {
+            tracing::warn!("{warning}");
+        }
+        let store = Store::connect(&settings.database.url)
+            .await
+            .with_context(|| {
+                format!("opening the store at {}", settings.database.redacted_url())
+            })?;
+        let notes_field: NotesField = settings
+            .dojo
+            .notes_field
+            .parse()
+            .map_err(|e| anyhow::anyhow!("dojo.notes_field: {e}"))?;
+        let severity: Severity = settings
+            .dojo
+            .severity
+            .parse()
+            .map_err(|e| anyhow::anyhow!("dojo.severity: {e}"))?;
+        let mut dcfg = DojoConfig::new(settings.dojo.url.clone(), token);
+        dcfg.timeout = settings.dojo.timeout;
+        dcfg.notes_field = notes_field;
+        dcfg.severity = severity;
+        let dojo = DojoClient::new(dcfg).context("building the DefectDojo client")?;
+        let redis = redis::Client::open(settings.redis.url.as_str())?;
+        let conn = redis::aio::ConnectionManager::new(redis)
+            .await
+            .context("connecting to Redis for item locks")?;
+        // A lease outlives the slowest DefectDojo call with its retries.
+        let lease = settings.dojo.timeout * 3 + Duration::from_secs(5);
+        let locks = ItemLocks::new(conn, &settings.redis.key_prefix, lease);
+        let catalogue = Catalogue::get(settings.catalogue_version);
+        let bootstrap = Bootstrapper::new(
+            dojo.clone(),
+            store.clone(),
+            locks.clone(),
+            HierarchyNames {
+                product_type: settings.dojo.product_type.clone(),
+                engagement: settings.dojo.engagement.clone(),
+                test_type: settings.dojo.test_type.clone(),
+                catalogue: settings.catalogue_version,
+            },
+        );
+        let applier = Applier {
+            dojo,
+            store,
+            locks,
+            bootstrap,
+            catalogue,
+            notes_field,
+            min_write_interval: Duration::from_millis(300),
+            lock_wait: lease,
+        };
+        Ok(Worker {
+            queue,
+            applier,
+            opts: WorkerOptions {
+                consumer_name: default_consumer_name(),
+                concurrency: w.concurrency,
+                max_deliveries: w.max_deliveries,
+                claim_every: Duration::from_secs((w.claim_min_idle_secs / 4).max(1)),
+                shutdown_deadline: Duration::from_secs(20),
+            },
+        })
+    }
+
+    pub fn options_mut(&mut self) -> &mut WorkerOptions {
+        &mut self.opts
+    }
+
+    pub fn applier(&self) -> &Applier {
+        &self.applier
+    }
+
+    /// Runs until `shutdown` is cancelled, then finishes in-flight work
+    /// within the deadline and acknowledges only what was done.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let this = Arc::new(self);
+        let promoter = tokio::spawn(promote_loop(this.queue.clone(), shutdown.clone()));
+        let result = this.consume_loop(shutdown.clone()).await;
+        shutdown.cancel();
+        let _ = promoter.await;
+        result
+    }
+
+    async fn consume_loop(self: &Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut consumer = self.connect_consumer(&shutdown).await?;
+        let mut last_claim = tokio::time::Instant::now() - self.opts.claim_every;
+        let mut backoff = Duration::from_millis(100);
+        tracing::info!(consumer = %self.opts.consumer_name, "worker consuming");
+        while !shutdown.is_cancelled() {
+            let batch = if last_claim.elapsed() >= self.opts.claim_every {
+                last_claim = tokio::time::Instant::now();
+                consumer.claim_stale().await
+            } else {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    r = consumer.read() => r,
+                }
+            };
+            let deliveries = match batch {
+                Ok(d) => {
+                    backoff = Duration::from_millis(100);
+                    d
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "queue read failed");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    if let Ok(c) = self.queue.consumer(&self.opts.consumer_name).await {
+                        consumer = c;
+                    }
+                    continue;
+                }
+            };
+            if deliveries.is_empty() {
+                continue;
+            }
+            // In-flight work gets a deadline once shutdown starts; what does
+            // not finish stays unacknowledged and is reclaimed elsewhere.
+            let work = self.handle_batch(deliveries);
+            tokio::pin!(work);
+            let done = tokio::select! {
+                ids = &mut work => ids,
+                _ = shutdown.cancelled() => {
+                    match tokio::time::timeout(self.opts.shutdown_deadline, &mut work).await {
+                        Ok(ids) => ids,
+                        Err(_) => {
+                            tracing::warn!("shutdown deadline passed; unfinished messages left for other replicas");
+                            break;
+                        }
+                    }
+                }
+            };
+            if let Err(e) = ack_with_retry(&mut consumer, &done).await {
+                // Unacknowledged messages are redelivered and applied again,
+                // which is harmless: application is idempotent.
+                tracing::warn!(error = %e, "acknowledgement failed");
+            }
+        }
+        tracing::info!("worker stopped");
+        Ok(())
+    }
+
+    async fn connect_consumer(&self, shutdown: &CancellationToken) -> anyhow::Result<Consumer> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.queue.consumer(&self.opts.consumer_name).await {
+                Ok(c) => return Ok(c),
+                Err(e) if !shutdown.is_cancelled() => {
+                    tracing::warn!(error = %e, "cannot open a queue consumer yet");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Applies a batch and returns the ids that may be acknowledged.
+    pub async fn handle_batch(&self, deliveries: Vec<Delivery>) -> Vec<String> {
+        let mut ack = Vec::with_capacity(deliveries.len());
+        let mut groups: Vec<((ProjectName, WstgId), Vec<(String, Envelope)>)> = Vec::new();
+        let mut index: HashMap<(ProjectName, WstgId), usize> = HashMap::new();
+        for d in deliveries {
+            let env = match d.envelope {
+                Ok(env) => env,
+                Err(reason) => {
+                    tracing::error!(stream_id = %d.id, %reason, "undecodable message dead-lettered");
+                    if self
+                        .queue
+                        .dead_letter_raw(&d.raw, &d.id, &format!("undecodable: {reason}"))
+                        .await
+                        .is_ok()
+                    {
+                        ack.push(d.id);
+                    }
+                    continue;
+                }
+            };
+            if d.deliveries > u64::from(self.opts.max_deliveries) {
+                let why = format!("delivered {} times without completing", d.deliveries);
+                tracing::error!(event_id = %env.event_id, "{why}; dead-lettered");
+                if self.dead_letter(&env, &d.id, &why).await {
+                    ack.push(d.id);
+                }
+                continue;
+            }
+            let key = match &env.kind {
+                EventKind::TrackerChange(c) => (env.project.clone(), c.wstg_id.clone()),
+                EventKind::Reconcile { .. } => {
+                    // Reconciliation is the poller's business (DefectDojo →
+                    // tracker); this worker version only acknowledges it.
+                    ack.push(d.id);
+                    continue;
+                }
+            };
+            let slot = *index.entry(key.clone()).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            });
+            groups[slot].1.push((d.id, env));
+        }
+        let done: Vec<Vec<String>> = futures::stream::iter(groups)
+            .map(|((project, wstg_id), events)| self.handle_item(project, wstg_id, events))
+            .buffer_unordered(self.opts.concurrency)
+            .collect()
+            .await;
+        ack.extend(done.into_iter().flatten());
+        ack
+    }
+
+    /// Records every event of one item, pushes the item once, and decides
+    /// the fate of the events on failure. Returns the ids safe to ack.
+    async fn handle_item(
+        &self,
+        project: ProjectName,
+        wstg_id: WstgId,
+        events: Vec<(String, Envelope)>,
+    ) -> Vec<String> {
+        let span = tracing::info_span!(
+            "apply_item",
+            %project,
+            %wstg_id,
+            events = events.len(),
+            event_id = tracing::field::Empty,
+        );
+        self.handle_item_in_span(project, wstg_id, events)
+            .instrument(span)
+            .await
+    }
+
+    async fn handle_item_in_span(
+        &self,
+        project: ProjectName,
+        wstg_id: WstgId,
+        events: Vec<(String, Envelope)>,
+    ) -> Vec<String> {
+        let mut ack = Vec::with_capacity(events.len());
+        let mut latest: Option<(String, Envelope)> = None;
+        for (id, env) in events {
+            let EventKind::TrackerChange(change) = &env.kind else {
+                continue;
+            };
+            match self
+                .applier
+                .store
+                .record_tracker_change(&project, change, env.event_id)
+                .await
+            {
+                Ok(_) => {
+                    ack.push(id.clone());
+                    latest = Some((id, env));
+                }
+                Err(e) => {
+                    // Not recorded: keep the event itself for later.
+                    tracing::warn!(event_id = %env.event_id, error = %e, "could not record tracker change");
+                    if self
+                        .retry_or_dead_letter(&env, &id, &WorkError::Store(e))
+                        .await
+                    {
+                        ack.push(id);
+                    }
+                }
+            }
+        }
+        let Some((last_id, last_env)) = latest else {
+            return ack;
+        };
+        tracing::Span::current().record("event_id", tracing::field::display(last_env.event_id));
+        match self
+            .applier
+            .push_item(&project, &wstg_id, last_env.event_id)
+            .await
+        {
+            Ok(applied) => {
+                tracing::info!(event_id = %last_env.event_id, ?applied, "item applied");
+                ack
+            }
+            Err(e) => {
+                tracing::warn!(event_id = %last_env.event_id, error = %e, retryable = e.is_retryable(), "item not applied");
+                // The events are recorded; one retry (or dead letter) of the
+                // newest carries the item. If even that cannot be stored,
+                // nothing is acknowledged and the messages are redelivered.
+                if self.retry_or_dead_letter(&last_env, &last_id, &e).await {
+                    ack
+                } else {
+                    Vec::new()
+                }
+            }
+        }
+    }
+
+    /// Schedules a retry with backoff, or dead-letters when the error is
+    /// permanent or the schedule is exhausted. True when the event is safe.
+    async fn retry_or_dead_letter(&self, env: &Envelope, stream_id: &str, err: &WorkError) -> bool {
+        let attempt = env.attempt + 1;
+        let delay = if err.is_retryable() {
+            retry_delay(attempt, err.retry_after(), &mut rand::thread_rng())
+        } else {
+            None
+        };
+        match delay {
+            Some(delay) => {
+                let mut next = env.clone();
+                next.attempt = attempt;
+                let due = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                match self.queue.schedule_retry(&next, due).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not schedule retry");
+                        false
+                    }
+                }
+            }
+            None => {
+                let mut dead = env.clone();
+                dead.attempt = attempt;
+                let ok = self.dead_letter(&dead, stream_id, &err.to_string()).await;
+                if let (true, Some(wstg_id)) = (ok, env.wstg_id()) {
+                    if let Err(e) = self
+                        .applier
+                        .record_failure(&env.project, wstg_id, env.event_id, &err.to_string())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not record the failure");
+                    }
+                }
+                ok
+            }
+        }
+    }
+
+    async fn dead_letter(&self, env: &Envelope, stream_id: &str, why: &str) -> bool {
+        match self.queue.dead_letter(env, stream_id, why).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "could not dead-letter");
+                false
+            }
+        }
+    }
+}
+
+async fn ack_with_retry(
+    consumer: &mut Consumer,
+    ids: &[String],
+) -> Result<(), wstg_queue::QueueError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut last = None;
+    for pause in [0u64, 10, 20, 40] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        match consumer.ack(ids).await {
+            Ok(()) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| unreachable_ack_error()))
+}
+
+fn unreachable_ack_error() -> wstg_queue::QueueError {
+    wstg_queue::QueueError::Decode("acknowledgement failed".to_owned())
+}
+
+/// Moves due retries from the delayed set back onto the stream.
+async fn promote_loop(queue: Queue, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        match queue.promote_due(Utc::now(), 1000).await {
+            Ok(n) if n > 0 => tracing::debug!(moved = n, "retries due"),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "promote failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+}
+
+impl Applied {
+    pub fn wrote(&self) -> bool {
+        matches!(self, Applied::Created { .. } | Applied::Updated { .. })
+    }
+}

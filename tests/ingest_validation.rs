@@ -1,0 +1,262 @@
+//! Bad input gets a 4xx JSON error naming the field and the reason, and
+//! nothing reaches the stream; an unreachable Redis gets a 503, never a
+//! success for an event that was not stored.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{stream_len, System};
+use serde_json::{json, Value};
+use test_support::process::free_port;
+
+async fn expect_error(resp: reqwest::Response, status: u16, field: &str) -> Value {
+    assert_eq!(resp.status().as_u16(), status);
+    assert!(resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json")));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["field"], field, "{body}");
+    assert!(
+        body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+#[tokio::test]
+async fn malformed_and_invalid_bodies_are_refused_and_nothing_is_queued() {
+    let sys = System::start(test_support::fresh_sqlite(), 0).await;
+    let url = format!("{}/api/wstg/sync", sys.ingest_url);
+    let post_raw = |body: Vec<u8>| {
+        sys.http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    expect_error(
+        post_raw(b"{\"wstg_id\": ".to_vec()).await.unwrap(),
+        400,
+        "body",
+    )
+    .await;
+    expect_error(post_raw(b"[1,2]".to_vec()).await.unwrap(), 400, "body").await;
+    let b = expect_error(
+        sys.post_sync(&json!({"wstg_id": "WSTG-NOPE-99", "status": "done"}))
+            .await,
+        400,
+        "wstg_id",
+    )
+    .await;
+    assert!(
+        b["reason"].as_str().unwrap().contains("4.2"),
+        "the error names the catalogue version: {b}"
+    );
+    expect_error(
+        sys.post_sync(&json!({"wstg_id": "INFO-01", "status": "done"}))
+            .await,
+        400,
+        "wstg_id",
+    )
+    .await;
+    expect_error(
+        sys.post_sync(&json!({"status": "done"})).await,
+        400,
+        "wstg_id",
+    )
+    .await;
+    expect_error(
+        sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01", "status": "finished-ish"}))
+            .await,
+        400,
+        "status",
+    )
+    .await;
+    expect_error(
+        sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01"})).await,
+        400,
+        "status",
+    )
+    .await;
+    expect_error(
+        sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01", "status": 3}))
+            .await,
+        400,
+        "status",
+    )
+    .await;
+    expect_error(
+        sys.post_sync(
+            &json!({"wstg_id": "WSTG-INFO-01", "status": "done", "timestamp": "yesterday"}),
+        )
+        .await,
+        400,
+        "timestamp",
+    )
+    .await;
+    expect_error(
+        sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01", "status": "done", "project": "a/b"}))
+            .await,
+        400,
+        "project",
+    )
+    .await;
+    expect_error(
+        sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01", "status": "done", "notes": ["x"]}))
+            .await,
+        400,
+        "notes",
+    )
+    .await;
+    // A 1 MB body, declared and streamed.
+    let big = json!({"wstg_id": "WSTG-INFO-01", "status": "done", "notes": "x".repeat(1_000_000)});
+    expect_error(sys.post_sync(&big).await, 413, "body").await;
+
+    assert_eq!(stream_len(&sys.prefix).await, 0, "nothing was queued");
+    // And a good one is.
+    assert_eq!(
+        sys.post_sync(&json!({"wstg_id": "wstg-info-01", "status": "N/A"}))
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(stream_len(&sys.prefix).await, 1);
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn a_configured_token_is_required_and_never_echoed() {
+    let sys = System::start_with(
+        test_support::fresh_sqlite(),
+        0,
+        &[("WSTG_INGEST_TOKEN", "tracker-secret-1")],
+    )
+    .await;
+    let url = format!("{}/api/wstg/sync", sys.ingest_url);
+    let body = json!({"wstg_id": "WSTG-INFO-01", "status": "done"});
+    for auth in [
+        None,
+        Some("Bearer wrong-token"),
+        Some("Token tracker-secret-1"),
+        Some("tracker-secret-1"),
+    ] {
+        let mut req = sys.http.post(&url).json(&body);
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{auth:?}");
+        let text = resp.text().await.unwrap();
+        assert!(
+            !text.contains("tracker-secret-1") && !text.contains("wrong-token"),
+            "{text}"
+        );
+        assert!(serde_json::from_str::<Value>(&text).is_ok(), "{text}");
+    }
+    assert_eq!(stream_len(&sys.prefix).await, 0);
+    let ok = sys
+        .http
+        .post(&url)
+        .bearer_auth("tracker-secret-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 202);
+    assert_eq!(stream_len(&sys.prefix).await, 1);
+    sys.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_is_queued_once() {
+    let sys = System::start(test_support::fresh_sqlite(), 0).await;
+    let url = format!("{}/api/wstg/sync", sys.ingest_url);
+    let body = json!({"wstg_id": "WSTG-INFO-03", "status": "blocked"});
+    let first: Value = sys
+        .http
+        .post(&url)
+        .header("Idempotency-Key", "k-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second = sys
+        .http
+        .post(&url)
+        .header("Idempotency-Key", "k-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 200);
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first["event_id"], second["event_id"]);
+    assert_eq!(stream_len(&sys.prefix).await, 1);
+    sys.stop().await;
+}
+
+/// A Redis of our own, killed mid-test: the ingest must answer 503 with
+/// Retry-After, and recover when Redis is back.
+#[tokio::test]
+async fn redis_unreachable_is_a_503_never_a_success() {
+    let port = free_port();
+    let start_redis = || {
+        std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut redis = start_redis();
+    let url = format!("redis://127.0.0.1:{port}");
+    test_support::eventually_async(Duration::from_secs(5), "private redis up", || async {
+        let c = redis::Client::open(url.as_str()).ok()?;
+        c.get_multiplexed_async_connection().await.ok().map(|_| ())
+    })
+    .await;
+    let sys =
+        System::start_with(test_support::fresh_sqlite(), 0, &[("WSTG_REDIS_URL", &url)]).await;
+    let body = json!({"wstg_id": "WSTG-INFO-01", "status": "done"});
+    assert_eq!(sys.post_sync(&body).await.status(), 202);
+
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    let resp = sys.post_sync(&body).await;
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().get("retry-after").is_some());
+    let b: Value = resp.json().await.unwrap();
+    assert_eq!(b["success"], false);
+    let ready = sys
+        .http
+        .get(format!("{}/readyz", sys.ingest_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+
+    let mut redis = start_redis();
+    test_support::eventually_async(Duration::from_secs(10), "ingest accepts again", || async {
+        (sys.post_sync(&body).await.status() == 202).then_some(())
+    })
+    .await;
+    sys.stop().await;
+    redis.kill().unwrap();
+    let _ = redis.wait();
+}
