@@ -16,7 +16,10 @@ pub fn require_bearer(req: &HttpRequest, expected: Option<&SecretString>) -> Res
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .unwrap_or("");
     if constant_time_eq(presented, expected.expose_secret()) {

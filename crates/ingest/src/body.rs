@@ -26,7 +26,8 @@ pub async fn read_limited(
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::invalid("body", format!("could not be read: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::invalid("body", format!("could not be read: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::TooLarge { limit });
         }
@@ -38,7 +39,10 @@ pub async fn read_limited(
 /// Parses a JSON object, or says why the body is not one.
 pub fn json_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid("body", "is empty; expected a JSON object"));
+        return Err(ApiError::invalid(
+            "body",
+            "is empty; expected a JSON object",
+        ));
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
@@ -48,16 +52,25 @@ pub fn json_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, ApiEr
 }
 
 /// An optional string field: absent or null is `None`, anything but a string is an error.
-pub fn opt_str<'a>(obj: &'a serde_json::Map<String, Value>, field: &str) -> Result<Option<&'a str>, ApiError> {
+pub fn opt_str<'a>(
+    obj: &'a serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<Option<&'a str>, ApiError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(ApiError::invalid(field, format!("must be a string, not {}", kind(other)))),
+        Some(other) => Err(ApiError::invalid(
+            field,
+            format!("must be a string, not {}", kind(other)),
+        )),
     }
 }
 
 /// A required string field.
-pub fn req_str<'a>(obj: &'a serde_json::Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
+pub fn req_str<'a>(
+    obj: &'a serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<&'a str, ApiError> {
     opt_str(obj, field)?.ok_or_else(|| ApiError::invalid(field, "is required"))
 }
 

@@ -35,7 +35,9 @@ impl Application {
         }
         let store = Store::connect(&settings.database.url)
             .await
-            .with_context(|| format!("opening the store at {}", settings.database.redacted_url()))?;
+            .with_context(|| {
+                format!("opening the store at {}", settings.database.redacted_url())
+            })?;
         let listener = TcpListener::bind(settings.ingest.addr)
             .with_context(|| format!("binding {}", settings.ingest.addr))?;
         let port = listener.local_addr()?.port();

@@ -28,9 +28,12 @@ async fn main() -> ExitCode {
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
     settings.require_dojo_token("wstg-poller")?;
-    let _queue = Queue::connect(QueueConfig::new(settings.redis.url.clone(), settings.redis.key_prefix.clone()))
-        .await
-        .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))?;
+    let _queue = Queue::connect(QueueConfig::new(
+        settings.redis.url.clone(),
+        settings.redis.key_prefix.clone(),
+    ))
+    .await
+    .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))?;
     let _store = Store::connect(&settings.database.url)
         .await
         .with_context(|| format!("opening the store at {}", settings.database.redacted_url()))?;
@@ -43,7 +46,10 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return;
     };
     tokio::select! {

@@ -90,7 +90,12 @@ impl Queue {
     }
 
     /// Entries strictly after `after` (a stream id; "0" for all), oldest first.
-    pub async fn feed_since(&self, feed: Feed, after: &str, limit: usize) -> Result<Vec<FeedEntry>, QueueError> {
+    pub async fn feed_since(
+        &self,
+        feed: Feed,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<FeedEntry>, QueueError> {
         let raw: RawEntries = redis::cmd("XRANGE")
             .arg(self.feed_key(feed))
             .arg(format!("({after}"))
@@ -112,11 +117,20 @@ impl Queue {
             .arg(1)
             .query_async(&mut self.conn.clone())
             .await?;
-        Ok(raw.into_iter().next().map(|(id, _)| id).unwrap_or_else(|| "0-0".to_owned()))
+        Ok(raw
+            .into_iter()
+            .next()
+            .map(|(id, _)| id)
+            .unwrap_or_else(|| "0-0".to_owned()))
     }
 
     /// A reader that tails a feed from `after` on its own connection.
-    pub async fn feed_reader(&self, feed: Feed, after: String, block: Duration) -> Result<FeedReader, QueueError> {
+    pub async fn feed_reader(
+        &self,
+        feed: Feed,
+        after: String,
+        block: Duration,
+    ) -> Result<FeedReader, QueueError> {
         let conn = Self::tail_connection(&self.client, block).await?;
         Ok(FeedReader {
             client: self.client.clone(),
@@ -127,11 +141,16 @@ impl Queue {
         })
     }
 
-    async fn tail_connection(client: &redis::Client, block: Duration) -> Result<MultiplexedConnection, QueueError> {
+    async fn tail_connection(
+        client: &redis::Client,
+        block: Duration,
+    ) -> Result<MultiplexedConnection, QueueError> {
         let config = AsyncConnectionConfig::new()
             .set_response_timeout(Some(block + Duration::from_secs(3)))
             .set_connection_timeout(Some(CONNECT_TIMEOUT));
-        Ok(client.get_multiplexed_async_connection_with_config(&config).await?)
+        Ok(client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?)
     }
 }
 
@@ -150,7 +169,9 @@ impl FeedReader {
     pub async fn next(&mut self) -> Result<Vec<FeedEntry>, QueueError> {
         let conn = match self.conn.as_mut() {
             Some(c) => c,
-            None => self.conn.insert(Queue::tail_connection(&self.client, self.block).await?),
+            None => self
+                .conn
+                .insert(Queue::tail_connection(&self.client, self.block).await?),
         };
         let reply: Option<Vec<(String, RawEntries)>> = match redis::cmd("XREAD")
             .arg("COUNT")

@@ -13,7 +13,11 @@ use wstg_settings::Settings;
 use wstg_store::Store;
 
 #[derive(Parser)]
-#[command(name = "wstgctl", version, about = "Operate wstg-bridge: status, dead letters, manual sync")]
+#[command(
+    name = "wstgctl",
+    version,
+    about = "Operate wstg-bridge: status, dead letters, manual sync"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -82,9 +86,12 @@ async fn main() -> ExitCode {
 }
 
 async fn queue(settings: &Settings) -> anyhow::Result<Queue> {
-    Queue::connect(QueueConfig::new(settings.redis.url.clone(), settings.redis.key_prefix.clone()))
-        .await
-        .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))
+    Queue::connect(QueueConfig::new(
+        settings.redis.url.clone(),
+        settings.redis.key_prefix.clone(),
+    ))
+    .await
+    .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))
 }
 
 async fn store(settings: &Settings) -> anyhow::Result<Store> {
@@ -115,7 +122,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let projects: Vec<ProjectName> = match project {
                 Some(p) => vec![ProjectName::parse(&p)?],
                 None => {
-                    let mut known: Vec<ProjectName> = store.projects().await?.into_iter().map(|(p, _)| p).collect();
+                    let mut known: Vec<ProjectName> = store
+                        .projects()
+                        .await?
+                        .into_iter()
+                        .map(|(p, _)| p)
+                        .collect();
                     if known.is_empty() {
                         known.push(settings.default_project.clone());
                     }
@@ -133,13 +145,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Utc::now(),
                 );
                 queue.publish(&env).await?;
-                println!("queued reconciliation of {project} (event {})", env.event_id);
+                println!(
+                    "queued reconciliation of {project} (event {})",
+                    env.event_id
+                );
             }
             Ok(())
         }
         Command::Audit { project, limit } => {
             let project = project.map(|p| ProjectName::parse(&p)).transpose()?;
-            let rows = store(&settings).await?.recent_audit(project.as_ref(), limit).await?;
+            let rows = store(&settings)
+                .await?
+                .recent_audit(project.as_ref(), limit)
+                .await?;
             print(&rows)
         }
         Command::Dlq { command } => {
@@ -162,7 +180,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                     None => anyhow::bail!("no dead letter {id}"),
                 },
-                DlqCommand::Replay { id: None, all: false } => anyhow::bail!("name a dead letter id, or --all"),
+                DlqCommand::Replay {
+                    id: None,
+                    all: false,
+                } => anyhow::bail!("name a dead letter id, or --all"),
                 DlqCommand::Purge { yes } => {
                     anyhow::ensure!(yes, "purge deletes every dead letter: add --yes");
                     let n = queue.dlq_purge().await?;

@@ -38,10 +38,12 @@ pub async fn post_sync(
     );
     async move {
         let published = match &idempotency_key {
-            Some(key) => state
-                .queue
-                .publish_idempotent(&envelope, key, IDEMPOTENCY_TTL)
-                .await,
+            Some(key) => {
+                state
+                    .queue
+                    .publish_idempotent(&envelope, key, IDEMPOTENCY_TTL)
+                    .await
+            }
             None => state.queue.publish(&envelope).await.map(Published::New),
         };
         match published {
@@ -77,7 +79,10 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable ASCII"))?
         .trim();
     if v.is_empty() || v.len() > 200 {
-        return Err(ApiError::invalid("Idempotency-Key", "must be 1 to 200 characters"));
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 200 characters",
+        ));
     }
     Ok(Some(v.to_owned()))
 }
@@ -146,7 +151,8 @@ fn parse_timestamp(v: &Value) -> Result<DateTime<Utc>, ApiError> {
             DateTime::parse_from_rfc3339(s)
                 .map(|d| d.with_timezone(&Utc))
                 .or_else(|_| {
-                    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").map(|n| Utc.from_utc_datetime(&n))
+                    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                        .map(|n| Utc.from_utc_datetime(&n))
                 })
                 .map_err(|_| bad())
         }

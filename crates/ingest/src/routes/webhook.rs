@@ -113,7 +113,11 @@ fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
 /// The finding a payload names: the original design's `finding.id`, or the
 /// id at the end of DefectDojo's `url_ui` / `url_api` (`…/finding/12`).
 fn finding_id_of(body: &serde_json::Map<String, Value>) -> Option<i64> {
-    if let Some(id) = body.get("finding").and_then(|f| f.get("id")).and_then(Value::as_i64) {
+    if let Some(id) = body
+        .get("finding")
+        .and_then(|f| f.get("id"))
+        .and_then(Value::as_i64)
+    {
         return Some(id);
     }
     ["url_api", "url_ui"].iter().find_map(|k| {
@@ -135,9 +139,18 @@ mod tests {
     #[test]
     fn finds_the_finding_id_in_both_payload_shapes() {
         assert_eq!(finding_id_of(&obj(json!({"finding": {"id": 7}}))), Some(7));
-        assert_eq!(finding_id_of(&obj(json!({"url_ui": "https://dd/finding/12"}))), Some(12));
-        assert_eq!(finding_id_of(&obj(json!({"url_api": "https://dd/api/v2/findings/3/"}))), Some(3));
-        assert_eq!(finding_id_of(&obj(json!({"url_ui": "https://dd/engagement/5"}))), None);
+        assert_eq!(
+            finding_id_of(&obj(json!({"url_ui": "https://dd/finding/12"}))),
+            Some(12)
+        );
+        assert_eq!(
+            finding_id_of(&obj(json!({"url_api": "https://dd/api/v2/findings/3/"}))),
+            Some(3)
+        );
+        assert_eq!(
+            finding_id_of(&obj(json!({"url_ui": "https://dd/engagement/5"}))),
+            None
+        );
         assert_eq!(finding_id_of(&obj(json!({"title": ""}))), None);
     }
 }
