@@ -93,7 +93,12 @@ async fn a_change_that_dojo_already_holds_makes_no_call() {
             .then_some(())
     })
     .await;
-    assert_eq!(dojo_writes(&sys.http, &sys.sim.base_url).await, writes + 1);
+    assert_eq!(
+        dojo_writes(&sys.http, &sys.sim.base_url).await,
+        writes + 1,
+        "{}",
+        common::dojo_stats(&sys.http, &sys.sim.base_url).await
+    );
     sys.stop().await;
 }
 

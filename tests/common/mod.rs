@@ -189,4 +189,15 @@ pub fn tags_of(f: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The emulator's request counts by route, for assertion messages.
+pub async fn dojo_stats(http: &reqwest::Client, dojo_url: &str) -> Value {
+    http.get(format!("{dojo_url}/__sim/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 pub const WAIT: Duration = Duration::from_secs(15);
