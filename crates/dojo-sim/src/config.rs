@@ -1,12 +1,13 @@
 //! Start-up configuration of a simulator instance.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 /// How a simulator instance behaves. Build it with [`SimConfig::new`] and adjust the public
 /// fields; everything but the token can also be changed at run time via `/__sim/`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SimConfig {
     /// The API key accepted in `Authorization: Token <token>`; also what
     /// `POST /api/v2/api-token-auth/` hands out.
@@ -35,6 +36,19 @@ impl SimConfig {
     }
 }
 
+/// Redacts the token (and the webhook header value, often a secret too).
+impl fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("token", &"<redacted>")
+            .field("latency", &self.latency)
+            .field("faults", &self.faults)
+            .field("webhook", &self.webhook)
+            .field("site_url", &self.site_url)
+            .finish()
+    }
+}
+
 /// Probabilistic failures injected in front of `/api/v2` (never `/__sim/`). Each request draws
 /// independently, in this order: timeout, 429, error. A faulted request is answered before the
 /// handler runs, so it never changes state.
@@ -47,7 +61,7 @@ pub struct Faults {
     pub error_status: u16,
     /// Probability (0..=1) of answering 429 with a `Retry-After` header.
     pub rate_429: f64,
-    /// Value of `Retry-After` on simulated 429s, in seconds.
+    /// Value of `Retry-After` on simulated 429s, in seconds (default 1).
     pub retry_after_secs: u64,
     /// Probability (0..=1) of hanging 120 s and then answering 504 without doing anything,
     /// so that the client times out first.
@@ -89,9 +103,57 @@ impl Faults {
 }
 
 /// A DefectDojo `Notification_Webhooks` row: URL plus the one static header DefectDojo sends.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookTarget {
     pub url: String,
     pub header_name: String,
     pub header_value: String,
+}
+
+impl fmt::Debug for WebhookTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookTarget")
+            .field("url", &self.url)
+            .field("header_name", &self.header_name)
+            .field("header_value", &"<redacted>")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let mut config = SimConfig::new("s3cr3t-token");
+        config.webhook = Some(WebhookTarget {
+            url: "http://hook".into(),
+            header_name: "Authorization".into(),
+            header_value: "Bearer s3cr3t-header".into(),
+        });
+        let text = format!("{config:?}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    #[test]
+    fn fault_defaults_and_validation() {
+        let faults = Faults::default();
+        assert_eq!(faults.error_status, 500);
+        assert!(faults.validate().is_ok());
+        let partial: Faults = serde_json::from_str(r#"{"error_rate": 1.0}"#).unwrap_or_default();
+        assert_eq!((partial.error_rate, partial.error_status), (1.0, 500));
+        assert!(Faults {
+            rate_429: 1.5,
+            ..Faults::default()
+        }
+        .validate()
+        .is_err());
+        assert!(Faults {
+            error_status: 200,
+            ..Faults::default()
+        }
+        .validate()
+        .is_err());
+    }
 }

@@ -78,13 +78,11 @@ impl Changed {
 /// So `{active:true, false_p:true}` on create ends active with false_p reset (LIVE 24), while
 /// the same PATCH on an already active finding ends inactive and false positive (LIVE 32).
 pub fn update_finding_status(f: &mut Finding, user: u64, changed: Changed, now: Timestamp) {
-    if changed.is_new || changed.is_mitigated {
-        if !f.is_mitigated {
-            f.mitigated = None;
-            f.mitigated_by = None;
-        }
-        // Mitigating: mitigated/mitigated_by are only taken from the user when editable, which
-        // they are not here; the block below fills them in.
+    // Mitigating: mitigated/mitigated_by are only taken from the user when editable, which
+    // they are not here; the block below fills them in. Un-mitigating clears both.
+    if (changed.is_new || changed.is_mitigated) && !f.is_mitigated {
+        f.mitigated = None;
+        f.mitigated_by = None;
     }
 
     if f.is_mitigated {

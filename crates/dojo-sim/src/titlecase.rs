@@ -41,7 +41,7 @@ fn punct_class() -> String {
         .collect()
 }
 
-#[allow(clippy::expect_used)] // the patterns are constants; a typo must fail loudly in tests
+// the patterns are constants: a typo fails every titlecase test
 fn patterns() -> &'static Patterns {
     static PATTERNS: OnceLock<Patterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {

@@ -414,7 +414,6 @@ pub fn parse_pk(raw: &Value, target: Target, lookup: &dyn Lookup) -> Result<u64,
 fn tag_split_pattern() -> &'static Regex {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
     // serializers.py: re.findall(r'(?:"[^"]*"|[^",]+)', s)
-    #[allow(clippy::expect_used)]
     PATTERN.get_or_init(|| Regex::new(r#"(?:"[^"]*"|[^",]+)"#).expect("valid tag split pattern"))
 }
 

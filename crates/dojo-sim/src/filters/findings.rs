@@ -343,7 +343,12 @@ fn mitigated_pred(name: &'static str, ts: Timestamp) -> Pred {
     Box::new(move |f, _| {
         let Some(m) = f.mitigated else { return false };
         match name {
-            "mitigated_on" if midnight => m >= ts && m < ts + Duration::days(1),
+            "mitigated_on" if midnight => {
+                m >= ts
+                    && ts
+                        .checked_add_signed(Duration::days(1))
+                        .is_none_or(|end| m < end)
+            }
             "mitigated_on" => m == ts,
             "mitigated_before" => m < ts,
             _ => {

@@ -423,9 +423,12 @@ impl Finding {
         if changed.any() {
             status::update_finding_status(self, ctx.user, changed, now);
         }
-        self.sla_expiration_date = ctx
-            .sla_days(&self.severity)
-            .map(|days| self.sla_start_date.unwrap_or(self.date) + Duration::days(days));
+        // (a date near the end of the calendar has no expiration instead of overflowing)
+        self.sla_expiration_date = ctx.sla_days(&self.severity).and_then(|days| {
+            self.sla_start_date
+                .unwrap_or(self.date)
+                .checked_add_signed(Duration::days(days))
+        });
         self.updated = now;
     }
 

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{Faults, WebhookTarget};
 use crate::db::Table;
-use crate::drf::fields::{self, Mode};
-use crate::drf::{body, ApiError, ApiResult};
+use crate::drf::fields::{self, Mode, ValidatedExt};
+use crate::drf::{body, ApiResult, ErrorItem, FieldErrors};
 use crate::model::finding::{self, Finding};
 use crate::state::AppState;
 
@@ -109,33 +109,33 @@ async fn seed_finding(
 ) -> ApiResult<HttpResponse> {
     let input: Map<String, Value> = body::parse_object(&req, &payload)?;
     let mut db = state.db();
-    let fields = finding::create_fields();
-    let v = fields::validate(&fields, &input, Mode::Patch, &*db)?;
-    let Some(test) = v.get("test").and_then(Value::as_u64) else {
-        return Err(ApiError::Validation(crate::drf::FieldErrors::single(
-            "test",
-            crate::drf::ErrorItem::required(),
-        )));
+    let v = fields::validate(&finding::create_fields(), &input, Mode::Patch, &*db)?;
+    let Some(test) = v.u64_of("test") else {
+        return Err(FieldErrors::single("test", ErrorItem::required()).into());
     };
     let mut f = Finding::new(test, db.admin().id);
     f.apply(&v);
     if f.severity.is_empty() {
         f.severity = "Info".into();
     }
-    let tags = fields::ValidatedExt::strings_of(&v, "tags").unwrap_or_default();
+    let mut tags: Vec<String> = Vec::new();
+    for tag in v.strings_of("tags").unwrap_or_default() {
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
     f.tags = tags.clone();
-    f.found_by = fields::ValidatedExt::ids_of(&v, "found_by")
-        .filter(|ids| !ids.is_empty())
-        .or_else(|| {
-            db.tests
-                .get(&test)
-                .and_then(|t| t.u64("test_type"))
-                .map(|tt| vec![tt])
-        })
-        .unwrap_or_default();
+    f.found_by = match v.ids_of("found_by") {
+        Some(ids) if !ids.is_empty() => ids,
+        _ => db
+            .tests
+            .get(&test)
+            .and_then(|t| t.u64("test_type"))
+            .into_iter()
+            .collect(),
+    };
     f.id = db.next_id(Table::Finding);
-    let ctx = db.save_context(test);
-    f.save(None, &ctx);
+    f.save(None, &db.save_context(test));
     db.finding_tags.acquire_exact(&tags);
     let body = f.to_json(&db, finding::View::Read, false);
     db.findings.insert(f.id, f);

@@ -41,6 +41,7 @@ static KIND: RecordKind = RecordKind {
     validate_create,
     created_event,
     prefetch: true,
+    order_by_name: false,
 };
 
 /// `EngagementSerializer.validate` on POST.

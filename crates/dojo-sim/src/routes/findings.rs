@@ -311,10 +311,10 @@ async fn update(
         _ => {}
     }
 
-    // update(): found_by set / cleared, then the plain fields and one save
-    match v.ids_of("found_by") {
-        Some(ids) => f.found_by = ids,
-        None => {}
+    // update(): a non-empty found_by replaces the list, an empty one clears it
+    // (serializer.py:536-544); then the plain fields and a single save
+    if let Some(ids) = v.ids_of("found_by") {
+        f.found_by = ids;
     }
     f.apply(&v);
     if let Some(a) = &assignment {

@@ -117,8 +117,8 @@ pub(crate) fn created(body: Value) -> HttpResponse {
     HttpResponse::Created().json(body)
 }
 
-/// A paginated list body. `with_prefetch` adds the empty `"prefetch": {}` of the viewsets that
-/// use DefectDojo's prefetch mixins (LIVE 74 and later).
+/// A paginated list body; `prefetch` is the `"prefetch"` value of the viewsets that use
+/// DefectDojo's prefetch mixins (LIVE 74 and later), `None` for the others.
 pub(crate) fn list_body<T>(
     items: Vec<T>,
     req: &HttpRequest,

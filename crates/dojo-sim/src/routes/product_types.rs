@@ -30,6 +30,7 @@ static KIND: RecordKind = RecordKind {
     validate_create: no_extra_validation,
     created_event,
     prefetch: true,
+    order_by_name: true,
 };
 
 fn created_event(_: &Db, r: &Record, events: &Events<'_>) -> Option<Event> {

@@ -34,6 +34,7 @@ static KIND: RecordKind = RecordKind {
     validate_create: no_extra_validation,
     created_event,
     prefetch: true,
+    order_by_name: true,
 };
 
 fn created_event(db: &Db, r: &Record, events: &Events<'_>) -> Option<Event> {

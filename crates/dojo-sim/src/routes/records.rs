@@ -43,6 +43,8 @@ pub struct RecordKind {
     pub created_event: fn(&Db, &Record, &Events<'_>) -> Option<Event>,
     /// whether the viewset uses DefectDojo's prefetch mixins (adds `"prefetch": {}`)
     pub prefetch: bool,
+    /// the queryset's `order_by("name")` instead of id (`get_authorized_*`, dojo/*/queries.py)
+    pub order_by_name: bool,
 }
 
 pub fn no_extra_validation(_: &Validated) -> ApiResult<()> {
@@ -100,12 +102,16 @@ async fn list(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let db = state.db();
-    let rows = records::apply(
+    let mut rows = records::apply(
         (kind.rows)(&db).values(),
         kind.filters,
         &super::query(&req),
         &db,
     )?;
+    if kind.order_by_name {
+        // bytewise, like the recorded tag lists; ids break ties
+        rows.sort_by(|a, b| a.str("name").cmp(&b.str("name")).then(a.id.cmp(&b.id)));
+    }
     let prefetch = kind.prefetch.then(|| json!({}));
     Ok(list_body(rows, &req, |r| (kind.render)(r, &db), prefetch))
 }

@@ -40,6 +40,7 @@ static KIND: RecordKind = RecordKind {
     validate_create: no_extra_validation,
     created_event: no_event,
     prefetch: true,
+    order_by_name: false,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
