@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::dojo_state::DojoItem;
 use crate::notes::Notes;
 use crate::project::ProjectName;
 use crate::status::Status;
@@ -37,7 +38,21 @@ pub enum EventKind {
         #[serde(default)]
         wstg_id: Option<WstgId>,
         reason: String,
+        /// What the poller saw in DefectDojo, so the worker needs no call to
+        /// read it again. Absent for a plain "look again" request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        observed: Option<DojoObservation>,
     },
+}
+
+/// The DefectDojo side of an item as the poller observed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "finding", rename_all = "snake_case")]
+pub enum DojoObservation {
+    /// The item's finding, as listed.
+    Present(DojoItem),
+    /// The finding the item was linked to is no longer in the test.
+    Deleted { finding_id: i64 },
 }
 
 /// The tracker's new state for one item.

@@ -14,7 +14,7 @@ pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
 pub use dojo_state::{DojoFlags, DojoItem};
-pub use event::{Envelope, EventKind, TrackerChange};
+pub use event::{DojoObservation, Envelope, EventKind, TrackerChange};
 pub use notes::Notes;
 pub use project::ProjectName;
 pub use status::Status;

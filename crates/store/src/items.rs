@@ -80,6 +80,10 @@ pub struct Pulled {
     /// The state both sides now hold (DefectDojo's, mapped).
     pub synced: ItemState,
     pub at: DateTime<Utc>,
+    /// The tracker version the decision to pull looked at. The pull is
+    /// applied only if it is still the current one: a tracker change
+    /// recorded meanwhile is never overwritten.
+    pub seen_tracker_event_id: Option<Uuid>,
 }
 
 const ITEM_COLUMNS: &str = "project, wstg_id, tracker_status, tracker_notes, tracker_changed_at, \
@@ -250,11 +254,11 @@ impl Store {
         project: &ProjectName,
         wstg_id: &WstgId,
         pulled: &Pulled,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let dojo_json = serde_json::to_string(&pulled.dojo).map_err(|e| {
             StoreError::corrupt(format!("DefectDojo snapshot of {project}/{wstg_id}"), e)
         })?;
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO items \
                  (project, wstg_id, tracker_status, tracker_notes, finding_id, dojo_json, \
                   dojo_changed_at, synced_status, synced_notes, sync_state, last_sync_at, \
@@ -272,7 +276,11 @@ impl Store {
                  last_sync_at = excluded.last_sync_at, \
                  last_sync_direction = excluded.last_sync_direction, \
                  last_error = NULL, \
-                 updated_at = excluded.updated_at",
+                 pushed_event_id = items.tracker_event_id, \
+                 updated_at = excluded.updated_at \
+             WHERE (items.tracker_event_id = $10 \
+                    OR (items.tracker_event_id IS NULL AND $10 IS NULL)) \
+             RETURNING project",
         )
         .bind(project.as_str())
         .bind(wstg_id.as_str())
@@ -283,12 +291,13 @@ impl Store {
         .bind(rows::millis(dojo_changed_at(&pulled.dojo, pulled.at)))
         .bind(rows::millis(pulled.at))
         .bind(rows::millis(Utc::now()))
-        .execute(&self.pool)
+        .bind(pulled.seen_tracker_event_id.map(rows::uuid_text))
+        .fetch_optional(&self.pool)
         .await
         .map_err(StoreError::query(format!(
             "mark_pulled({project}/{wstg_id})"
         )))?;
-        Ok(())
+        Ok(done.is_some())
     }
 
     /// Records a failure that will not be retried; the next tracker change

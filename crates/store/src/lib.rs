@@ -24,6 +24,7 @@ mod states;
 mod store;
 mod summary;
 mod target;
+mod view;
 
 pub use audit::AuditEntry;
 pub use error::StoreError;
@@ -35,3 +36,4 @@ pub use states::{Direction, SyncState, UnknownValue};
 pub use store::{Store, StoreOptions};
 pub use summary::{StatusSummary, UNKNOWN_KEY};
 pub use target::Backend;
+pub use view::ItemView;

@@ -23,7 +23,11 @@ pub struct StatusSummary {
     pub total_items: u64,
     pub synced_items: u64,
     pub pending_items: u64,
+    /// Conflicts seen: every conflict the audit trail records (each was
+    /// resolved by the configured policy) plus items in conflict now.
     pub conflicts: u64,
+    /// Items whose two sides disagree right now.
+    pub items_in_conflict: u64,
     pub failed_items: u64,
     /// Items by tracker status: every status, zero or not, plus `unknown`
     /// when some items have no tracker status.
@@ -61,6 +65,7 @@ impl Store {
             synced_items: 0,
             pending_items: 0,
             conflicts: 0,
+            items_in_conflict: 0,
             failed_items: 0,
             by_status: Status::ALL
                 .iter()
@@ -85,7 +90,7 @@ impl Store {
             *match state {
                 SyncState::Synced => &mut summary.synced_items,
                 SyncState::Pending => &mut summary.pending_items,
-                SyncState::Conflict => &mut summary.conflicts,
+                SyncState::Conflict => &mut summary.items_in_conflict,
                 SyncState::Failed => &mut summary.failed_items,
             } += n;
             *summary
@@ -98,6 +103,15 @@ impl Store {
                 .or_default() += n;
             summary.last_sync = summary.last_sync.max(last_sync);
         }
+        let resolved = sqlx::query(
+            "SELECT COUNT(*) AS n FROM audit_log \
+             WHERE conflict IS NOT NULL AND ($1 IS NULL OR project = $1)",
+        )
+        .bind(project.map(|p| p.as_str()))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::query("status_summary(conflicts)".to_owned()))?;
+        summary.conflicts = summary.items_in_conflict + rows::count(get(&resolved, "n")?)?;
         Ok(summary)
     }
 }

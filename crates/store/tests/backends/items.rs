@@ -275,6 +275,7 @@ async fn a_pull_copies_defectdojo_state_to_the_tracker(db: &FreshDb) {
                 dojo: dojo(11, Status::Blocked, "waiting for creds"),
                 synced: state(Status::Blocked, "waiting for creds"),
                 at: at(500),
+                seen_tracker_event_id: None,
             },
         )
         .await
@@ -313,19 +314,32 @@ async fn a_pull_copies_defectdojo_state_to_the_tracker(db: &FreshDb) {
         )
         .await
         .unwrap();
-    store
+    // A pull decided before the tracker's change was recorded is refused.
+    let stale = Pulled {
+        finding_id: 12,
+        dojo: dojo(12, Status::NotApplicable, "out of scope"),
+        synced: state(Status::NotApplicable, "out of scope"),
+        at: at(9_000),
+        seen_tracker_event_id: None,
+    };
+    assert!(!store.mark_pulled(&p, &known, &stale).await.unwrap());
+    let item = store.item(&p, &known).await.unwrap().unwrap();
+    assert_eq!(
+        item.tracker.as_ref().map(|t| t.status),
+        Some(Status::InProgress)
+    );
+    let applied = store
         .mark_pulled(
             &p,
             &known,
             &Pulled {
-                finding_id: 12,
-                dojo: dojo(12, Status::NotApplicable, "out of scope"),
-                synced: state(Status::NotApplicable, "out of scope"),
-                at: at(9_000),
+                seen_tracker_event_id: Some(e2),
+                ..stale
             },
         )
         .await
         .unwrap();
+    assert!(applied);
     let item = store.item(&p, &known).await.unwrap().unwrap();
     assert_eq!(
         item.tracker,

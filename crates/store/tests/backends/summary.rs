@@ -2,7 +2,7 @@
 
 use test_support::FreshDb;
 use wstg_domain::Status;
-use wstg_store::{Pulled, Pushed, StatusSummary};
+use wstg_store::{AuditEntry, Direction, Pulled, Pushed, StatusSummary};
 
 use crate::common::*;
 
@@ -66,6 +66,7 @@ async fn status_summary_counts_items_by_state_status_and_direction(db: &FreshDb)
                 dojo: dojo(5, Status::NotApplicable, ""),
                 synced: state(Status::NotApplicable, ""),
                 at: at(20_000),
+                seen_tracker_event_id: None,
             },
         )
         .await
@@ -85,6 +86,7 @@ async fn status_summary_counts_items_by_state_status_and_direction(db: &FreshDb)
             synced_items: 2,
             pending_items: 1,
             conflicts: 1,
+            items_in_conflict: 1,
             failed_items: 1,
             by_status: [
                 ("not_started", 0),
@@ -103,12 +105,20 @@ async fn status_summary_counts_items_by_state_status_and_direction(db: &FreshDb)
         }
     );
 
+    // A resolved conflict in the audit trail counts too, per project.
+    let mut resolved = AuditEntry::new(a.clone(), wstg("WSTG-INFO-07"), Direction::DojoToTracker);
+    resolved.conflict = Some("dojo_wins".to_owned());
+    store.append_audit(&resolved).await.unwrap();
+    let alpha = store.status_summary(Some(&a)).await.unwrap();
+    assert_eq!((alpha.conflicts, alpha.items_in_conflict), (2, 1));
+    assert_eq!(store.status_summary(Some(&b)).await.unwrap().conflicts, 0);
+
     let all = store.status_summary(None).await.unwrap();
     assert_eq!(all.total_items, 7);
     assert_eq!(all.pending_items, 2);
     assert_eq!(all.failed_items, 2);
     assert_eq!(all.synced_items, 2);
-    assert_eq!(all.conflicts, 1);
+    assert_eq!((all.conflicts, all.items_in_conflict), (2, 1));
     assert_eq!(all.by_status["not_started"], 1);
     assert_eq!(all.by_status["unknown"], 1);
     assert_eq!(all.by_direction["unknown"], 5);
