@@ -1,13 +1,12 @@
-//! wstg-poller: polls DefectDojo (the source of truth for changes made there,
-//! since DefectDojo sends no webhook when a finding is edited) and queues a
-//! reconciliation event for each item that changed.
+//! wstg-poller: polls DefectDojo and queues a reconciliation event for each
+//! item that changed there. Run one or more replicas: each project is polled
+//! by one at a time (a lease in Redis); the others stand by.
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-use wstg_queue::{Queue, QueueConfig};
+use tokio_util::sync::CancellationToken;
+use wstg_poller::Poller;
 use wstg_settings::{telemetry, Settings};
-use wstg_store::Store;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,32 +18,26 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings.log);
-    if let Err(e) = run(settings).await {
-        eprintln!("wstg-poller: {e:#}");
-        return ExitCode::FAILURE;
+    let poller = match Poller::build(&settings).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("wstg-poller: could not start: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    println!("wstg-poller started ({})", poller.holder());
+    match poller.run(shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wstg-poller: {e:#}");
+            ExitCode::FAILURE
+        }
     }
-    ExitCode::SUCCESS
 }
 
-async fn run(settings: Settings) -> anyhow::Result<()> {
-    settings.require_dojo_token("wstg-poller")?;
-    let _queue = Queue::connect(QueueConfig::new(
-        settings.redis.url.clone(),
-        settings.redis.key_prefix.clone(),
-    ))
-    .await
-    .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))?;
-    let _store = Store::connect(&settings.database.url)
-        .await
-        .with_context(|| format!("opening the store at {}", settings.database.redacted_url()))?;
-    println!("wstg-poller started");
-    tracing::info!(interval = ?settings.poller.interval, "poller idle: polling arrives with two-way sync");
-    shutdown_signal().await;
-    tracing::info!("wstg-poller stopped");
-    Ok(())
-}
-
-async fn shutdown_signal() {
+async fn stop_on_signal(shutdown: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
@@ -56,4 +49,5 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
+    shutdown.cancel();
 }

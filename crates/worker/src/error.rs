@@ -17,6 +17,15 @@ pub enum WorkError {
     Queue(#[from] QueueError),
     #[error("{0}")]
     Permanent(String),
+    /// The DefectDojo circuit breaker refused the call (crate::breaker): the
+    /// event is deferred to `until` without counting an attempt.
+    #[error("DefectDojo circuit breaker open until {until}")]
+    BreakerOpen {
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// Another replica holds the item's lease: try again later.
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl WorkError {
@@ -26,6 +35,23 @@ impl WorkError {
             // The store and Redis being away is an outage, not a bad event.
             WorkError::Store(_) | WorkError::Queue(_) => true,
             WorkError::Permanent(_) => false,
+            WorkError::BreakerOpen { .. } | WorkError::Busy(_) => true,
+        }
+    }
+
+    /// The text a dead letter and the store keep: the error, and for a
+    /// DefectDojo refusal DefectDojo's own error body as it answered
+    /// (without its "pro" advertisement).
+    pub fn dead_letter_text(&self) -> String {
+        match self {
+            WorkError::Dojo(DojoError::Permanent { body, .. }) if !body.is_null() => {
+                let mut body = body.clone();
+                if let Some(map) = body.as_object_mut() {
+                    map.remove("pro");
+                }
+                format!("{self}; DefectDojo answered: {body}")
+            }
+            _ => self.to_string(),
         }
     }
 

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod bootstrap;
+pub mod breaker;
 pub mod error;
 pub mod item_lock;
 pub mod runner;

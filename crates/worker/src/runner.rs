@@ -17,8 +17,9 @@ use wstg_queue::{retry::retry_delay, Consumer, Delivery, Queue, QueueConfig};
 use wstg_settings::Settings;
 use wstg_store::Store;
 
-use crate::apply::{Applied, Applier};
+use crate::apply::{Applier, Trigger};
 use crate::bootstrap::{Bootstrapper, HierarchyNames};
+use crate::breaker::{self, Breaker};
 use crate::error::WorkError;
 use crate::item_lock::ItemLocks;
 
@@ -37,6 +38,8 @@ pub struct WorkerOptions {
 pub struct Worker {
     queue: Queue,
     applier: Applier,
+    /// DefectDojo circuit breaker (crate::breaker).
+    breaker: Breaker,
     opts: WorkerOptions,
 }
 
@@ -116,18 +119,22 @@ impl Worker {
             bootstrap,
             catalogue,
             notes_field,
+            policy: settings.poller.conflict_policy,
+            queue: queue.clone(),
+            dojo_ui: settings.dojo.url.as_str().trim_end_matches('/').to_owned(),
             min_write_interval: Duration::from_millis(300),
             lock_wait: lease,
         };
         Ok(Worker {
             queue,
             applier,
+            breaker: Breaker::default(),
             opts: WorkerOptions {
                 consumer_name: default_consumer_name(),
                 concurrency: w.concurrency,
                 max_deliveries: w.max_deliveries,
                 claim_every: Duration::from_secs((w.claim_min_idle_secs / 4).max(1)),
-                shutdown_deadline: Duration::from_secs(20),
+                shutdown_deadline: Duration::from_secs(w.shutdown_deadline_secs),
             },
         })
     }
@@ -145,9 +152,16 @@ impl Worker {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let this = Arc::new(self);
         let promoter = tokio::spawn(promote_loop(this.queue.clone(), shutdown.clone()));
+        let publisher = tokio::spawn(breaker::publish_loop(
+            this.breaker.clone(),
+            this.queue.clone(),
+            this.opts.consumer_name.clone(),
+            shutdown.clone(),
+        ));
         let result = this.consume_loop(shutdown.clone()).await;
         shutdown.cancel();
         let _ = promoter.await;
+        let _ = publisher.await;
         result
     }
 
@@ -157,6 +171,11 @@ impl Worker {
         let mut backoff = Duration::from_millis(100);
         tracing::info!(consumer = %self.opts.consumer_name, "worker consuming");
         while !shutdown.is_cancelled() {
+            // DefectDojo is failing: take no new work until the breaker's
+            // cool-down ends (crate::breaker explains why).
+            if breaker::wait_while_open(&self.breaker, &shutdown).await {
+                continue;
+            }
             let batch = if last_claim.elapsed() >= self.opts.claim_every {
                 last_claim = tokio::time::Instant::now();
                 consumer.claim_stale().await
@@ -259,9 +278,12 @@ impl Worker {
             }
             let key = match &env.kind {
                 EventKind::TrackerChange(c) => (env.project.clone(), c.wstg_id.clone()),
-                EventKind::Reconcile { .. } => {
-                    // Reconciliation is the poller's business (DefectDojo →
-                    // tracker); this worker version only acknowledges it.
+                EventKind::Reconcile {
+                    wstg_id: Some(id), ..
+                } => (env.project.clone(), id.clone()),
+                EventKind::Reconcile { wstg_id: None, .. } => {
+                    // Whole-project reconciliation is the poller's pass
+                    // (wstgctl sync runs it); per-item events follow from it.
                     ack.push(d.id);
                     continue;
                 }
@@ -309,9 +331,17 @@ impl Worker {
     ) -> Vec<String> {
         let mut ack = Vec::with_capacity(events.len());
         let mut latest: Option<(String, Envelope)> = None;
+        let mut observation: Option<(String, Envelope)> = None;
         for (id, env) in events {
-            let EventKind::TrackerChange(change) = &env.kind else {
-                continue;
+            let change = match &env.kind {
+                EventKind::TrackerChange(change) => change,
+                EventKind::Reconcile { .. } => {
+                    // Only the newest observation of an item matters.
+                    if let Some((older, _)) = observation.replace((id, env)) {
+                        ack.push(older);
+                    }
+                    continue;
+                }
             };
             match self
                 .applier
@@ -335,13 +365,24 @@ impl Worker {
                 }
             }
         }
+        if let Some((obs_id, obs_env)) = observation {
+            if self
+                .reconcile_item(&project, &wstg_id, &obs_id, &obs_env)
+                .await
+            {
+                ack.push(obs_id);
+            }
+        }
         let Some((last_id, last_env)) = latest else {
             return ack;
         };
         tracing::Span::current().record("event_id", tracing::field::display(last_env.event_id));
         match self
-            .applier
-            .push_item(&project, &wstg_id, last_env.event_id)
+            .breaker
+            .guard(
+                self.applier
+                    .push_item(&project, &wstg_id, last_env.event_id),
+            )
             .await
         {
             Ok(applied) => {
@@ -362,9 +403,45 @@ impl Worker {
         }
     }
 
+    /// Applies a reconciliation event (the poller saw the item change in
+    /// DefectDojo, or an operator asked to look again). True when it may be
+    /// acknowledged.
+    async fn reconcile_item(
+        &self,
+        project: &ProjectName,
+        wstg_id: &WstgId,
+        stream_id: &str,
+        env: &Envelope,
+    ) -> bool {
+        let trigger = match &env.kind {
+            EventKind::Reconcile {
+                observed: Some(o), ..
+            } => Trigger::Observed(o.clone()),
+            _ => Trigger::Recheck,
+        };
+        match self
+            .applier
+            .sync_item(project, wstg_id, trigger, env.event_id)
+            .await
+        {
+            Ok(applied) => {
+                tracing::info!(event_id = %env.event_id, ?applied, "item reconciled");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(event_id = %env.event_id, error = %e, "reconciliation failed");
+                self.retry_or_dead_letter(env, stream_id, &e).await
+            }
+        }
+    }
+
     /// Schedules a retry with backoff, or dead-letters when the error is
     /// permanent or the schedule is exhausted. True when the event is safe.
     async fn retry_or_dead_letter(&self, env: &Envelope, stream_id: &str, err: &WorkError) -> bool {
+        // DefectDojo is away (breaker not closed): wait for it, attempt uncounted.
+        if let Some(due) = breaker::deferral(&self.breaker, err) {
+            return breaker::defer(&self.queue, env, stream_id, due).await;
+        }
         let attempt = env.attempt + 1;
         let delay = if err.is_retryable() {
             retry_delay(attempt, err.retry_after(), &mut rand::thread_rng())
@@ -376,8 +453,10 @@ impl Worker {
                 let mut next = env.clone();
                 next.attempt = attempt;
                 let due = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                match self.queue.schedule_retry(&next, due).await {
-                    Ok(()) => true,
+                // Scheduled and acked in one step: no window for a crash to
+                // leave both the retry and the pending delivery.
+                match self.queue.retry_later(stream_id, &next, due).await {
+                    Ok(_) => true,
                     Err(e) => {
                         tracing::warn!(error = %e, "could not schedule retry");
                         false
@@ -387,11 +466,12 @@ impl Worker {
             None => {
                 let mut dead = env.clone();
                 dead.attempt = attempt;
-                let ok = self.dead_letter(&dead, stream_id, &err.to_string()).await;
+                let why = err.dead_letter_text();
+                let ok = self.dead_letter(&dead, stream_id, &why).await;
                 if let (true, Some(wstg_id)) = (ok, env.wstg_id()) {
                     if let Err(e) = self
                         .applier
-                        .record_failure(&env.project, wstg_id, env.event_id, &err.to_string())
+                        .record_failure(&env.project, wstg_id, env.event_id, &why)
                         .await
                     {
                         tracing::warn!(error = %e, "could not record the failure");
@@ -447,11 +527,5 @@ async fn promote_loop(queue: Queue, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => break,
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
-    }
-}
-
-impl Applied {
-    pub fn wrote(&self) -> bool {
-        matches!(self, Applied::Created { .. } | Applied::Updated { .. })
     }
 }

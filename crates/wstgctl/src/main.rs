@@ -25,7 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Sync summary, queue depth and dead-letter count, as JSON.
+    /// Sync summary, queue depth, dead-letter count and each worker's
+    /// DefectDojo circuit breaker, as JSON.
     Status {
         #[arg(long)]
         project: Option<String>,
@@ -112,46 +113,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let project = project.map(|p| ProjectName::parse(&p)).transpose()?;
             let store = store(&settings).await?;
             let summary = store.status_summary(project.as_ref()).await?;
-            let queue = queue(&settings).await?.stats().await?;
-            print(&json!({ "sync": summary, "queue": queue }))
-        }
-        Command::Sync { project, item } => {
-            let store = store(&settings).await?;
-            let catalogue = Catalogue::get(settings.catalogue_version);
-            let wstg_id = item.map(|i| catalogue.parse_id(&i)).transpose()?;
-            let projects: Vec<ProjectName> = match project {
-                Some(p) => vec![ProjectName::parse(&p)?],
-                None => {
-                    let mut known: Vec<ProjectName> = store
-                        .projects()
-                        .await?
-                        .into_iter()
-                        .map(|(p, _)| p)
-                        .collect();
-                    if known.is_empty() {
-                        known.push(settings.default_project.clone());
-                    }
-                    known
-                }
-            };
             let queue = queue(&settings).await?;
-            for project in projects {
-                let env = Envelope::new(
-                    project.clone(),
-                    EventKind::Reconcile {
-                        wstg_id: wstg_id.clone(),
-                        reason: "wstgctl sync".to_owned(),
-                    },
-                    Utc::now(),
-                );
-                queue.publish(&env).await?;
-                println!(
-                    "queued reconciliation of {project} (event {})",
-                    env.event_id
-                );
-            }
-            Ok(())
+            let stats = queue.stats().await?;
+            // Each worker's DefectDojo circuit breaker; a worker silent for
+            // 30 s is taken for dead and left out.
+            let breaker = queue
+                .breaker_report(std::time::Duration::from_secs(30))
+                .await?;
+            print(&json!({
+                "sync": summary,
+                "queue": stats,
+                "dojo": { "breaker": breaker },
+            }))
         }
+        Command::Sync { project, item } => sync(&settings, project, item).await,
         Command::Audit { project, limit } => {
             let project = project.map(|p| ProjectName::parse(&p)).transpose()?;
             let rows = store(&settings)
@@ -193,4 +168,108 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Reconciles now (the original design's `make sync-wstg` / `--once`): makes
+/// sure each project's DefectDojo hierarchy exists (finding it by name before
+/// creating it), reads its test once and queues an event for every item that
+/// differs, and re-checks every item whose tracker change is still pending
+/// or failed. The workers apply the events.
+async fn sync(
+    settings: &Settings,
+    project: Option<String>,
+    item: Option<String>,
+) -> anyhow::Result<()> {
+    use dojo_client::{DojoClient, DojoConfig, NotesField};
+    use wstg_store::SyncState;
+    use wstg_worker::bootstrap::{Bootstrapper, HierarchyNames};
+    use wstg_worker::item_lock::ItemLocks;
+
+    let token = settings.require_dojo_token("wstgctl sync")?.clone();
+    let store = store(settings).await?;
+    let queue = queue(settings).await?;
+    let catalogue = Catalogue::get(settings.catalogue_version);
+    let only = item.map(|i| catalogue.parse_id(&i)).transpose()?;
+    let notes_field: NotesField = settings
+        .dojo
+        .notes_field
+        .parse()
+        .map_err(|e| anyhow::anyhow!("dojo.notes_field: {e}"))?;
+    let mut dcfg = DojoConfig::new(settings.dojo.url.clone(), token);
+    dcfg.timeout = settings.dojo.timeout;
+    dcfg.notes_field = notes_field;
+    let dojo = DojoClient::new(dcfg)?;
+    let locks = ItemLocks::new(
+        queue.connection(),
+        &settings.redis.key_prefix,
+        settings.dojo.timeout * 3,
+    );
+    let bootstrap = Bootstrapper::new(
+        dojo.clone(),
+        store.clone(),
+        locks,
+        HierarchyNames {
+            product_type: settings.dojo.product_type.clone(),
+            engagement: settings.dojo.engagement.clone(),
+            test_type: settings.dojo.test_type.clone(),
+            catalogue: settings.catalogue_version,
+        },
+    );
+    let projects: Vec<ProjectName> = match project {
+        Some(p) => vec![ProjectName::parse(&p)?],
+        None => {
+            let mut known: Vec<ProjectName> = store
+                .projects()
+                .await?
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect();
+            if known.is_empty() {
+                known.push(settings.default_project.clone());
+            }
+            known
+        }
+    };
+    for project in projects {
+        let links = bootstrap
+            .links(&project)
+            .await
+            .with_context(|| format!("preparing project {project} in DefectDojo"))?;
+        let seen = wstg_poller::observe_project(
+            &dojo,
+            &store,
+            &queue,
+            catalogue,
+            notes_field,
+            &project,
+            &links,
+            only.as_ref(),
+            "wstgctl sync",
+        )
+        .await?;
+        let mut rechecked = 0;
+        for record in store.items(&project).await? {
+            if only.as_ref().is_some_and(|o| *o != record.wstg_id)
+                || !matches!(record.sync_state, SyncState::Pending | SyncState::Failed)
+            {
+                continue;
+            }
+            let env = Envelope::new(
+                project.clone(),
+                EventKind::Reconcile {
+                    wstg_id: Some(record.wstg_id.clone()),
+                    reason: "wstgctl sync".to_owned(),
+                    observed: None,
+                },
+                Utc::now(),
+            );
+            queue.publish(&env).await?;
+            rechecked += 1;
+        }
+        println!(
+            "{project}: read {} findings in {} request(s); queued {} DefectDojo change(s) and {} re-check(s) of pending items",
+            seen.findings, seen.requests, seen.emitted, rechecked
+        );
+    }
+    Ok(())
 }

@@ -1,0 +1,227 @@
+//! The poll loop: every interval, or at once when a DefectDojo webhook
+//! hints, observe each project whose lease this replica holds.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use dojo_client::{DojoClient, DojoConfig, NotesField};
+use tokio_util::sync::CancellationToken;
+use wstg_domain::Catalogue;
+use wstg_queue::{Feed, Queue, QueueConfig};
+use wstg_settings::Settings;
+use wstg_store::Store;
+
+use crate::lease::ProjectLeases;
+use crate::observe::observe_project;
+
+#[derive(Debug, Clone)]
+pub struct PollerOptions {
+    pub interval: Duration,
+    /// Least time between two passes, however many hints arrive.
+    pub min_gap: Duration,
+    /// This replica's name in leases and the heartbeat.
+    pub holder: String,
+}
+
+pub struct Poller {
+    dojo: DojoClient,
+    store: Store,
+    queue: Queue,
+    catalogue: &'static Catalogue,
+    notes_field: NotesField,
+    leases: ProjectLeases,
+    heartbeat_key: String,
+    opts: PollerOptions,
+}
+
+impl Poller {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Poller> {
+        let token = settings.require_dojo_token("wstg-poller")?.clone();
+        let queue = Queue::connect(QueueConfig::new(
+            settings.redis.url.clone(),
+            settings.redis.key_prefix.clone(),
+        ))
+        .await
+        .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))?;
+        let store = Store::connect(&settings.database.url)
+            .await
+            .with_context(|| {
+                format!("opening the store at {}", settings.database.redacted_url())
+            })?;
+        let notes_field: NotesField = settings
+            .dojo
+            .notes_field
+            .parse()
+            .map_err(|e| anyhow::anyhow!("dojo.notes_field: {e}"))?;
+        let mut dcfg = DojoConfig::new(settings.dojo.url.clone(), token);
+        dcfg.timeout = settings.dojo.timeout;
+        dcfg.notes_field = notes_field;
+        let dojo = DojoClient::new(dcfg).context("building the DefectDojo client")?;
+        let holder = wstg_queue::unique_consumer_name("poller");
+        let interval = settings.poller.interval;
+        // A dead holder's projects are taken over after three missed passes.
+        let ttl = (interval * 3).max(Duration::from_secs(3));
+        let leases =
+            ProjectLeases::new(queue.connection(), &settings.redis.key_prefix, &holder, ttl);
+        Ok(Poller {
+            dojo,
+            store,
+            queue,
+            catalogue: Catalogue::get(settings.catalogue_version),
+            notes_field,
+            leases,
+            heartbeat_key: format!("{}:poller:heartbeat", settings.redis.key_prefix),
+            opts: PollerOptions {
+                interval,
+                min_gap: Duration::from_millis(200),
+                holder,
+            },
+        })
+    }
+
+    pub fn holder(&self) -> &str {
+        &self.opts.holder
+    }
+
+    /// Runs until `shutdown`, then gives up its leases.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let start = self
+            .queue
+            .feed_last_id(Feed::PollHints)
+            .await
+            .unwrap_or_else(|_| "$".to_owned());
+        let mut hints = None;
+        let mut hint_from = start;
+        let mut next_pass = tokio::time::Instant::now();
+        let mut held: Vec<String> = Vec::new();
+        tracing::info!(holder = %self.opts.holder, interval = ?self.opts.interval, "poller running");
+        while !shutdown.is_cancelled() {
+            let now = tokio::time::Instant::now();
+            if now >= next_pass {
+                held = self.pass().await;
+                next_pass = now + self.opts.interval;
+                // Hints that arrive while a pass runs are served by the next.
+            }
+            // Wait for the next pass or a webhook hint.
+            let reader = match hints.as_mut() {
+                Some(r) => r,
+                None => match self
+                    .queue
+                    .feed_reader(
+                        Feed::PollHints,
+                        hint_from.clone(),
+                        Duration::from_millis(500),
+                    )
+                    .await
+                {
+                    Ok(r) => hints.insert(r),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read poll hints; polling on the interval only");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = tokio::time::sleep_until(next_pass) => {}
+                        }
+                        continue;
+                    }
+                },
+            };
+            let wait = next_pass.saturating_duration_since(tokio::time::Instant::now());
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(wait) => {}
+                got = reader.next() => match got {
+                    Ok(entries) if !entries.is_empty() => {
+                        hint_from = reader.last_id().to_owned();
+                        tracing::debug!(hints = entries.len(), "poll hint: polling now");
+                        next_pass = tokio::time::Instant::now().max(next_pass - self.opts.interval + self.opts.min_gap);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "poll hint read failed; reconnecting");
+                        hints = None;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        }
+        for project in held {
+            self.leases.release(&project).await;
+        }
+        tracing::info!("poller stopped");
+        Ok(())
+    }
+
+    /// One pass over every project this replica holds. Returns them.
+    pub async fn pass(&self) -> Vec<String> {
+        let projects = match self.store.projects().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "store unavailable; skipping this pass");
+                return Vec::new();
+            }
+        };
+        let mut held = Vec::new();
+        let mut reachable = None;
+        let mut last_error = None;
+        for (project, links) in projects {
+            match self.leases.hold(project.as_str()).await {
+                Ok(true) => held.push(project.as_str().to_owned()),
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Redis unavailable; skipping this pass");
+                    return held;
+                }
+            }
+            match observe_project(
+                &self.dojo,
+                &self.store,
+                &self.queue,
+                self.catalogue,
+                self.notes_field,
+                &project,
+                &links,
+                None,
+                "poll",
+            )
+            .await
+            {
+                Ok(o) => {
+                    reachable = Some(true);
+                    tracing::debug!(%project, requests = o.requests, findings = o.findings, emitted = o.emitted, "polled");
+                    if o.emitted > 0 {
+                        tracing::info!(%project, changed = o.emitted, "DefectDojo changes queued");
+                    }
+                }
+                Err(e) => {
+                    reachable.get_or_insert(false);
+                    last_error = Some(format!("{e:#}"));
+                    tracing::warn!(%project, error = %format!("{e:#}"), "poll failed");
+                }
+            }
+        }
+        self.heartbeat(reachable, last_error).await;
+        held
+    }
+
+    /// Publishes liveness and DefectDojo reachability for the dashboard.
+    async fn heartbeat(&self, reachable: Option<bool>, last_error: Option<String>) {
+        let beat = serde_json::json!({
+            "holder": self.opts.holder,
+            "at": chrono::Utc::now(),
+            "dojo_reachable": reachable,
+            "last_error": last_error,
+            "interval_secs": self.opts.interval.as_secs(),
+        });
+        let ttl = (self.opts.interval * 3).max(Duration::from_secs(3));
+        let r: Result<(), _> = redis::cmd("SET")
+            .arg(&self.heartbeat_key)
+            .arg(beat.to_string())
+            .arg("PX")
+            .arg(ttl.as_millis() as u64)
+            .query_async(&mut self.queue.connection())
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "heartbeat not written");
+        }
+    }
+}
