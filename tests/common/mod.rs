@@ -62,6 +62,16 @@ impl System {
     }
 
     pub async fn start_with(db: FreshDb, workers: usize, extra_env: &[(&str, &str)]) -> System {
+        Self::start_full(db, workers, 0, extra_env).await
+    }
+
+    /// With `pollers` in-process pollers too (two-way sync).
+    pub async fn start_full(
+        db: FreshDb,
+        workers: usize,
+        pollers: usize,
+        extra_env: &[(&str, &str)],
+    ) -> System {
         test_support::init_test_logging();
         let sim = dojo_sim::spawn(dojo_sim::SimConfig::new(DOJO_TOKEN))
             .await
@@ -87,6 +97,13 @@ impl System {
                 worker.run(token).await.unwrap();
             }));
         }
+        for _ in 0..pollers {
+            let poller = wstg_poller::Poller::build(&settings).await.unwrap();
+            let token = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                poller.run(token).await.unwrap();
+            }));
+        }
         System {
             sim,
             ingest_url,
@@ -106,6 +123,58 @@ impl System {
             .send()
             .await
             .unwrap()
+    }
+
+    /// `GET /api/wstg/items` of the default project.
+    pub async fn items(&self) -> Vec<Value> {
+        let body: Value = self
+            .http
+            .get(format!("{}/api/wstg/items", self.ingest_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["items"].as_array().cloned().unwrap()
+    }
+
+    /// One item of `/api/wstg/items`.
+    pub async fn item(&self, wstg_id: &str) -> Value {
+        self.items()
+            .await
+            .into_iter()
+            .find(|i| i["wstg_id"] == json!(wstg_id))
+            .unwrap()
+    }
+
+    /// PATCHes a finding in the emulator, as a DefectDojo user would.
+    pub async fn dojo_patch(&self, finding_id: i64, body: &Value) -> Value {
+        let resp = self
+            .http
+            .patch(format!(
+                "{}/api/v2/findings/{finding_id}/",
+                self.sim.base_url
+            ))
+            .header("Authorization", format!("Token {DOJO_TOKEN}"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "PATCH {body}: {}",
+            resp.status()
+        );
+        resp.json().await.unwrap()
+    }
+
+    /// Audit rows, newest first (through the store, as wstgctl audit does).
+    pub async fn audit(&self) -> Vec<wstg_store::AuditEntry> {
+        let store = wstg_store::Store::connect(&self.settings.database.url)
+            .await
+            .unwrap();
+        store.recent_audit(None, 1000).await.unwrap()
     }
 
     pub async fn stop(self) {

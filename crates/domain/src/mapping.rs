@@ -10,7 +10,7 @@
 //! | not_started     | true   | false    | false        | false        | Active                      |
 //! | in_progress     | true   | false    | false        | false        | Active                      |
 //! | blocked         | true   | false    | false        | false        | Active                      |
-//! | done            | false  | true     | true         | false        | Inactive, Verified, Mitigated |
+//! | done            | false  | false    | true         | false        | Inactive, Mitigated         |
 //! | not_applicable  | false  | false    | true         | true         | Inactive, Out Of Scope, Mitigated |
 //!
 //! `false_p`, `risk_accepted` and `duplicate` are always false in what we send.
@@ -55,8 +55,10 @@ pub fn flags_for(status: Status) -> DojoFlags {
     };
     match status {
         Status::NotStarted | Status::InProgress | Status::Blocked => open,
+        // DefectDojo's "close": inactive and mitigated. Not verified, so a
+        // lead who reopens it (active again) is seen as work resumed, while a
+        // lead who verifies an open finding is seen as done.
         Status::Done => DojoFlags {
-            verified: true,
             is_mitigated: true,
             ..DojoFlags::default()
         },

@@ -1,0 +1,155 @@
+//! The tracker's read side: the catalogue, the projects, and every item of
+//! a project with its status, notes, DefectDojo finding and sync state.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use wstg_domain::catalogue::ATTRIBUTION;
+use wstg_domain::ProjectName;
+use wstg_store::ItemView;
+
+use crate::auth::require_bearer;
+use crate::errors::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct ProjectQuery {
+    pub project: Option<String>,
+}
+
+impl ProjectQuery {
+    /// The named project, or the default one.
+    pub fn project(&self, state: &AppState) -> Result<ProjectName, ApiError> {
+        match self.project.as_deref() {
+            Some(p) if !p.trim().is_empty() => {
+                ProjectName::parse(p).map_err(|e| ApiError::invalid("project", e))
+            }
+            _ => Ok(state.default_project.clone()),
+        }
+    }
+}
+
+fn store_unavailable(e: wstg_store::StoreError) -> ApiError {
+    tracing::warn!(error = %e, "store unavailable");
+    ApiError::Unavailable("store")
+}
+
+/// `GET /api/wstg/catalogue`: the configured WSTG catalogue, with credit.
+pub async fn get_catalogue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, state.ingest_token.as_ref())?;
+    let c = state.catalogue;
+    let mut categories: Vec<serde_json::Value> = Vec::new();
+    for e in c.entries() {
+        if !categories.iter().any(|k| k["id"] == json!(e.category_id)) {
+            categories.push(json!({"id": e.category_id, "name": e.category_name}));
+        }
+    }
+    let items: Vec<serde_json::Value> = c
+        .entries()
+        .iter()
+        .map(|e| {
+            json!({
+                "wstg_id": e.id,
+                "title": e.title,
+                "category_id": e.category_id,
+                "category_name": e.category_name,
+                "objectives": e.objectives,
+                "guide_url": e.guide_url,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "max-age=300"))
+        .json(json!({
+            "version": c.version().as_str(),
+            "attribution": ATTRIBUTION,
+            "license_url": "https://creativecommons.org/licenses/by-sa/4.0/",
+            "categories": categories,
+            "items": items,
+        })))
+}
+
+/// `GET /api/wstg/projects`: the projects the store knows, and the default.
+pub async fn get_projects(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, state.ingest_token.as_ref())?;
+    let mut names: Vec<String> = state
+        .store
+        .projects()
+        .await
+        .map_err(store_unavailable)?
+        .into_iter()
+        .map(|(p, _)| p.as_str().to_owned())
+        .collect();
+    if !names.iter().any(|n| n == state.default_project.as_str()) {
+        names.insert(0, state.default_project.as_str().to_owned());
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "default_project": state.default_project.as_str(),
+        "projects": names,
+    })))
+}
+
+/// `GET /api/wstg/items?project=`: every catalogue item with its state.
+pub async fn get_items(
+    req: HttpRequest,
+    query: web::Query<ProjectQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, state.ingest_token.as_ref())?;
+    let project = query.project(&state)?;
+    let records = state
+        .store
+        .items(&project)
+        .await
+        .map_err(store_unavailable)?;
+    let items: Vec<ItemView> = state
+        .catalogue
+        .entries()
+        .iter()
+        .map(|e| {
+            let record = records.iter().find(|r| r.wstg_id.as_str() == e.id);
+            ItemView::new(&project, e, record, &state.dojo_ui)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "project": project,
+        "catalogue_version": state.catalogue.version().as_str(),
+        "items": items,
+    })))
+}
+
+/// `GET /api/wstg/items/{wstg_id}?project=`: one item.
+pub async fn get_item(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ProjectQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_bearer(&req, state.ingest_token.as_ref())?;
+    let project = query.project(&state)?;
+    let id = state
+        .catalogue
+        .parse_id(&path.into_inner())
+        .map_err(|e| ApiError::invalid("wstg_id", e))?;
+    let entry = state
+        .catalogue
+        .entry(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("item {id}")))?;
+    let record = state
+        .store
+        .item(&project, &id)
+        .await
+        .map_err(store_unavailable)?;
+    Ok(HttpResponse::Ok().json(ItemView::new(
+        &project,
+        entry,
+        record.as_ref(),
+        &state.dojo_ui,
+    )))
+}
