@@ -15,6 +15,9 @@ pub enum ApiError {
     TooLarge { limit: usize },
     #[error("authentication required")]
     Unauthorized,
+    /// The endpoint is switched off (e.g. admin endpoints without a token).
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(String),
     /// Redis (or the store) is unreachable: the client should retry.
@@ -39,6 +42,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

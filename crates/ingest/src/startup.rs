@@ -50,6 +50,8 @@ impl Application {
             max_body_bytes: settings.ingest.max_body_bytes,
             webhook_key: settings.ingest.webhook_key.clone(),
             webhook_header: settings.ingest.webhook_header.clone(),
+            admin_token: settings.ingest.admin_token.clone(),
+            dojo_ui: settings.dojo.url.as_str().trim_end_matches('/').to_owned(),
         });
         let origins = settings.ingest.cors_origins.clone();
         let server = HttpServer::new(move || {

@@ -14,4 +14,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub webhook_key: Option<SecretString>,
     pub webhook_header: String,
+    /// Opens the admin endpoints; `None`: they refuse every call.
+    pub admin_token: Option<SecretString>,
+    /// DefectDojo's base URL, for links to findings.
+    pub dojo_ui: String,
 }

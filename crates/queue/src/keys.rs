@@ -8,6 +8,7 @@
 //! | `P:dlq`                | stream | dead letters: `data`, `event_id`, `attempts`, `error`, `first_failed_at`, `dead_at`, `source_id` |
 //! | `P:idem:<key>`         | string | event_id first published under an idempotency key (TTL) |
 //! | `P:failed_at:<event>`  | string | RFC 3339 time of an event's first failure (TTL 7 days), copied into its dead letter |
+//! | `P:breaker`            | hash   | consumer name → JSON state of that worker's DefectDojo circuit breaker |
 //!
 //! Delayed retries are keyed by event id rather than by their JSON so that
 //! scheduling the same event twice (a worker that crashed between scheduling

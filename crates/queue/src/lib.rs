@@ -18,6 +18,7 @@
 //! and the reasons for it: `src/connection.rs`.
 
 pub mod backoff;
+pub mod breaker_state;
 pub mod config;
 mod connection;
 pub mod consumer;
@@ -35,6 +36,7 @@ mod scripts;
 pub mod stats;
 
 pub use backoff::reconnect_delay;
+pub use breaker_state::{BreakerReport, BreakerState};
 pub use config::QueueConfig;
 pub use consumer::{unique_consumer_name, Consumer, Delivery};
 pub use dlq::DeadLetter;

@@ -83,6 +83,11 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "bearer token required from the tracker (secret)",
     ),
     (
+        "WSTG_ADMIN_TOKEN",
+        "ingest.admin_token",
+        "bearer token of the admin endpoints (dead letters); unset: they refuse every call (secret)",
+    ),
+    (
         "WSTG_CORS_ORIGINS",
         "ingest.cors_origins",
         "allowed browser origins, comma-separated",
@@ -126,6 +131,11 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "WSTG_MAX_DELIVERIES",
         "worker.max_deliveries",
         "deliveries before a poison message is dead-lettered",
+    ),
+    (
+        "WSTG_SHUTDOWN_DEADLINE_SECS",
+        "worker.shutdown_deadline_secs",
+        "time in-flight work gets after SIGTERM",
     ),
     (
         "WSTG_POLL_INTERVAL_SECS",
@@ -216,6 +226,7 @@ struct RawIngest {
     max_body_bytes: usize,
     webhook_key: Option<String>,
     webhook_header: String,
+    admin_token: Option<String>,
 }
 #[derive(Deserialize)]
 struct RawPoller {
@@ -272,6 +283,8 @@ pub struct IngestSettings {
     pub max_body_bytes: usize,
     pub webhook_key: Option<SecretString>,
     pub webhook_header: String,
+    /// Required by the admin endpoints; `None`: they refuse every call.
+    pub admin_token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -281,6 +294,9 @@ pub struct WorkerSettings {
     pub block_ms: u64,
     pub claim_min_idle_secs: u64,
     pub max_deliveries: u32,
+    /// After SIGTERM, how long in-flight work may run before it is left,
+    /// unacknowledged, for another replica.
+    pub shutdown_deadline_secs: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -525,6 +541,7 @@ impl Settings {
                 max_body_bytes: raw.ingest.max_body_bytes,
                 webhook_key: secret(raw.ingest.webhook_key),
                 webhook_header: raw.ingest.webhook_header,
+                admin_token: secret(raw.ingest.admin_token),
             },
             worker: raw.worker,
             poller: PollerSettings {
@@ -579,6 +596,10 @@ mod tests {
         assert!(
             s.ingest.webhook_key.is_none(),
             "there is no default webhook key"
+        );
+        assert!(
+            s.ingest.admin_token.is_none(),
+            "there is no default admin token"
         );
     }
 
@@ -645,6 +666,7 @@ mod tests {
             ("WSTG_DOJO_TOKEN", "dojo-secret-token"),
             ("WSTG_INGEST_TOKEN", "ingest-secret-token"),
             ("WSTG_WEBHOOK_KEY", "webhook-secret-key"),
+            ("WSTG_ADMIN_TOKEN", "admin-secret-token"),
             ("WSTG_DATABASE_URL", "postgres://u:db-password@db/wstg"),
             ("WSTG_REDIS_URL", "redis://:redis-password@r:6379"),
         ])
@@ -654,6 +676,7 @@ mod tests {
             "dojo-secret-token",
             "ingest-secret-token",
             "webhook-secret-key",
+            "admin-secret-token",
             "db-password",
             "redis-password",
         ] {

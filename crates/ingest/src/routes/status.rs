@@ -11,6 +11,9 @@ use crate::auth::require_bearer;
 use crate::errors::ApiError;
 use crate::state::AppState;
 
+/// A worker's published breaker older than this belongs to a dead replica.
+const BREAKER_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Deserialize)]
 pub struct StatusQuery {
     project: Option<String>,
@@ -28,18 +31,25 @@ pub async fn get_status(
         .map(ProjectName::parse)
         .transpose()
         .map_err(|e| ApiError::invalid("project", e))?;
-    let summary = state
-        .store
-        .status_summary(project.as_ref())
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "store unavailable");
-            ApiError::Unavailable("store")
-        })?;
+    Ok(HttpResponse::Ok().json(status_body(&state, project.as_ref()).await?))
+}
+
+/// The body of `GET /api/wstg/status`, also the `status` of the dashboard.
+pub async fn status_body(
+    state: &AppState,
+    project: Option<&ProjectName>,
+) -> Result<serde_json::Value, ApiError> {
+    let summary = state.store.status_summary(project).await.map_err(|e| {
+        tracing::warn!(error = %e, "store unavailable");
+        ApiError::Unavailable("store")
+    })?;
     let queue = state.queue.stats().await.ok();
     let mut body = serde_json::to_value(&summary).map_err(|e| ApiError::Internal(e.into()))?;
     body["queue"] = json!(queue);
+    // Each worker's DefectDojo circuit breaker (crates/worker/src/breaker.rs).
+    let breaker = state.queue.breaker_report(BREAKER_FRESH).await.ok();
+    body["dojo"] = json!({ "breaker": breaker });
     body["catalogue_version"] = json!(state.catalogue.version().as_str());
     body["catalogue_items"] = json!(state.catalogue.len());
-    Ok(HttpResponse::Ok().json(body))
+    Ok(body)
 }

@@ -17,7 +17,7 @@ use crate::errors::ApiError;
 use crate::state::AppState;
 
 /// How long an `Idempotency-Key` is remembered.
-const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
 pub async fn post_sync(
     req: HttpRequest,
@@ -70,7 +70,7 @@ pub async fn post_sync(
     .await
 }
 
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
     };
@@ -93,23 +93,33 @@ pub fn parse_tracker_change(
     state: &AppState,
     received_at: DateTime<Utc>,
 ) -> Result<Envelope, ApiError> {
-    let obj = json_object(bytes)?;
+    tracker_change_from_object(&json_object(bytes)?, state, received_at)
+}
+
+/// One tracker change from its JSON fields (`wstg_id`, `status`, `notes`,
+/// `project`, `user`, `timestamp`), or the first bad field. Shared by
+/// `POST /api/wstg/sync` and each entry of `POST /api/wstg/import`.
+pub fn tracker_change_from_object(
+    obj: &serde_json::Map<String, Value>,
+    state: &AppState,
+    received_at: DateTime<Utc>,
+) -> Result<Envelope, ApiError> {
     let wstg_id = state
         .catalogue
-        .parse_id(req_str(&obj, "wstg_id")?)
+        .parse_id(req_str(obj, "wstg_id")?)
         .map_err(|e| ApiError::invalid("wstg_id", e))?;
-    let status: Status = req_str(&obj, "status")?
+    let status: Status = req_str(obj, "status")?
         .parse()
         .map_err(|e| ApiError::invalid("status", e))?;
-    let notes = opt_str(&obj, "notes")?
+    let notes = opt_str(obj, "notes")?
         .map(Notes::parse)
         .transpose()
         .map_err(|e| ApiError::invalid("notes", e))?;
-    let project = match opt_str(&obj, "project")? {
+    let project = match opt_str(obj, "project")? {
         Some(p) => ProjectName::parse(p).map_err(|e| ApiError::invalid("project", e))?,
         None => state.default_project.clone(),
     };
-    let user = match opt_str(&obj, "user")? {
+    let user = match opt_str(obj, "user")? {
         Some(u) if u.chars().count() > 128 => {
             return Err(ApiError::invalid("user", "is longer than 128 characters"))
         }
