@@ -54,3 +54,7 @@ echo
 echo "## burst coalescing"
 echo "$BIN/burst --changes 100 --workers 2"
 "$BIN/burst" --changes 100 --workers 2
+echo
+echo "## poller cost and DefectDojo → tracker latency"
+echo "$BIN/poll --items 100 --interval-secs 10 --hinted-samples 20 --unhinted-samples 3"
+"$BIN/poll" --items 100 --interval-secs 10 --hinted-samples 20 --unhinted-samples 3

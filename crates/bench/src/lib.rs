@@ -24,6 +24,16 @@ pub struct BenchSystem {
 
 impl BenchSystem {
     pub async fn start(workers: usize, dojo_latency: Duration) -> BenchSystem {
+        Self::start_with(workers, dojo_latency, 0, &[]).await
+    }
+
+    /// With `pollers` pollers and extra settings (name, value).
+    pub async fn start_with(
+        workers: usize,
+        dojo_latency: Duration,
+        pollers: usize,
+        extra_env: &[(&str, &str)],
+    ) -> BenchSystem {
         let mut cfg = dojo_sim::SimConfig::new(DOJO_TOKEN);
         cfg.latency = dojo_latency;
         let sim = dojo_sim::spawn(cfg).await.unwrap();
@@ -40,6 +50,11 @@ impl BenchSystem {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
+        .chain(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        )
         .collect();
         let settings = Settings::load_from(|k| env.get(k).cloned()).unwrap();
         let app = wstg_ingest::Application::build(&settings).await.unwrap();
@@ -49,6 +64,10 @@ impl BenchSystem {
         for _ in 0..workers {
             let w = wstg_worker::Worker::build(&settings).await.unwrap();
             tokio::spawn(w.run(shutdown.clone()));
+        }
+        for _ in 0..pollers {
+            let p = wstg_poller::Poller::build(&settings).await.unwrap();
+            tokio::spawn(p.run(shutdown.clone()));
         }
         BenchSystem {
             sim,
@@ -103,6 +122,18 @@ impl BenchSystem {
             .iter()
             .find(|f| f["unique_id_from_tool"] == serde_json::json!(wstg_id))
             .cloned()
+    }
+
+    /// The tracker's view of one item (`GET /api/wstg/items/{id}`).
+    pub async fn item(&self, wstg_id: &str) -> serde_json::Value {
+        self.http
+            .get(format!("{}/api/wstg/items/{wstg_id}", self.ingest_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn stop(self) {

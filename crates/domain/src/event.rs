@@ -43,6 +43,24 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         observed: Option<DojoObservation>,
     },
+    /// Push the item's latest recorded tracker state (a write deferred to
+    /// coalesce changes; see `worker.item_write_interval_ms`).
+    PushItem { wstg_id: WstgId },
+}
+
+impl EventKind {
+    /// A deferred "push this item's latest tracker state", with an id that
+    /// is the same for every deferral of one item, so waiting deferrals of
+    /// an item collapse into one.
+    pub fn push_item(project: &ProjectName, wstg_id: &WstgId) -> (Uuid, EventKind) {
+        let name = format!("wstg-bridge/push/{project}/{wstg_id}");
+        (
+            Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes()),
+            EventKind::PushItem {
+                wstg_id: wstg_id.clone(),
+            },
+        )
+    }
 }
 
 /// The DefectDojo side of an item as the poller observed it.
@@ -86,6 +104,7 @@ impl Envelope {
         match &self.kind {
             EventKind::TrackerChange(c) => Some(&c.wstg_id),
             EventKind::Reconcile { wstg_id, .. } => wstg_id.as_ref(),
+            EventKind::PushItem { wstg_id } => Some(wstg_id),
         }
     }
 }

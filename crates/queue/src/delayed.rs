@@ -76,6 +76,23 @@ impl Queue {
         Ok(acked == 1)
     }
 
+    /// Schedules deferred work (not a failure: no attempt is counted) to
+    /// run at `due`. If an entry with the same event id is already waiting,
+    /// it stays as it is and `false` is returned: deferrals of one thing,
+    /// made with one id, collapse into the earliest.
+    pub async fn defer(&self, env: &Envelope, due: DateTime<Utc>) -> Result<bool, QueueError> {
+        let data = crate::entry::encode(env)?;
+        let added: i64 = crate::scripts::DEFER
+            .key(&self.keys.delayed)
+            .key(&self.keys.delayed_data)
+            .arg(due.timestamp_millis())
+            .arg(env.event_id.to_string())
+            .arg(data)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(added == 1)
+    }
+
     /// Moves up to `limit` retries due at `now` onto `P:events`, oldest due
     /// first; returns how many moved.
     ///

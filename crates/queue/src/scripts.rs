@@ -84,6 +84,21 @@ return acked
     )
 });
 
+/// Deferred work: add unless the member is already waiting.
+///
+/// KEYS: delayed, delayed data. ARGV: due ms, event id, envelope JSON.
+pub static DEFER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2]) == 1 then
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+",
+    )
+});
+
 /// Move due retries onto the events stream.
 ///
 /// KEYS: delayed, delayed data, events. ARGV: now ms, limit, maxlen.

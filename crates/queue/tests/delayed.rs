@@ -165,3 +165,48 @@ async fn the_mover_loop_promotes_and_stops_on_shutdown() {
         .unwrap();
     cleanup(&q).await;
 }
+
+#[tokio::test]
+async fn deferrals_with_one_id_collapse_into_the_earliest() {
+    use wstg_domain::{Catalogue, CatalogueVersion, Envelope, EventKind, ProjectName};
+    let q = wstg_queue::Queue::connect(wstg_queue::QueueConfig::new(
+        test_support::redis_url(),
+        test_support::unique_prefix(),
+    ))
+    .await
+    .unwrap();
+    let project = ProjectName::default_project();
+    let id = Catalogue::get(CatalogueVersion::V4_2)
+        .parse_id("WSTG-INFO-01")
+        .unwrap();
+    let (event_id, kind) = EventKind::push_item(&project, &id);
+    let mut env = Envelope::new(project.clone(), kind, chrono::Utc::now());
+    env.event_id = event_id;
+    let now = chrono::Utc::now();
+    assert!(q
+        .defer(&env, now + chrono::Duration::milliseconds(300))
+        .await
+        .unwrap());
+    assert!(!q
+        .defer(&env, now + chrono::Duration::milliseconds(100))
+        .await
+        .unwrap());
+    assert!(!q
+        .defer(&env, now + chrono::Duration::seconds(5))
+        .await
+        .unwrap());
+    assert_eq!(q.stats().await.unwrap().delayed, 1);
+    assert_eq!(q.promote_due(now, 10).await.unwrap(), 0, "not due yet");
+    assert_eq!(
+        q.promote_due(now + chrono::Duration::milliseconds(301), 10)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(q.stats().await.unwrap().stream_len, 1);
+    // Another item's deferral has another id.
+    let other = Catalogue::get(CatalogueVersion::V4_2)
+        .parse_id("WSTG-INFO-02")
+        .unwrap();
+    assert_ne!(EventKind::push_item(&project, &other).0, event_id);
+}

@@ -133,6 +133,11 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "deliveries before a poison message is dead-lettered",
     ),
     (
+        "WSTG_ITEM_WRITE_INTERVAL_MS",
+        "worker.item_write_interval_ms",
+        "least time between two DefectDojo writes to one item (coalescing)",
+    ),
+    (
         "WSTG_SHUTDOWN_DEADLINE_SECS",
         "worker.shutdown_deadline_secs",
         "time in-flight work gets after SIGTERM",
@@ -297,6 +302,8 @@ pub struct WorkerSettings {
     /// After SIGTERM, how long in-flight work may run before it is left,
     /// unacknowledged, for another replica.
     pub shutdown_deadline_secs: u64,
+    /// Least time between two DefectDojo writes to one item.
+    pub item_write_interval_ms: u64,
 }
 
 #[derive(Debug, Clone)]

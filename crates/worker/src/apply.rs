@@ -168,13 +168,42 @@ impl Applier {
                 WorkError::Busy(format!("{wstg_id} is being applied by another worker"))
             })?;
         let result = self.sync_locked(project, wstg_id, &trigger, event_id).await;
-        self.locks.release(lease).await;
+        match &result {
+            // A write that timed out may still land: nobody touches the item
+            // until it surely has, or a later write could be overtaken by it
+            // (or a second finding created next to it).
+            Err(e) if e.outcome_unknown() => self.locks.keep(lease).await,
+            _ => self.locks.release(lease).await,
+        }
         if let Ok(applied) = &result {
             if *applied != Applied::AlreadyInSync {
                 self.notify(project, wstg_id).await;
             }
         }
         result
+    }
+
+    /// When the item's next write may happen, if that is in the future: the
+    /// last write was less than `min_write_interval` ago and the tracker has
+    /// something not yet pushed.
+    pub async fn write_due(
+        &self,
+        project: &ProjectName,
+        wstg_id: &WstgId,
+    ) -> Result<Option<DateTime<Utc>>, WorkError> {
+        let Some(record) = self.store.item(project, wstg_id).await? else {
+            return Ok(None);
+        };
+        let sides = Sides::of(Some(record));
+        if sides.is_pushed() {
+            return Ok(None);
+        }
+        let interval = chrono::Duration::from_std(self.min_write_interval).unwrap_or_default();
+        Ok(sides
+            .record
+            .and_then(|r| r.last_sync_at)
+            .map(|last| last + interval)
+            .filter(|due| *due > Utc::now()))
     }
 
     /// Pushes the tracker's latest recorded state (a tracker change).
@@ -195,25 +224,12 @@ impl Applier {
         trigger: &Trigger,
         event_id: Uuid,
     ) -> Result<Applied, WorkError> {
-        let mut waited = false;
         // A pull refused because the tracker changed meanwhile is decided again.
         for _ in 0..3 {
             let sides = Sides::of(self.store.item(project, wstg_id).await?);
-            if *trigger == Trigger::TrackerChanged {
-                if sides.record.is_none() || sides.is_pushed() {
-                    return Ok(Applied::AlreadyInSync);
-                }
-                // Coalescing: wait out the write interval, then read again.
-                if let (false, Some(last)) =
-                    (waited, sides.record.as_ref().and_then(|r| r.last_sync_at))
-                {
-                    let since = (Utc::now() - last).to_std().unwrap_or_default();
-                    if since < self.min_write_interval {
-                        tokio::time::sleep(self.min_write_interval - since).await;
-                        waited = true;
-                        continue;
-                    }
-                }
+            if *trigger == Trigger::TrackerChanged && (sides.record.is_none() || sides.is_pushed())
+            {
+                return Ok(Applied::AlreadyInSync);
             }
             let links = self.bootstrap.links(project).await?;
             let dojo_now = self
@@ -614,7 +630,7 @@ impl Applier {
     ) -> Result<(Applied, DojoItem), WorkError> {
         let mut current = snapshot;
         let mut reread = false;
-        let patch = loop {
+        loop {
             let patch = plan_patch(&current, desired);
             if patch.is_empty() {
                 let id = current.finding_id;
@@ -627,19 +643,18 @@ impl Applier {
                         f.to_dojo_item(self.notes_field),
                     ))
                 }
-                Err(DojoError::NotFound { .. }) => break patch,
+                Err(DojoError::NotFound { .. }) => break,
                 Err(DojoError::Permanent { status: 400, .. }) if !reread => {
                     reread = true;
                     match self.dojo.get_finding(current.finding_id).await {
                         Ok(f) => current = f.to_dojo_item(self.notes_field),
-                        Err(DojoError::NotFound { .. }) => break patch,
+                        Err(DojoError::NotFound { .. }) => break,
                         Err(e) => return Err(e.into()),
                     }
                 }
                 Err(e) => return Err(e.into()),
             }
-        };
-        let _ = patch;
+        }
         // Deleted in DefectDojo: find it again (someone may have re-made
         // it), else make it anew (docs/sync-rules.md).
         match self.find(test_id, wstg_id).await? {

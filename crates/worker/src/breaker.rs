@@ -568,6 +568,23 @@ mod tests {
     }
 
     #[test]
+    fn a_timed_out_write_has_an_unknown_outcome_a_refused_connection_not() {
+        let t = |status, message: &str| {
+            WorkError::Dojo(DojoError::Transient {
+                status,
+                retry_after: None,
+                message: message.into(),
+            })
+        };
+        assert!(t(None, "no answer within 2000 ms (operation timed out)").outcome_unknown());
+        assert!(t(None, "connection reset by peer").outcome_unknown());
+        assert!(t(Some(504), "gateway timeout").outcome_unknown());
+        assert!(!t(None, "could not connect (connection refused)").outcome_unknown());
+        assert!(!t(Some(500), "boom").outcome_unknown());
+        assert!(!WorkError::Busy("x".into()).outcome_unknown());
+    }
+
+    #[test]
     fn deferral_only_while_not_closed() {
         let b = fast();
         let transient = WorkError::Dojo(DojoError::Transient {

@@ -39,6 +39,25 @@ impl WorkError {
         }
     }
 
+    /// True when a DefectDojo request may have been carried out although no
+    /// answer said so, and may still be: it timed out, the connection broke
+    /// after it was sent, or a gateway timed out waiting for DefectDojo.
+    /// ("could not connect" is dojo-client's wording for a request that was
+    /// never sent.)
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            WorkError::Dojo(DojoError::Transient {
+                status: None,
+                message,
+                ..
+            }) => !message.starts_with("could not connect"),
+            WorkError::Dojo(DojoError::Transient {
+                status: Some(504), ..
+            }) => true,
+            _ => false,
+        }
+    }
+
     /// The text a dead letter and the store keep: the error, and for a
     /// DefectDojo refusal DefectDojo's own error body as it answered
     /// (without its "pro" advertisement).

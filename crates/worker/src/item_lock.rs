@@ -16,12 +16,21 @@ end
 return 0
 "#;
 
+/// Re-arms the lease for ARGV[2] ms from now, only if we still hold it.
+const KEEP: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"#;
+
 #[derive(Clone)]
 pub struct ItemLocks {
     conn: ConnectionManager,
     prefix: String,
     lease: Duration,
     release: Script,
+    keep: Script,
 }
 
 pub struct Lease {
@@ -36,6 +45,7 @@ impl ItemLocks {
             prefix: prefix.to_owned(),
             lease,
             release: Script::new(RELEASE),
+            keep: Script::new(KEEP),
         }
     }
 
@@ -67,6 +77,26 @@ impl ItemLocks {
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// Keeps the item locked for one more full lease from now instead of
+    /// releasing it: after a DefectDojo write whose outcome is unknown (it
+    /// timed out and may still be carried out), no replica touches the item
+    /// until that write has surely landed or died. The lease is longer than
+    /// three DefectDojo timeouts.
+    pub async fn keep(&self, lease: Lease) {
+        let mut conn = self.conn.clone();
+        let result: Result<i64, _> = self
+            .keep
+            .key(&lease.key)
+            .arg(&lease.token)
+            .arg(self.lease.as_millis() as u64)
+            .invoke_async(&mut conn)
+            .await;
+        if let Err(e) = result {
+            // It expires by itself at the end of the current term.
+            tracing::debug!(error = %e, "could not keep item lock");
         }
     }
 

@@ -122,7 +122,7 @@ impl Worker {
             policy: settings.poller.conflict_policy,
             queue: queue.clone(),
             dojo_ui: settings.dojo.url.as_str().trim_end_matches('/').to_owned(),
-            min_write_interval: Duration::from_millis(300),
+            min_write_interval: Duration::from_millis(settings.worker.item_write_interval_ms),
             lock_wait: lease,
         };
         Ok(Worker {
@@ -281,6 +281,7 @@ impl Worker {
                 EventKind::Reconcile {
                     wstg_id: Some(id), ..
                 } => (env.project.clone(), id.clone()),
+                EventKind::PushItem { wstg_id } => (env.project.clone(), wstg_id.clone()),
                 EventKind::Reconcile { wstg_id: None, .. } => {
                     // Whole-project reconciliation is the poller's pass
                     // (wstgctl sync runs it); per-item events follow from it.
@@ -342,6 +343,14 @@ impl Worker {
                     }
                     continue;
                 }
+                EventKind::PushItem { .. } => {
+                    // A deferred push: the state to push is already recorded.
+                    ack.push(id.clone());
+                    if latest.is_none() {
+                        latest = Some((id, env));
+                    }
+                    continue;
+                }
             };
             match self
                 .applier
@@ -377,6 +386,9 @@ impl Worker {
             return ack;
         };
         tracing::Span::current().record("event_id", tracing::field::display(last_env.event_id));
+        if self.defer_if_too_soon(&project, &wstg_id).await {
+            return ack;
+        }
         match self
             .breaker
             .guard(
@@ -399,6 +411,35 @@ impl Worker {
                 } else {
                     Vec::new()
                 }
+            }
+        }
+    }
+
+    /// Coalescing: an item written less than the write interval ago gets one
+    /// deferred push at the end of the interval (in the durable delayed set;
+    /// waiting deferrals of an item collapse into one), and its events are
+    /// acknowledged now, since their state is recorded. The consumer never
+    /// sleeps, so other items are not held up. True when deferred.
+    async fn defer_if_too_soon(&self, project: &ProjectName, wstg_id: &WstgId) -> bool {
+        let due = match self.applier.write_due(project, wstg_id).await {
+            Ok(Some(due)) => due,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::debug!(error = %e, "no coalescing check; pushing now");
+                return false;
+            }
+        };
+        let (event_id, kind) = EventKind::push_item(project, wstg_id);
+        let mut env = Envelope::new(project.clone(), kind, Utc::now());
+        env.event_id = event_id;
+        match self.queue.defer(&env, due).await {
+            Ok(_) => {
+                tracing::debug!(%due, "write deferred to coalesce changes");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not defer; pushing now");
+                false
             }
         }
     }
@@ -515,7 +556,10 @@ fn unreachable_ack_error() -> wstg_queue::QueueError {
     wstg_queue::QueueError::Decode("acknowledgement failed".to_owned())
 }
 
-/// Moves due retries from the delayed set back onto the stream.
+/// Moves due retries and deferred writes from the delayed set back onto the
+/// stream. Every 50 ms: a deferred write is due at the end of its item's
+/// write interval, and this period is how late it may start. One promote is
+/// one short Lua call.
 async fn promote_loop(queue: Queue, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         match queue.promote_due(Utc::now(), 1000).await {
@@ -525,7 +569,7 @@ async fn promote_loop(queue: Queue, shutdown: CancellationToken) {
         }
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
         }
     }
 }

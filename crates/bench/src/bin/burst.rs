@@ -21,6 +21,14 @@ struct Args {
 async fn main() {
     let args = Args::parse();
     let sys = BenchSystem::start(args.workers, Duration::ZERO).await;
+    // Warm-up: the project's hierarchy and the item's finding exist, and
+    // the item has been idle longer than the write interval.
+    sys.post(json!({"wstg_id": "WSTG-INFO-01", "status": "not_started"}))
+        .await;
+    while sys.finding("WSTG-INFO-01").await.is_none() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let (_, writes0) = sys.sim_stats().await;
     let start = Instant::now();
     let spacing = Duration::from_secs(1) / args.changes as u32;
@@ -69,5 +77,17 @@ async fn main() {
         settled.as_secs_f64(),
         writes1 - writes0
     );
+    if std::env::var_os("BENCH_VERBOSE").is_some() {
+        let s: serde_json::Value = sys
+            .http
+            .get(format!("{}/__sim/stats", sys.sim.base_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        println!("{}", s["by_route"]);
+    }
     sys.stop().await;
 }

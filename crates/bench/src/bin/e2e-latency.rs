@@ -44,8 +44,19 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     let (req0, writes0) = sys.sim_stats().await;
     let mut h = histogram();
+    // No backlog and no coalescing: an item is changed again only after the
+    // write interval has passed since its last change.
+    let mut last_change: std::collections::HashMap<String, Instant> =
+        std::collections::HashMap::new();
     for i in 0..args.changes {
         let id = &ids[i % ids.len()];
+        if let Some(wait) = last_change
+            .get(id)
+            .and_then(|t| Duration::from_millis(400).checked_sub(t.elapsed()))
+        {
+            tokio::time::sleep(wait).await;
+        }
+        last_change.insert(id.clone(), Instant::now());
         let status = [
             Status::InProgress,
             Status::Blocked,

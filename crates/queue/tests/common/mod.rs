@@ -38,6 +38,7 @@ pub fn envelope(n: usize) -> Envelope {
         EventKind::Reconcile {
             wstg_id: None,
             reason: format!("test event {n}"),
+            observed: None,
         },
         Utc::now(),
     )
