@@ -9,9 +9,21 @@ INGEST_PORT=${DEMO_INGEST_PORT:-8088}
 DOJO_PORT=${DEMO_DOJO_PORT:-8080}
 TOKEN=demo-dojo-token
 
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$INGEST_PORT" "$DOJO_PORT"; do
+  if port_busy "$p"; then
+    echo "demo: port $p is already in use (another demo?). Stop it, or set DEMO_INGEST_PORT / DEMO_DOJO_PORT." >&2
+    exit 1
+  fi
+done
+
 scripts/ensure-services.sh redis
 cargo build --workspace --bins
 BIN=target/debug
+# The emulator keeps its data in memory, so each demo starts from nothing:
+# a fresh store and a fresh Redis prefix.
+rm -f .demo/wstg.db .demo/wstg.db-wal .demo/wstg.db-shm
+redis-cli --scan --pattern 'wstg-demo:*' | xargs -r redis-cli del >/dev/null
 mkdir -p .demo/logs
 
 export WSTG_REDIS_URL=redis://127.0.0.1:6379
@@ -24,11 +36,16 @@ export WSTG_CORS_ORIGINS="http://127.0.0.1:$INGEST_PORT,http://localhost:$INGEST
 export WSTG_WEBHOOK_KEY=demo-webhook-key
 export WSTG_POLL_INTERVAL_SECS=5
 
+# `make wstg-status`, `make sync-wstg` and `make dlq` read this, so they
+# operate on the running demo.
+env | grep -E '^WSTG_' | sed 's/^/export /' > .demo/env
+
 pids=()
 cleanup() {
   echo; echo "stopping the demo…"
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -f .demo/env
 }
 trap cleanup EXIT INT TERM
 

@@ -134,6 +134,9 @@ async fn main() {
     ] {
         let mut h = histogram();
         for _ in 0..samples {
+            // A lone hint: passes are at least 200 ms apart however many
+            // hints arrive, and back-to-back samples would measure that gap.
+            tokio::time::sleep(Duration::from_millis(300)).await;
             let f = next.next().expect("enough findings");
             let (id, wstg_id) = (
                 f["id"].as_i64().unwrap(),
