@@ -11,25 +11,7 @@ use test_support::eventually_async;
 use test_support::process::{free_port, Proc};
 
 async fn lease_holder(prefix: &str, project: &str) -> Option<String> {
-    let client = redis::Client::open(test_support::redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    redis::cmd("GET")
-        .arg(format!("{prefix}:poller:lease:{project}"))
-        .query_async(&mut conn)
-        .await
-        .unwrap()
-}
-
-fn list_polls(stats: &Value) -> u64 {
-    stats["by_route"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| k.starts_with("GET /api/v2/findings/") && !k.contains("{id}"))
-                .map(|(_, v)| v.as_u64().unwrap_or(0))
-                .sum()
-        })
-        .unwrap_or(0)
+    test_support::redis_env::get(&format!("{prefix}:poller:lease:{project}")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,14 +85,9 @@ async fn one_poller_per_project_and_a_standby_takes_over_when_it_dies() {
         .expect("the holder is one of ours");
 
     // One at a time: over ~4 s at a 1 s interval, about 4 passes, not 8.
+    let list_polls = test_support::sim_stats::list_requests;
     let stats = |http: reqwest::Client, url: String| async move {
-        http.get(format!("{url}/__sim/stats"))
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
+        test_support::sim_stats::fetch(&http, &url).await
     };
     let before = list_polls(&stats(http.clone(), sim.base_url.clone()).await);
     let t = Instant::now();

@@ -217,16 +217,7 @@ async fn each_tracker_status_round_trips_unchanged_and_echoes_nothing() {
 }
 
 async fn list_requests(sys: &System) -> u64 {
-    let stats = common::dojo_stats(&sys.http, &sys.sim.base_url).await;
-    stats["by_route"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| k.starts_with("GET /api/v2/findings/") && !k.contains("{id}"))
-                .map(|(_, v)| v.as_u64().unwrap_or(0))
-                .sum()
-        })
-        .unwrap_or(0)
+    test_support::sim_stats::list_requests(&common::dojo_stats(&sys.http, &sys.sim.base_url).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -223,13 +223,7 @@ pub async fn dojo_writes(http: &reqwest::Client, dojo_url: &str) -> u64 {
 
 /// Length of the events stream under `prefix`.
 pub async fn stream_len(prefix: &str) -> u64 {
-    let client = redis::Client::open(test_support::redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    redis::cmd("XLEN")
-        .arg(format!("{prefix}:events"))
-        .query_async(&mut conn)
-        .await
-        .unwrap()
+    test_support::stream_len(prefix).await
 }
 
 /// The status flags of a finding JSON, in the order of `DojoFlags`.
@@ -260,13 +254,7 @@ pub fn tags_of(f: &Value) -> Vec<String> {
 
 /// The emulator's request counts by route, for assertion messages.
 pub async fn dojo_stats(http: &reqwest::Client, dojo_url: &str) -> Value {
-    http.get(format!("{dojo_url}/__sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    test_support::sim_stats::fetch(http, dojo_url).await
 }
 
 pub const WAIT: Duration = Duration::from_secs(15);

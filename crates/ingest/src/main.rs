@@ -3,16 +3,13 @@
 use std::process::ExitCode;
 
 use wstg_ingest::Application;
-use wstg_settings::{telemetry, Settings};
+use wstg_settings::{service, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::load() {
+    let settings = match service::load("wstg-ingest") {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("wstg-ingest: configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     telemetry::init(&settings.log);
     let app = match Application::build(&settings).await {

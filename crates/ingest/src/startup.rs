@@ -9,9 +9,7 @@ use actix_web::{http, web, App, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 use wstg_domain::Catalogue;
-use wstg_queue::{Queue, QueueConfig};
-use wstg_settings::Settings;
-use wstg_store::Store;
+use wstg_settings::{service, Settings};
 
 use crate::routes;
 use crate::state::AppState;
@@ -24,20 +22,8 @@ pub struct Application {
 impl Application {
     /// Connects to Redis and the store and binds `settings.ingest.addr`.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
-        let queue = Queue::connect(QueueConfig::new(
-            settings.redis.url.clone(),
-            settings.redis.key_prefix.clone(),
-        ))
-        .await
-        .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))?;
-        if let Ok(Some(warning)) = queue.check_eviction_policy().await {
-            tracing::warn!("{warning}");
-        }
-        let store = Store::connect(&settings.database.url)
-            .await
-            .with_context(|| {
-                format!("opening the store at {}", settings.database.redacted_url())
-            })?;
+        let queue = service::queue(settings, |_| {}).await?;
+        let store = service::store(settings).await?;
         let listener = TcpListener::bind(settings.ingest.addr)
             .with_context(|| format!("binding {}", settings.ingest.addr))?;
         let port = listener.local_addr()?.port();

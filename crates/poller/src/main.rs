@@ -4,18 +4,14 @@
 
 use std::process::ExitCode;
 
-use tokio_util::sync::CancellationToken;
 use wstg_poller::Poller;
-use wstg_settings::{telemetry, Settings};
+use wstg_settings::{service, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::load() {
+    let settings = match service::load("wstg-poller") {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("wstg-poller: configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     telemetry::init(&settings.log);
     let poller = match Poller::build(&settings).await {
@@ -25,8 +21,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let shutdown = service::shutdown_on_signal();
     println!("wstg-poller started ({})", poller.holder());
     match poller.run(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -35,19 +30,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-async fn stop_on_signal(shutdown: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    shutdown.cancel();
 }

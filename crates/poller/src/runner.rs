@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-use dojo_client::{DojoClient, DojoConfig, NotesField};
+use dojo_client::{DojoClient, NotesField};
 use tokio_util::sync::CancellationToken;
 use wstg_domain::Catalogue;
-use wstg_queue::{Feed, Queue, QueueConfig};
-use wstg_settings::Settings;
+use wstg_queue::{Feed, Queue};
+use wstg_settings::{service, Settings};
 use wstg_store::Store;
 
 use crate::lease::ProjectLeases;
@@ -36,27 +35,10 @@ pub struct Poller {
 
 impl Poller {
     pub async fn build(settings: &Settings) -> anyhow::Result<Poller> {
-        let token = settings.require_dojo_token("wstg-poller")?.clone();
-        let queue = Queue::connect(QueueConfig::new(
-            settings.redis.url.clone(),
-            settings.redis.key_prefix.clone(),
-        ))
-        .await
-        .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))?;
-        let store = Store::connect(&settings.database.url)
-            .await
-            .with_context(|| {
-                format!("opening the store at {}", settings.database.redacted_url())
-            })?;
-        let notes_field: NotesField = settings
-            .dojo
-            .notes_field
-            .parse()
-            .map_err(|e| anyhow::anyhow!("dojo.notes_field: {e}"))?;
-        let mut dcfg = DojoConfig::new(settings.dojo.url.clone(), token);
-        dcfg.timeout = settings.dojo.timeout;
-        dcfg.notes_field = notes_field;
-        let dojo = DojoClient::new(dcfg).context("building the DefectDojo client")?;
+        let queue = service::queue(settings, |_| {}).await?;
+        let store = service::store(settings).await?;
+        let notes_field = service::notes_field(settings)?;
+        let dojo = service::dojo(settings, "wstg-poller")?;
         let holder = wstg_queue::unique_consumer_name("poller");
         let interval = settings.poller.interval;
         // A dead holder's projects are taken over after three missed passes.

@@ -1,5 +1,6 @@
 //! Configuration and telemetry shared by the wstg-bridge services.
 
+pub mod service;
 pub mod settings;
 pub mod telemetry;
 

@@ -11,10 +11,11 @@ pub mod db;
 pub mod eventually;
 pub mod process;
 pub mod redis_env;
+pub mod sim_stats;
 
 pub use db::{fresh_postgres, fresh_sqlite, FreshDb};
 pub use eventually::{eventually, eventually_async};
-pub use redis_env::{redis_url, unique_prefix};
+pub use redis_env::{redis_url, stream_len, unique_prefix};
 
 /// Installs a test log subscriber once; `TEST_LOG=1` shows the logs.
 pub fn init_test_logging() {

@@ -25,3 +25,26 @@ pub async fn delete_prefix(prefix: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Length of the work stream under `prefix` (acknowledged entries are
+/// deleted, so 0 means everything queued was processed).
+pub async fn stream_len(prefix: &str) -> u64 {
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("XLEN")
+        .arg(format!("{prefix}:events"))
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// The string value of `key`, if any.
+pub async fn get(key: &str) -> Option<String> {
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("GET")
+        .arg(key)
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}

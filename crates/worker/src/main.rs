@@ -3,18 +3,14 @@
 
 use std::process::ExitCode;
 
-use tokio_util::sync::CancellationToken;
-use wstg_settings::{telemetry, Settings};
+use wstg_settings::{service, telemetry};
 use wstg_worker::Worker;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::load() {
+    let settings = match service::load("wstg-worker") {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("wstg-worker: configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     telemetry::init(&settings.log);
     let worker = match Worker::build(&settings).await {
@@ -24,8 +20,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let shutdown = service::shutdown_on_signal();
     println!("wstg-worker started");
     match worker.run(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -34,20 +29,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-async fn stop_on_signal(shutdown: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    tracing::info!("shutting down: finishing in-flight work");
-    shutdown.cancel();
 }

@@ -8,14 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
-use dojo_client::{DojoClient, DojoConfig, NotesField, Severity};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use wstg_domain::{Catalogue, Envelope, EventKind, ProjectName, WstgId};
-use wstg_queue::{retry::retry_delay, Consumer, Delivery, Queue, QueueConfig};
-use wstg_settings::Settings;
-use wstg_store::Store;
+use wstg_queue::{retry::retry_delay, Consumer, Delivery, Queue};
+use wstg_settings::{service, Settings};
 
 use crate::apply::{Applier, Trigger};
 use crate::bootstrap::{Bootstrapper, HierarchyNames};
@@ -57,42 +55,17 @@ pub fn default_consumer_name() -> String {
 
 impl Worker {
     pub async fn build(settings: &Settings) -> anyhow::Result<Worker> {
-        let token = settings.require_dojo_token("wstg-worker")?.clone();
         let w = &settings.worker;
-        let mut qcfg = QueueConfig::new(
-            settings.redis.url.clone(),
-            settings.redis.key_prefix.clone(),
-        );
-        qcfg.block = Duration::from_millis(w.block_ms);
-        qcfg.batch = w.batch;
-        qcfg.claim_min_idle = Duration::from_secs(w.claim_min_idle_secs);
-        qcfg.max_deliveries = w.max_deliveries;
-        let queue = Queue::connect(qcfg)
-            .await
-            .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))?;
-        if let Ok(Some(warning)) = queue.check_eviction_policy().await {
-            tracing::warn!("{warning}");
-        }
-        let store = Store::connect(&settings.database.url)
-            .await
-            .with_context(|| {
-                format!("opening the store at {}", settings.database.redacted_url())
-            })?;
-        let notes_field: NotesField = settings
-            .dojo
-            .notes_field
-            .parse()
-            .map_err(|e| anyhow::anyhow!("dojo.notes_field: {e}"))?;
-        let severity: Severity = settings
-            .dojo
-            .severity
-            .parse()
-            .map_err(|e| anyhow::anyhow!("dojo.severity: {e}"))?;
-        let mut dcfg = DojoConfig::new(settings.dojo.url.clone(), token);
-        dcfg.timeout = settings.dojo.timeout;
-        dcfg.notes_field = notes_field;
-        dcfg.severity = severity;
-        let dojo = DojoClient::new(dcfg).context("building the DefectDojo client")?;
+        let queue = service::queue(settings, |q| {
+            q.block = Duration::from_millis(w.block_ms);
+            q.batch = w.batch;
+            q.claim_min_idle = Duration::from_secs(w.claim_min_idle_secs);
+            q.max_deliveries = w.max_deliveries;
+        })
+        .await?;
+        let store = service::store(settings).await?;
+        let notes_field = service::notes_field(settings)?;
+        let dojo = service::dojo(settings, "wstg-worker")?;
         let redis = redis::Client::open(settings.redis.url.as_str())?;
         let conn = redis::aio::ConnectionManager::new(redis)
             .await

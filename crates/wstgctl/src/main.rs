@@ -8,8 +8,8 @@ use chrono::Utc;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use wstg_domain::{Catalogue, Envelope, EventKind, ProjectName};
-use wstg_queue::{Queue, QueueConfig};
-use wstg_settings::Settings;
+use wstg_queue::Queue;
+use wstg_settings::{service, Settings};
 use wstg_store::Store;
 
 #[derive(Parser)]
@@ -87,18 +87,11 @@ async fn main() -> ExitCode {
 }
 
 async fn queue(settings: &Settings) -> anyhow::Result<Queue> {
-    Queue::connect(QueueConfig::new(
-        settings.redis.url.clone(),
-        settings.redis.key_prefix.clone(),
-    ))
-    .await
-    .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))
+    service::queue(settings, |_| {}).await
 }
 
 async fn store(settings: &Settings) -> anyhow::Result<Store> {
-    Store::connect(&settings.database.url)
-        .await
-        .with_context(|| format!("opening the store at {}", settings.database.redacted_url()))
+    service::store(settings).await
 }
 
 fn print(v: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -180,25 +173,16 @@ async fn sync(
     project: Option<String>,
     item: Option<String>,
 ) -> anyhow::Result<()> {
-    use dojo_client::{DojoClient, DojoConfig, NotesField};
     use wstg_store::SyncState;
     use wstg_worker::bootstrap::{Bootstrapper, HierarchyNames};
     use wstg_worker::item_lock::ItemLocks;
 
-    let token = settings.require_dojo_token("wstgctl sync")?.clone();
     let store = store(settings).await?;
     let queue = queue(settings).await?;
     let catalogue = Catalogue::get(settings.catalogue_version);
     let only = item.map(|i| catalogue.parse_id(&i)).transpose()?;
-    let notes_field: NotesField = settings
-        .dojo
-        .notes_field
-        .parse()
-        .map_err(|e| anyhow::anyhow!("dojo.notes_field: {e}"))?;
-    let mut dcfg = DojoConfig::new(settings.dojo.url.clone(), token);
-    dcfg.timeout = settings.dojo.timeout;
-    dcfg.notes_field = notes_field;
-    let dojo = DojoClient::new(dcfg)?;
+    let notes_field = service::notes_field(settings)?;
+    let dojo = service::dojo(settings, "wstgctl sync")?;
     let locks = ItemLocks::new(
         queue.connection(),
         &settings.redis.key_prefix,

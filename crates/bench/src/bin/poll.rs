@@ -25,37 +25,14 @@ struct Args {
     unhinted_samples: usize,
 }
 
-fn list_polls(stats: &serde_json::Value) -> u64 {
-    stats["by_route"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| k.starts_with("GET /api/v2/findings/") && !k.contains("{id}"))
-                .map(|(_, v)| v.as_u64().unwrap_or(0))
-                .sum()
-        })
-        .unwrap_or(0)
-}
+use test_support::sim_stats::list_requests as list_polls;
 
 async fn stats(sys: &BenchSystem) -> serde_json::Value {
-    sys.http
-        .get(format!("{}/__sim/stats", sys.sim.base_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    test_support::sim_stats::fetch(&sys.http, &sys.sim.base_url).await
 }
 
 async fn stream_len(prefix: &str) -> u64 {
-    let client = redis::Client::open(test_support::redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    redis::cmd("XLEN")
-        .arg(format!("{prefix}:events"))
-        .query_async(&mut conn)
-        .await
-        .unwrap()
+    test_support::stream_len(prefix).await
 }
 
 #[tokio::main]
