@@ -469,3 +469,36 @@ async fn webhook_authentication_and_every_recorded_defectdojo_event() {
     assert_eq!(resp.status(), 401);
     sys.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_whose_defectdojo_test_was_deleted_is_bootstrapped_again() {
+    let sys = two_way(&[]).await;
+    tracker_sets(&sys, "WSTG-IDNT-01", Status::InProgress).await;
+    // DefectDojo loses the project's hierarchy and findings.
+    let r = sys
+        .http
+        .post(format!("{}/__sim/reset", sys.sim.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    // The next tracker change makes the hierarchy and the finding again
+    // (after one retry), instead of failing on the stale test id forever.
+    let r = sys
+        .post_sync(
+            &json!({"wstg_id": "WSTG-IDNT-01", "status": "done", "notes": "WSTG-IDNT-01 notes"}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let f = eventually_async(WAIT, "finding made again", || async {
+        let f = dojo_finding(&sys.http, &sys.sim.base_url, "WSTG-IDNT-01").await?;
+        (flags_of(&f) == flags_for(Status::Done)).then_some(f)
+    })
+    .await;
+    assert!(tags_of(&f).contains(&status_tag(Status::Done)));
+    eventually_async(WAIT, "item synced", || async {
+        (sys.item("WSTG-IDNT-01").await["sync_state"] == "synced").then_some(())
+    })
+    .await;
+    sys.stop().await;
+}

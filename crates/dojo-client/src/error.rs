@@ -79,6 +79,19 @@ fn fmt_retry(retry: Option<Duration>) -> String {
 }
 
 impl DojoError {
+    /// True for DefectDojo's answer to a reference to a test that does not
+    /// exist: a 400 on the `test` field ("Select a valid choice") or a 404
+    /// "No Test matches the given query." (the project's test was deleted).
+    pub fn is_missing_test(&self) -> bool {
+        match self {
+            DojoError::Permanent {
+                status: 400, body, ..
+            } => body.get("test").is_some(),
+            DojoError::NotFound { what } => what.contains("No Test matches"),
+            _ => false,
+        }
+    }
+
     /// True when the same request may succeed later.
     pub fn is_retryable(&self) -> bool {
         matches!(self, DojoError::Transient { .. })

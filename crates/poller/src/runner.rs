@@ -174,6 +174,21 @@ impl Poller {
                         tracing::info!(%project, changed = o.emitted, "DefectDojo changes queued");
                     }
                 }
+                Err(e)
+                    if e.downcast_ref::<dojo_client::DojoError>()
+                        .is_some_and(|d| d.is_missing_test()) =>
+                {
+                    // The test was deleted in DefectDojo: stop polling it; the
+                    // next tracker change bootstraps the project again.
+                    tracing::warn!(%project, test_id = links.test_id, "the project's DefectDojo test is gone; forgetting its links");
+                    if let Err(e) = self
+                        .store
+                        .forget_project_links(&project, links.test_id)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not forget the project's links");
+                    }
+                }
                 Err(e) => {
                     reachable.get_or_insert(false);
                     last_error = Some(format!("{e:#}"));

@@ -68,6 +68,25 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a project's links, only if they still name `test_id` (its
+    /// DefectDojo test was deleted): the next tracker change bootstraps the
+    /// hierarchy again. True when something was forgotten.
+    pub async fn forget_project_links(
+        &self,
+        project: &ProjectName,
+        test_id: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM project_links WHERE project = $1 AND test_id = $2")
+            .bind(project.as_str())
+            .bind(test_id)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::query(format!(
+                "forget_project_links({project})"
+            )))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Every project with links, by name (the poller walks them).
     pub async fn projects(&self) -> Result<Vec<(ProjectName, ProjectLinks)>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM project_links");

@@ -167,7 +167,12 @@ impl Applier {
                 // Not a DefectDojo failure: the circuit breaker ignores it.
                 WorkError::Busy(format!("{wstg_id} is being applied by another worker"))
             })?;
-        let result = self.sync_locked(project, wstg_id, &trigger, event_id).await;
+        let result = match self.sync_locked(project, wstg_id, &trigger, event_id).await {
+            Err(WorkError::Dojo(e)) if e.is_missing_test() => {
+                Err(self.forget_missing_test(project, e).await)
+            }
+            other => other,
+        };
         match &result {
             // A write that timed out may still land: nobody touches the item
             // until it surely has, or a later write could be overtaken by it
@@ -181,6 +186,27 @@ impl Applier {
             }
         }
         result
+    }
+
+    /// The project's test was deleted in DefectDojo: forget the hierarchy so
+    /// the retry bootstraps it again, instead of failing on a stale id.
+    async fn forget_missing_test(&self, project: &ProjectName, e: DojoError) -> WorkError {
+        self.bootstrap.forget(project).await;
+        if let Ok(Some(links)) = self.store.project_links(project).await {
+            if let Err(e) = self
+                .store
+                .forget_project_links(project, links.test_id)
+                .await
+            {
+                tracing::warn!(error = %e, "could not forget the project's links");
+            }
+        }
+        tracing::warn!(%project, "the project's DefectDojo test is gone; it is made again on retry");
+        WorkError::Dojo(DojoError::Transient {
+            status: e.status(),
+            retry_after: None,
+            message: format!("the project's DefectDojo test is gone ({e})"),
+        })
     }
 
     /// When the item's next write may happen, if that is in the future: the
@@ -236,6 +262,9 @@ impl Applier {
                 .dojo_side(&sides, trigger, links.test_id, wstg_id)
                 .await?;
             let dojo_state = dojo_now.as_ref().map(state_of);
+            // Our own late write is not an edit made in DefectDojo (crate::intent).
+            let ours =
+                crate::intent::explain(&self.queue, project, wstg_id, dojo_state.as_ref()).await;
             let action = if *trigger == Trigger::TrackerChanged && dojo_now.is_none() {
                 // The tester acted and there is no finding: make it.
                 wstg_domain::sync::Decision {
@@ -247,7 +276,7 @@ impl Applier {
                     SyncInputs {
                         tracker: sides.tracker.as_ref(),
                         dojo: dojo_state.as_ref(),
-                        last_synced: sides.last_synced.as_ref(),
+                        last_synced: ours.as_ref().or(sides.last_synced.as_ref()),
                         tracker_changed_at: sides
                             .record
                             .as_ref()
@@ -312,17 +341,20 @@ impl Applier {
                     let Some(tracker) = sides.tracker.clone() else {
                         return Ok(Applied::AlreadyInSync);
                     };
-                    self.push(
-                        project,
-                        wstg_id,
-                        links.test_id,
-                        &sides,
-                        tracker,
-                        dojo_now,
-                        action.conflict,
-                        event_id,
-                    )
-                    .await?
+                    let sent = tracker.clone();
+                    let pushed = self
+                        .push(
+                            project,
+                            wstg_id,
+                            links.test_id,
+                            &sides,
+                            tracker,
+                            dojo_now,
+                            action.conflict,
+                            event_id,
+                        )
+                        .await;
+                    crate::intent::note(&self.queue, project, wstg_id, &sent, pushed).await?
                 }
             };
             return Ok(outcome);

@@ -1,0 +1,113 @@
+//! Writes to DefectDojo whose outcome is unknown, remembered so they are not
+//! mistaken for someone's edit in DefectDojo.
+//!
+//! A write that timed out (or whose connection broke after it was sent) may
+//! still be carried out by DefectDojo, seconds later. Two defences:
+//!
+//! 1. the item's lease is kept for one more full lease (more than three
+//!    DefectDojo timeouts) instead of being released (`ItemLocks::keep`), so
+//!    no replica writes the item while the lost write can still land;
+//! 2. the state that write carried is remembered here, in the list
+//!    `P:intent:<project>:<wstg_id>` (newest first, at most [`KEEP`], for
+//!    [`TTL`]). When the sync decision later finds DefectDojo holding exactly
+//!    such a state, it is our own late write, not a change made in
+//!    DefectDojo: it is taken as the last synced state, so the tracker's newer
+//!    state is pushed over it instead of DefectDojo's being pulled into the
+//!    tracker (which, under `dojo_wins`, would undo the tester's change).
+//!
+//! The fault-injection suite's "2 s latency with 1 s client timeouts" case
+//! fails without these: a PATCH abandoned by the client landed after the
+//! retry's PATCH, and the item ended in the older state.
+
+use std::time::Duration;
+
+use wstg_domain::sync::ItemState;
+use wstg_domain::{ProjectName, WstgId};
+use wstg_queue::Queue;
+
+use crate::error::WorkError;
+
+/// How long an unknown-outcome write is remembered.
+pub const TTL: Duration = Duration::from_secs(600);
+
+/// How many of an item's unknown-outcome writes are remembered.
+pub const KEEP: isize = 8;
+
+fn key(queue: &Queue, project: &ProjectName, wstg_id: &WstgId) -> String {
+    format!("{}:intent:{project}:{wstg_id}", queue.keys().prefix())
+}
+
+/// Passes `result` through; if it failed with an unknown outcome, remembers
+/// that `sent` may be in DefectDojo now or soon.
+pub async fn note<T>(
+    queue: &Queue,
+    project: &ProjectName,
+    wstg_id: &WstgId,
+    sent: &ItemState,
+    result: Result<T, WorkError>,
+) -> Result<T, WorkError> {
+    if let Err(e) = &result {
+        if e.outcome_unknown() {
+            if let Err(e) = remember(queue, project, wstg_id, sent).await {
+                tracing::warn!(error = %e, %wstg_id, "could not remember a write of unknown outcome");
+            }
+        }
+    }
+    result
+}
+
+async fn remember(
+    queue: &Queue,
+    project: &ProjectName,
+    wstg_id: &WstgId,
+    sent: &ItemState,
+) -> Result<(), WorkError> {
+    let json = serde_json::to_string(sent)
+        .map_err(|e| WorkError::Permanent(format!("encoding a write intent: {e}")))?;
+    let key = key(queue, project, wstg_id);
+    redis::pipe()
+        .atomic()
+        .cmd("LPUSH")
+        .arg(&key)
+        .arg(json)
+        .ignore()
+        .cmd("LTRIM")
+        .arg(&key)
+        .arg(0)
+        .arg(KEEP - 1)
+        .ignore()
+        .cmd("PEXPIRE")
+        .arg(&key)
+        .arg(TTL.as_millis() as u64)
+        .ignore()
+        .query_async::<()>(&mut queue.connection())
+        .await
+        .map_err(|e| WorkError::Queue(e.into()))?;
+    Ok(())
+}
+
+/// If DefectDojo holds exactly a state one of our unknown-outcome writes
+/// carried, that state: the caller takes it as the last synced one.
+pub async fn explain(
+    queue: &Queue,
+    project: &ProjectName,
+    wstg_id: &WstgId,
+    dojo: Option<&ItemState>,
+) -> Option<ItemState> {
+    let dojo = dojo?;
+    let sent: Vec<String> = redis::cmd("LRANGE")
+        .arg(key(queue, project, wstg_id))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut queue.connection())
+        .await
+        .ok()?;
+    let ours = sent
+        .iter()
+        .filter_map(|s| serde_json::from_str::<ItemState>(s).ok())
+        .any(|s| s == *dojo);
+    if ours {
+        tracing::info!(%project, %wstg_id, "DefectDojo holds our own late write, not an edit made there");
+    }
+    ours.then(|| dojo.clone())
+}
