@@ -16,9 +16,19 @@ build: ## Build every crate and binary
 	$(CARGO) build --workspace --bins
 
 .PHONY: test
-test: services ## Run every test (unit, integration, contract, system) against real Redis, PostgreSQL, SQLite
+test: services ## Run every test (unit, integration, contract, system, browser) against real Redis, PostgreSQL, SQLite
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
+	$(MAKE) --no-print-directory test-browser
+
+.PHONY: test-browser
+test-browser: services ## Browser tests of the tracker page, dashboard and drop-in script (Playwright + Debian's Chromium)
+	$(CARGO) build --workspace --bins
+	scripts/ensure-browser.sh && cd tests/browser && npm ci --silent && node --test
+
+.PHONY: screenshots
+screenshots: ## Re-take docs/screenshots/ (checklist, dashboard) by running the browser tests
+	WSTG_UPDATE_SCREENSHOTS=1 $(MAKE) --no-print-directory test-browser
 
 .PHONY: lint
 lint: ## rustfmt check and clippy with warnings as errors
@@ -34,12 +44,15 @@ bench: services ## Run the benchmarks (results go to docs/benchmarks.md by hand,
 	@scripts/bench.sh
 
 .PHONY: sync-wstg
+# Ops targets use the environment (WSTG_*), or the running demo's (.demo/env).
+WSTGCTL = set -a; [ ! -f .demo/env ] || . .demo/env; set +a; $(CARGO) run -q -p wstgctl --
+
 sync-wstg: ## Reconcile every project with DefectDojo now (wstgctl sync)
-	$(CARGO) run -q --bin wstgctl -- sync
+	@$(WSTGCTL) sync
 
 .PHONY: wstg-status
 wstg-status: ## Show sync status, queue depth and dead letters (wstgctl status)
-	$(CARGO) run -q --bin wstgctl -- status
+	@$(WSTGCTL) status
 
 .PHONY: wstg-logs
 wstg-logs: ## Follow the logs of the services started by `make demo`
@@ -47,7 +60,7 @@ wstg-logs: ## Follow the logs of the services started by `make demo`
 
 .PHONY: dlq
 dlq: ## List the dead-letter queue (wstgctl dlq list)
-	$(CARGO) run -q --bin wstgctl -- dlq list
+	@$(WSTGCTL) dlq list
 
 .PHONY: clean
 clean: ## Remove build output and local demo data

@@ -303,8 +303,11 @@
     if (client.remoteApplies(item) || !prev) {
       state.server.set(id, item);
     } else {
-      // A local change is newer: keep its status and notes, take the rest.
-      state.server.set(id, Object.assign({}, item, { status: prev.status, notes: prev.notes }));
+      // Older than a change of ours: keep what we know, but learn the finding.
+      state.server.set(id, Object.assign({}, prev, {
+        finding_id: item.finding_id != null ? item.finding_id : prev.finding_id,
+        finding_url: item.finding_url || prev.finding_url
+      }));
     }
     renderItem(id, { flash: flash });
   }
@@ -313,7 +316,6 @@
     var project = state.project;
     return WB.getJSON('/api/wstg/items?project=' + encodeURIComponent(project)).then(function (body) {
       if (project !== state.project) return;
-      state.server.clear();
       (body.items || []).forEach(function (it) { applyServerItem(it, false); });
       state.loadedItems = true;
       try { localStorage.setItem(CACHE + 'items:' + project, JSON.stringify({ at: new Date().toISOString(), items: body.items })); } catch (e) { /* full */ }
@@ -440,7 +442,11 @@
 
   // ---- start -----------------------------------------------------------------
 
-  var settings = WB.setupSettings($('settings'), function () { loadItems(); });
+  var settings = WB.setupSettings($('settings'), function () {
+    // Nothing could load without the token: start over with it.
+    if (!state.catalogue) { location.reload(); return; }
+    loadItems();
+  });
 
   function switchProject(project) {
     state.project = project;
@@ -455,6 +461,18 @@
     return loadItems();
   }
 
+  // Once everything waiting has gone out, read the items once more: the
+  // page then agrees with the bridge even if a live event raced an answer.
+  var settle = null;
+  var hadQueue = client.queue().length > 0;
+  client.on('queue', function (q) {
+    if (q.length) hadQueue = true;
+    else if (hadQueue) {
+      hadQueue = false;
+      clearTimeout(settle);
+      settle = setTimeout(loadItems, 1500);
+    }
+  });
   client.on('queue', function (q) {
     var ids = new Set(q.map(function (e) { return e.body.wstg_id; }));
     state.views.forEach(function (v, id) {
@@ -468,8 +486,11 @@
     var b = ev.entry.body;
     if ((b.project || state.project) !== state.project) return;
     var prev = state.server.get(b.wstg_id) || { wstg_id: b.wstg_id };
+    var notes = b.notes != null ? b.notes : prev.notes;
+    // The live feed may already have reported this change (and its push).
+    var known = prev.status === b.status && (prev.notes || '') === (notes || '') && prev.sync_state;
     state.server.set(b.wstg_id, Object.assign({}, prev, {
-      status: b.status, notes: b.notes != null ? b.notes : prev.notes, sync_state: 'pending'
+      status: b.status, notes: notes, sync_state: known ? prev.sync_state : 'pending'
     }));
     renderItem(b.wstg_id);
   });

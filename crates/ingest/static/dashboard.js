@@ -226,7 +226,10 @@
     timer = setInterval(function () { if (document.visibilityState === 'visible') load(); }, REFRESH_MS);
   }
 
-  var settings = WB.setupSettings($('settings'), load);
+  var settings = WB.setupSettings($('settings'), function () {
+    if (document.body.dataset.loaded !== 'true') { location.reload(); return; }
+    load();
+  });
   $('refresh').addEventListener('click', load);
   document.addEventListener('visibilitychange', function () { if (document.visibilityState === 'visible') load(); });
 

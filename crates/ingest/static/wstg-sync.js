@@ -188,7 +188,8 @@
           kind: resp.ok ? 'ok' : 'http'
         };
       });
-    }, function (err) {
+    }).catch(function (err) {
+      // No answer, or the answer broke off (timeout, connection lost).
       return { ok: false, status: 0, body: null, kind: 'network', error: String(err && err.message || err) };
     }).finally(function () { clearTimeout(timer); });
   };
@@ -296,6 +297,7 @@
       p = run();
     }
     return p.catch(function (e) {
+      self._inflight = null;
       if (root.console) console.error('wstg-sync: flush failed', e);
       self._schedule(self._delay(), true);
     }).finally(function () { self._flushing = false; });
@@ -382,8 +384,16 @@
   Client.prototype.remoteApplies = function (item) {
     var id = item && item.wstg_id;
     if (!id) return false;
-    if (this._inflight && this._inflight.body.wstg_id === id) return false;
-    if (this.pendingFor(id).length) return false;
+    var waiting = this.pendingFor(id);
+    if (this._inflight && this._inflight.body.wstg_id === id && !waiting.some(function (e) { return e.key === this._inflight.key; }, this)) {
+      waiting.unshift(this._inflight);
+    }
+    if (waiting.length) {
+      // Only the bridge's copy of our own latest change (its answer can
+      // arrive after the live feed has already told us about it).
+      var last = waiting[waiting.length - 1].body;
+      return item.status === last.status && (last.notes == null || (item.notes || '') === last.notes);
+    }
     var sent = this._lastSent[id];
     if (!sent) return true;
     var fromDojo = item.sync_state === 'synced' && item.last_sync_direction === 'dd->tracker';

@@ -196,7 +196,11 @@ impl Poller {
                 }
             }
         }
-        self.heartbeat(reachable, last_error).await;
+        // Only a replica that polled something knows whether DefectDojo
+        // answers; a standby must not overwrite that with "no idea".
+        if reachable.is_some() {
+            self.heartbeat(reachable, last_error).await;
+        }
         held
     }
 

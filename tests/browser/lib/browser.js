@@ -1,0 +1,55 @@
+'use strict';
+// Debian's Chromium, driven by playwright-core. Never a downloaded browser:
+// scripts/ensure-browser.sh installs /usr/bin/chromium with apt. The flags
+// keep Chromium off the network (this machine reaches only its own ports)
+// and each launch gets a fresh profile.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const EXECUTABLE = process.env.WSTG_CHROMIUM || '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** A browser context with a fresh --user-data-dir; close() removes it. */
+async function launch() {
+  if (!fs.existsSync(EXECUTABLE)) {
+    throw new Error(`${EXECUTABLE} is missing: run scripts/ensure-browser.sh`);
+  }
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wstg-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: EXECUTABLE,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1280, height: 900 },
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+  });
+  const errors = [];
+  context.on('weberror', (e) => errors.push(String(e.error())));
+  return {
+    context,
+    errors,
+    async newPage() {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => errors.push(String(e)));
+      return page;
+    },
+    async close() {
+      await context.close().catch(() => {});
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+module.exports = { launch };
