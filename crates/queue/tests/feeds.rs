@@ -1,5 +1,7 @@
 //! Fan-out feeds: every reader sees every entry, resumable from an id.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use wstg_queue::{Feed, Queue, QueueConfig};

@@ -46,10 +46,10 @@ impl Bootstrapper {
     /// The project's DefectDojo ids, bootstrapping them on first use.
     pub async fn links(&self, project: &ProjectName) -> Result<ProjectLinks, WorkError> {
         if let Some(l) = self.cache.read().await.get(project) {
-            return Ok(l.clone());
+            return Ok(*l);
         }
         if let Some(l) = self.store.project_links(project).await? {
-            self.cache.write().await.insert(project.clone(), l.clone());
+            self.cache.write().await.insert(project.clone(), l);
             return Ok(l);
         }
         // One replica bootstraps; the others wait and then read its result.
@@ -63,10 +63,7 @@ impl Bootstrapper {
             self.locks.release(lease).await;
         }
         let links = result?;
-        self.cache
-            .write()
-            .await
-            .insert(project.clone(), links.clone());
+        self.cache.write().await.insert(project.clone(), links);
         Ok(links)
     }
 

@@ -33,6 +33,9 @@ pub struct WorkerOptions {
     pub shutdown_deadline: Duration,
 }
 
+/// One checklist item: the unit events are grouped by.
+type ItemKey = (ProjectName, WstgId);
+
 pub struct Worker {
     queue: Queue,
     applier: Applier,
@@ -223,8 +226,8 @@ impl Worker {
     /// Applies a batch and returns the ids that may be acknowledged.
     pub async fn handle_batch(&self, deliveries: Vec<Delivery>) -> Vec<String> {
         let mut ack = Vec::with_capacity(deliveries.len());
-        let mut groups: Vec<((ProjectName, WstgId), Vec<(String, Envelope)>)> = Vec::new();
-        let mut index: HashMap<(ProjectName, WstgId), usize> = HashMap::new();
+        let mut groups: Vec<(ItemKey, Vec<(String, Envelope)>)> = Vec::new();
+        let mut index: HashMap<ItemKey, usize> = HashMap::new();
         for d in deliveries {
             let env = match d.envelope {
                 Ok(env) => env,
@@ -522,7 +525,7 @@ async fn ack_with_retry(
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or_else(|| unreachable_ack_error()))
+    Err(last.unwrap_or_else(unreachable_ack_error))
 }
 
 fn unreachable_ack_error() -> wstg_queue::QueueError {

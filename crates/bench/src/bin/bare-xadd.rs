@@ -3,6 +3,8 @@
 //! ConnectionManager, and answers 202. wstg-ingest does that plus parsing,
 //! validation and the envelope; the ratio of the two is the cost of ours.
 
+#![allow(clippy::unwrap_used)]
+
 use actix_web::{web, App, HttpResponse, HttpServer};
 use clap::Parser;
 use redis::aio::ConnectionManager;

@@ -1,6 +1,8 @@
 //! 100 changes to one item within one second: the final state must be the
 //! last change's, with at most a handful of DefectDojo writes (coalescing).
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use clap::Parser;

@@ -6,6 +6,8 @@
 //! and a create); then each measured change flips an existing item, one at a
 //! time, and the clock stops when the emulator has counted the write.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use clap::Parser;

@@ -6,6 +6,8 @@
 //!    shows it, with a webhook hint right after the change (target < 1 s)
 //!    and without (target < interval + 1 s).
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use clap::Parser;
