@@ -263,8 +263,14 @@ impl Applier {
                 .await?;
             let dojo_state = dojo_now.as_ref().map(state_of);
             // Our own late write is not an edit made in DefectDojo (crate::intent).
-            let ours =
-                crate::intent::explain(&self.queue, project, wstg_id, dojo_state.as_ref()).await;
+            let ours = crate::intent::explain(
+                &self.queue,
+                project,
+                wstg_id,
+                sides.last_synced.as_ref(),
+                dojo_state.as_ref(),
+            )
+            .await;
             let action = if *trigger == Trigger::TrackerChanged && dojo_now.is_none() {
                 // The tester acted and there is no finding: make it.
                 wstg_domain::sync::Decision {
@@ -492,16 +498,20 @@ impl Applier {
         // between two polls). That is a conflict, settled by the policy.
         let dojo_after = state_of(&after);
         if dojo_after != tracker {
-            let dojo_newer = match self.policy {
-                ConflictPolicy::DojoWins => true,
-                ConflictPolicy::TrackerWins => false,
-                ConflictPolicy::NewestWins => {
-                    let t = sides.record.as_ref().and_then(|r| r.tracker_changed_at);
-                    let d = parse_time(after.last_status_update.as_deref())
-                        .or(parse_time(after.updated.as_deref()));
-                    !matches!((t, d), (Some(t), Some(d)) if t > d)
-                }
-            };
+            // Unless the difference is our own late write (crate::intent).
+            let ours =
+                crate::intent::explains(&self.queue, project, wstg_id, &tracker, &dojo_after).await;
+            let dojo_newer = !ours
+                && match self.policy {
+                    ConflictPolicy::DojoWins => true,
+                    ConflictPolicy::TrackerWins => false,
+                    ConflictPolicy::NewestWins => {
+                        let t = sides.record.as_ref().and_then(|r| r.tracker_changed_at);
+                        let d = parse_time(after.last_status_update.as_deref())
+                            .or(parse_time(after.updated.as_deref()));
+                        !matches!((t, d), (Some(t), Some(d)) if t > d)
+                    }
+                };
             if dojo_newer {
                 // Keep DefectDojo's state; put the status tag back in line
                 // with it (we just wrote the tracker's).

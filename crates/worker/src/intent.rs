@@ -9,11 +9,14 @@
 //!    no replica writes the item while the lost write can still land;
 //! 2. the state that write carried is remembered here, in the list
 //!    `P:intent:<project>:<wstg_id>` (newest first, at most [`KEEP`], for
-//!    [`TTL`]). When the sync decision later finds DefectDojo holding exactly
-//!    such a state, it is our own late write, not a change made in
-//!    DefectDojo: it is taken as the last synced state, so the tracker's newer
-//!    state is pushed over it instead of DefectDojo's being pulled into the
-//!    tracker (which, under `dojo_wins`, would undo the tester's change).
+//!    [`TTL`]). When the sync decision, or the answer to a PATCH, later finds
+//!    DefectDojo differing from what we know only by values such a write
+//!    carried, that is our own late write, not a change made in DefectDojo:
+//!    the tracker's newer state is pushed over it instead of DefectDojo's
+//!    being pulled into the tracker (which, under `dojo_wins`, would undo the
+//!    tester's change). The price: for [`TTL`] after a timeout on an item, an
+//!    edit made in DefectDojo that sets exactly a value of that lost write is
+//!    taken for ours and overwritten by the tracker's state.
 //!
 //! The fault-injection suite's "2 s latency with 1 s client timeouts" case
 //! fails without these: a PATCH abandoned by the client landed after the
@@ -86,28 +89,55 @@ async fn remember(
     Ok(())
 }
 
-/// If DefectDojo holds exactly a state one of our unknown-outcome writes
-/// carried, that state: the caller takes it as the last synced one.
-pub async fn explain(
-    queue: &Queue,
-    project: &ProjectName,
-    wstg_id: &WstgId,
-    dojo: Option<&ItemState>,
-) -> Option<ItemState> {
-    let dojo = dojo?;
-    let sent: Vec<String> = redis::cmd("LRANGE")
+async fn sent(queue: &Queue, project: &ProjectName, wstg_id: &WstgId) -> Vec<ItemState> {
+    let raw: Vec<String> = redis::cmd("LRANGE")
         .arg(key(queue, project, wstg_id))
         .arg(0)
         .arg(-1)
         .query_async(&mut queue.connection())
         .await
-        .ok()?;
-    let ours = sent
-        .iter()
+        .unwrap_or_default();
+    raw.iter()
         .filter_map(|s| serde_json::from_str::<ItemState>(s).ok())
-        .any(|s| s == *dojo);
+        .collect()
+}
+
+/// True when `dojo` differs from `base` only by values our unknown-outcome
+/// writes carried: each differing field (status, notes) holds the value of
+/// one of them. Field by field, because a late PATCH carries only the fields
+/// it changed and lands on whatever the finding held by then.
+pub async fn explains(
+    queue: &Queue,
+    project: &ProjectName,
+    wstg_id: &WstgId,
+    base: &ItemState,
+    dojo: &ItemState,
+) -> bool {
+    if dojo == base {
+        return false;
+    }
+    let sent = sent(queue, project, wstg_id).await;
+    let status = dojo.status == base.status || sent.iter().any(|s| s.status == dojo.status);
+    let notes = dojo.notes == base.notes || sent.iter().any(|s| s.notes == dojo.notes);
+    let ours = !sent.is_empty() && status && notes;
     if ours {
         tracing::info!(%project, %wstg_id, "DefectDojo holds our own late write, not an edit made there");
     }
-    ours.then(|| dojo.clone())
+    ours
+}
+
+/// For the sync decision: if DefectDojo's state differs from the last synced
+/// one only by our own late writes, DefectDojo's state, to be taken as the
+/// last synced one (DefectDojo did not change; we did).
+pub async fn explain(
+    queue: &Queue,
+    project: &ProjectName,
+    wstg_id: &WstgId,
+    last_synced: Option<&ItemState>,
+    dojo: Option<&ItemState>,
+) -> Option<ItemState> {
+    let (base, dojo) = (last_synced?, dojo?);
+    explains(queue, project, wstg_id, base, dojo)
+        .await
+        .then(|| dojo.clone())
 }
