@@ -82,6 +82,8 @@ async fn a_change_that_dojo_already_holds_makes_no_call() {
         (flags_of(&f) == flags_for(Status::Done)).then_some(())
     })
     .await;
+    // Counted once the worker has its answer, i.e. once the queue drained.
+    sys.settle().await;
     let writes = dojo_writes(&sys.http, &sys.sim.base_url).await;
     // The same state again, then a real change: only the change writes.
     post("Done").await;
@@ -93,6 +95,7 @@ async fn a_change_that_dojo_already_holds_makes_no_call() {
             .then_some(())
     })
     .await;
+    sys.settle().await;
     assert_eq!(
         dojo_writes(&sys.http, &sys.sim.base_url).await,
         writes + 1,

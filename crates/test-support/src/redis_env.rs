@@ -48,3 +48,20 @@ pub async fn get(key: &str) -> Option<String> {
         .await
         .unwrap()
 }
+
+/// True when nothing is queued under `prefix`: no unfinished entry in the
+/// work stream (acknowledged entries are deleted) and no retry or deferred
+/// write waiting in the delayed set.
+pub async fn queue_idle(prefix: &str) -> bool {
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let (events, delayed): (u64, u64) = redis::pipe()
+        .cmd("XLEN")
+        .arg(format!("{prefix}:events"))
+        .cmd("ZCARD")
+        .arg(format!("{prefix}:delayed"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    events == 0 && delayed == 0
+}

@@ -59,6 +59,11 @@ pub enum Applied {
     },
     /// The finding was deleted in DefectDojo and the tracker did not change.
     Unlinked,
+    /// The item was written less than the write interval ago: the push is
+    /// due at `due` (the caller defers it; changes until then coalesce).
+    Deferred {
+        due: DateTime<Utc>,
+    },
 }
 
 impl Applied {
@@ -181,7 +186,7 @@ impl Applier {
             _ => self.locks.release(lease).await,
         }
         if let Ok(applied) = &result {
-            if *applied != Applied::AlreadyInSync {
+            if !matches!(applied, Applied::AlreadyInSync | Applied::Deferred { .. }) {
                 self.notify(project, wstg_id).await;
             }
         }
@@ -209,27 +214,16 @@ impl Applier {
         })
     }
 
-    /// When the item's next write may happen, if that is in the future: the
-    /// last write was less than `min_write_interval` ago and the tracker has
-    /// something not yet pushed.
-    pub async fn write_due(
-        &self,
-        project: &ProjectName,
-        wstg_id: &WstgId,
-    ) -> Result<Option<DateTime<Utc>>, WorkError> {
-        let Some(record) = self.store.item(project, wstg_id).await? else {
-            return Ok(None);
-        };
-        let sides = Sides::of(Some(record));
-        if sides.is_pushed() {
-            return Ok(None);
-        }
+    /// When the item's next write may happen, if that is in the future (the
+    /// last write was less than `min_write_interval` ago).
+    fn write_due(&self, sides: &Sides) -> Option<DateTime<Utc>> {
         let interval = chrono::Duration::from_std(self.min_write_interval).unwrap_or_default();
-        Ok(sides
+        sides
             .record
+            .as_ref()
             .and_then(|r| r.last_sync_at)
             .map(|last| last + interval)
-            .filter(|due| *due > Utc::now()))
+            .filter(|due| *due > Utc::now())
     }
 
     /// Pushes the tracker's latest recorded state (a tracker change).
@@ -256,6 +250,14 @@ impl Applier {
             if *trigger == Trigger::TrackerChanged && (sides.record.is_none() || sides.is_pushed())
             {
                 return Ok(Applied::AlreadyInSync);
+            }
+            // Coalescing, decided under the lease so two replicas cannot both
+            // find the interval over: too soon after the last write, the push
+            // is deferred to the end of the interval.
+            if *trigger == Trigger::TrackerChanged {
+                if let Some(due) = self.write_due(&sides) {
+                    return Ok(Applied::Deferred { due });
+                }
             }
             let links = self.bootstrap.links(project).await?;
             let dojo_now = self

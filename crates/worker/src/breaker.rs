@@ -354,7 +354,7 @@ impl Default for Breaker {
 pub fn outcome_of(result: &Result<Applied, WorkError>) -> Outcome {
     match result {
         // Nothing was asked of DefectDojo.
-        Ok(Applied::AlreadyInSync) => Outcome::Neutral,
+        Ok(Applied::AlreadyInSync | Applied::Deferred { .. }) => Outcome::Neutral,
         Ok(_) => Outcome::Success,
         Err(WorkError::Dojo(e)) if e.is_retryable() => Outcome::Failure {
             retry_after: e.retry_after(),

@@ -15,7 +15,7 @@ use wstg_domain::{Catalogue, Envelope, EventKind, ProjectName, WstgId};
 use wstg_queue::{retry::retry_delay, Consumer, Delivery, Queue};
 use wstg_settings::{service, Settings};
 
-use crate::apply::{Applier, Trigger};
+use crate::apply::{Applied, Applier, Trigger};
 use crate::bootstrap::{Bootstrapper, HierarchyNames};
 use crate::breaker::{self, Breaker};
 use crate::error::WorkError;
@@ -362,9 +362,6 @@ impl Worker {
             return ack;
         };
         tracing::Span::current().record("event_id", tracing::field::display(last_env.event_id));
-        if self.defer_if_too_soon(&project, &wstg_id).await {
-            return ack;
-        }
         match self
             .breaker
             .guard(
@@ -373,6 +370,14 @@ impl Worker {
             )
             .await
         {
+            Ok(Applied::Deferred { due }) => {
+                // Recorded; one deferred push carries them (crate::apply).
+                if self.defer_push(&project, &wstg_id, due).await {
+                    ack
+                } else {
+                    Vec::new()
+                }
+            }
             Ok(applied) => {
                 tracing::info!(event_id = %last_env.event_id, ?applied, "item applied");
                 ack
@@ -392,19 +397,17 @@ impl Worker {
     }
 
     /// Coalescing: an item written less than the write interval ago gets one
-    /// deferred push at the end of the interval (in the durable delayed set;
-    /// waiting deferrals of an item collapse into one), and its events are
+    /// deferred push at the end of the interval, in the durable delayed set
+    /// (waiting deferrals of an item collapse into one); its events are
     /// acknowledged now, since their state is recorded. The consumer never
-    /// sleeps, so other items are not held up. True when deferred.
-    async fn defer_if_too_soon(&self, project: &ProjectName, wstg_id: &WstgId) -> bool {
-        let due = match self.applier.write_due(project, wstg_id).await {
-            Ok(Some(due)) => due,
-            Ok(None) => return false,
-            Err(e) => {
-                tracing::debug!(error = %e, "no coalescing check; pushing now");
-                return false;
-            }
-        };
+    /// sleeps, so other items are not held up. False when the deferral could
+    /// not be stored (the events are then not acknowledged and come back).
+    async fn defer_push(
+        &self,
+        project: &ProjectName,
+        wstg_id: &WstgId,
+        due: chrono::DateTime<Utc>,
+    ) -> bool {
         let (event_id, kind) = EventKind::push_item(project, wstg_id);
         let mut env = Envelope::new(project.clone(), kind, Utc::now());
         env.event_id = event_id;
@@ -414,7 +417,7 @@ impl Worker {
                 true
             }
             Err(e) => {
-                tracing::warn!(error = %e, "could not defer; pushing now");
+                tracing::warn!(error = %e, "could not defer a write");
                 false
             }
         }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::json;
-use wstg_bench::BenchSystem;
+use wstg_bench::dojo_finding;
 use wstg_domain::mapping::{flags_for, status_tag};
 use wstg_domain::Status;
 
@@ -22,22 +22,25 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let sys = BenchSystem::start(args.workers, Duration::ZERO).await;
+    let sys = wstg_bench::start(args.workers, Duration::ZERO, 0, &[]).await;
     // Warm-up: the project's hierarchy and the item's finding exist, and
     // the item has been idle longer than the write interval.
-    sys.post(json!({"wstg_id": "WSTG-INFO-01", "status": "not_started"}))
+    sys.post_ok(&json!({"wstg_id": "WSTG-INFO-01", "status": "not_started"}))
         .await;
-    while sys.finding("WSTG-INFO-01").await.is_none() {
+    while dojo_finding(&sys.http, &sys.sim.base_url, "WSTG-INFO-01")
+        .await
+        .is_none()
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (_, writes0) = sys.sim_stats().await;
+    let (_, writes0) = sys.sim_counts().await;
     let start = Instant::now();
     let spacing = Duration::from_secs(1) / args.changes as u32;
     let mut last = Status::NotStarted;
     for i in 0..args.changes {
         last = Status::ALL[(i + 1) % 5];
-        sys.post(json!({"wstg_id": "WSTG-INFO-01", "status": last.as_str(), "notes": format!("change {i}")}))
+        sys.post_ok(&json!({"wstg_id": "WSTG-INFO-01", "status": last.as_str(), "notes": format!("change {i}")}))
             .await;
         let due = spacing * (i as u32 + 1);
         if let Some(wait) = due.checked_sub(start.elapsed()) {
@@ -48,7 +51,7 @@ async fn main() {
     let want_notes = format!("change {}", args.changes - 1);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some(f) = sys.finding("WSTG-INFO-01").await {
+        if let Some(f) = dojo_finding(&sys.http, &sys.sim.base_url, "WSTG-INFO-01").await {
             let tags: Vec<String> = serde_json::from_value(f["tags"].clone()).unwrap_or_default();
             let flags = wstg_domain::DojoFlags {
                 active: f["active"] == true,
@@ -71,7 +74,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let settled = start.elapsed();
-    let (_, writes1) = sys.sim_stats().await;
+    let (_, writes1) = sys.sim_counts().await;
     println!(
         "burst: {} changes to one item sent in {:.2} s; final state correct after {:.2} s; DefectDojo writes: {}",
         args.changes,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::json;
-use wstg_bench::{histogram, summary, BenchSystem};
+use wstg_bench::{histogram, summary};
 use wstg_domain::{Catalogue, CatalogueVersion, Status};
 
 #[derive(Parser)]
@@ -26,7 +26,7 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let sys = BenchSystem::start(args.workers, Duration::ZERO).await;
+    let sys = wstg_bench::start(args.workers, Duration::ZERO, 0, &[]).await;
     let ids: Vec<String> = Catalogue::get(CatalogueVersion::V4_2)
         .entries()
         .iter()
@@ -34,17 +34,17 @@ async fn main() {
         .map(|e| e.id.clone())
         .collect();
     for id in &ids {
-        sys.post(json!({"wstg_id": id, "status": "not_started"}))
+        sys.post_ok(&json!({"wstg_id": id, "status": "not_started"}))
             .await;
     }
     let deadline = Instant::now() + Duration::from_secs(60);
-    while sys.sim_stats().await.1 < ids.len() as u64 {
+    while sys.sim_counts().await.1 < ids.len() as u64 {
         assert!(Instant::now() < deadline, "warm-up did not finish");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Let the per-item write interval pass before measuring.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let (req0, writes0) = sys.sim_stats().await;
+    let (req0, writes0) = sys.sim_counts().await;
     let mut h = histogram();
     // No backlog and no coalescing: an item is changed again only after the
     // write interval has passed since its last change.
@@ -66,12 +66,12 @@ async fn main() {
             Status::NotApplicable,
             Status::NotStarted,
         ][(i / ids.len()) % 5];
-        let (_, before) = sys.sim_stats().await;
+        let (_, before) = sys.sim_counts().await;
         let t = Instant::now();
-        sys.post(json!({"wstg_id": id, "status": status.as_str()}))
+        sys.post_ok(&json!({"wstg_id": id, "status": status.as_str()}))
             .await;
         loop {
-            if sys.sim_stats().await.1 > before {
+            if sys.sim_counts().await.1 > before {
                 break;
             }
             assert!(
@@ -82,7 +82,7 @@ async fn main() {
         }
         h.record(t.elapsed().as_micros() as u64).unwrap();
     }
-    let (req1, writes1) = sys.sim_stats().await;
+    let (req1, writes1) = sys.sim_counts().await;
     // The emulator also counts our stats polls? No: /__sim/ is not counted.
     let calls = (req1 - req0) as f64 / args.changes as f64;
     println!(

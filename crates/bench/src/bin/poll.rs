@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::json;
-use wstg_bench::{histogram, summary, BenchSystem, DOJO_TOKEN};
+use wstg_bench::{histogram, summary, System, DOJO_TOKEN};
 use wstg_domain::{Catalogue, CatalogueVersion};
 
 #[derive(Parser)]
@@ -29,7 +29,7 @@ struct Args {
 
 use test_support::sim_stats::list_requests as list_polls;
 
-async fn stats(sys: &BenchSystem) -> serde_json::Value {
+async fn stats(sys: &System) -> serde_json::Value {
     test_support::sim_stats::fetch(&sys.http, &sys.sim.base_url).await
 }
 
@@ -41,7 +41,7 @@ async fn stream_len(prefix: &str) -> u64 {
 async fn main() {
     let args = Args::parse();
     let interval = args.interval_secs.to_string();
-    let sys = BenchSystem::start_with(
+    let sys = wstg_bench::start(
         2,
         Duration::ZERO,
         1,
@@ -58,7 +58,7 @@ async fn main() {
         .map(|e| e.id.clone())
         .collect();
     for id in &ids {
-        sys.post(json!({"wstg_id": id, "status": "in_progress"}))
+        sys.post_ok(&json!({"wstg_id": id, "status": "in_progress"}))
             .await;
     }
     let deadline = Instant::now() + Duration::from_secs(120);
