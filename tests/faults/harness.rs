@@ -382,14 +382,7 @@ impl Bed {
     }
 
     pub async fn sim_stats(&self) -> Value {
-        self.http
-            .get(format!("{}/__sim/stats", self.dojo_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        test_support::sim_stats::fetch(&self.http, &self.dojo_url).await
     }
 
     /// `GET /api/wstg/status` of the ingest.
