@@ -334,6 +334,7 @@ impl Applier {
                     self.audit(
                         project,
                         wstg_id,
+                        &sides,
                         Direction::DojoToTracker,
                         sides.tracker.as_ref().map(|t| t.status),
                         sides.tracker.as_ref().map(|t| t.status),
@@ -446,6 +447,7 @@ impl Applier {
             self.audit(
                 project,
                 wstg_id,
+                sides,
                 Direction::DojoToTracker,
                 sides.tracker.as_ref().map(|t| t.status),
                 Some(new_status),
@@ -600,6 +602,7 @@ impl Applier {
             self.audit(
                 project,
                 wstg_id,
+                sides,
                 Direction::TrackerToDojo,
                 old_status,
                 Some(new_status),
@@ -748,6 +751,7 @@ impl Applier {
         &self,
         project: &ProjectName,
         wstg_id: &WstgId,
+        sides: &Sides,
         direction: Direction,
         old_status: Option<Status>,
         new_status: Option<Status>,
@@ -756,12 +760,9 @@ impl Applier {
         conflict: Option<ConflictPolicy>,
         detail: &str,
     ) -> Result<(), WorkError> {
+        // Who made the change: the tester (as read under the lease), or DefectDojo.
         let actor = match direction {
-            Direction::TrackerToDojo => self
-                .store
-                .item(project, wstg_id)
-                .await?
-                .and_then(|i| i.tracker_user),
+            Direction::TrackerToDojo => sides.record.as_ref().and_then(|r| r.tracker_user.clone()),
             Direction::DojoToTracker => Some("defectdojo".to_owned()),
         };
         self.store
