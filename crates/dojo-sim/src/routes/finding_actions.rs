@@ -176,7 +176,7 @@ async fn close(
         .finding_closed(f.id, &f.title, &username);
     db.findings.insert(f.id, f);
     drop(db);
-    state.webhooks.notify(event);
+    state.notify(event);
     Ok(ok(body))
 }
 
