@@ -59,8 +59,8 @@ pub struct Db {
     pub finding_tags: TagTable,
     /// `System_Settings` id 1 (without `id`).
     pub system_settings: serde_json::Map<String, Value>,
-    /// `Notifications` rows (without `id`).
-    pub notifications: BTreeMap<u64, serde_json::Map<String, Value>>,
+    /// `Notifications` rows.
+    pub notifications: BTreeMap<u64, Record>,
     next: NextIds,
 }
 
@@ -98,9 +98,16 @@ impl Db {
             notes: BTreeMap::new(),
             finding_tags: TagTable::default(),
             system_settings: crate::model::system_settings::fresh(),
-            notifications: [(1, crate::model::notifications::admin_row())]
-                .into_iter()
-                .collect(),
+            notifications: [(
+                1,
+                Record::new(
+                    1,
+                    crate::model::notifications::admin_row(),
+                    Default::default(),
+                ),
+            )]
+            .into_iter()
+            .collect(),
             next: NextIds {
                 product_type: 2,
                 product: 1,
@@ -125,7 +132,7 @@ impl Db {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let subscribed = crate::model::notifications::system_row_subscribes(
-            self.notifications.values(),
+            self.notifications.values().map(|r| &r.fields),
             event,
             "webhooks",
         );

@@ -1320,6 +1320,21 @@ async fn api_webhooks_follow_settings_and_subscriptions() {
         .await;
     assert_eq!(row.status, 201, "{:?}", row.body);
     assert_eq!(row.body["id"], 2, "the admin's personal row is id 1");
+    // filterset_fields id/user/product/template; an empty value filters nothing
+    assert_eq!(
+        sim.api.get("/api/v2/notifications/?user=1").await.body["count"],
+        1
+    );
+    assert_eq!(
+        sim.api.get("/api/v2/notifications/?user=").await.body["count"],
+        2
+    );
+    let unknown_user = sim.api.get("/api/v2/notifications/?user=99").await;
+    assert_eq!(unknown_user.status, 400);
+    assert_eq!(
+        unknown_user.body["user"],
+        json!(["Select a valid choice. That choice is not one of the available choices."])
+    );
     let bad = sim
         .api
         .post("/api/v2/notifications/", &json!({"other": ["pager"]}))

@@ -2,17 +2,22 @@
 //! DELETE. The bridge subscribes the events it uses to "webhooks" on the system row
 //! (`user`/`product` null, `template` false), which a fresh instance does not have: the only
 //! row is the admin's personal one (recorded, tests/fixtures/recorded/webhook-lifecycle/04,
-//! 15; docs/defectdojo.md §6, §10). The list ignores every filter parameter (step 05:
-//! `?user__isnull=true` still lists the admin's row).
+//! 15; docs/defectdojo.md §6, §10). The list filters on `id`, `user`, `product` and
+//! `template` only (`filterset_fields`); others, such as `user__isnull` (step 05), are ignored
+//! and an empty value filters nothing, so the system row cannot be selected by filter: list
+//! and look for `user` null.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{created, list_body, ok, pk, resource, with_empty_prefetch};
 use crate::auth::Authenticated;
 use crate::db::Table;
+use crate::drf::fields::Target;
 use crate::drf::{body, ApiError, ApiResult};
+use crate::filters::records::{self, Filter, Spec};
 use crate::model::notifications::{self, MODEL};
+use crate::model::record::Record;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,10 +35,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn render(id: u64, row: &Map<String, Value>) -> Value {
-    let mut map = row.clone();
-    map.insert("id".into(), Value::from(id));
-    Value::Object(map)
+const FILTERS: &[Spec] = &[
+    ("id", Filter::NumberIn("id")),
+    ("user", Filter::ModelChoice("user", Target::User)),
+    ("product", Filter::ModelChoice("product", Target::Product)),
+    ("template", Filter::Bool("template")),
+];
+
+fn render(row: &Record) -> Value {
+    Value::Object(row.base_json())
 }
 
 async fn list(
@@ -42,12 +52,8 @@ async fn list(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let db = state.db();
-    let rows: Vec<Value> = db
-        .notifications
-        .iter()
-        .map(|(id, row)| render(*id, row))
-        .collect();
-    Ok(list_body(rows, &req, |r| r, Some(json!({}))))
+    let rows = records::apply(db.notifications.values(), FILTERS, &super::query(&req), &db)?;
+    Ok(list_body(rows, &req, render, Some(json!({}))))
 }
 
 async fn retrieve(
@@ -61,7 +67,7 @@ async fn retrieve(
         .notifications
         .get(&id)
         .ok_or_else(|| ApiError::not_found(MODEL))?;
-    Ok(ok(with_empty_prefetch(render(id, row))))
+    Ok(ok(with_empty_prefetch(render(row))))
 }
 
 async fn create(
@@ -73,10 +79,9 @@ async fn create(
     let input = body::parse_object(&req, &payload)?;
     let mut db = state.db();
     let v = notifications::validate(&input, &*db).map_err(ApiError::Validation)?;
-    let mut row = notifications::defaults();
-    row.extend(v);
     let id = db.next_id(Table::Notifications);
-    let body = render(id, &row);
+    let row = Record::new(id, notifications::defaults(), v);
+    let body = render(&row);
     db.notifications.insert(id, row);
     Ok(created(body))
 }
@@ -100,8 +105,8 @@ async fn update(
         .notifications
         .get_mut(&id)
         .ok_or_else(|| ApiError::not_found(MODEL))?;
-    row.extend(v);
-    Ok(ok(render(id, row)))
+    row.update(v);
+    Ok(ok(render(row)))
 }
 
 async fn delete(
