@@ -150,8 +150,9 @@ async fn retrieve(
 fn fields_from(v: &Map<String, Value>, base: WebhookFields) -> WebhookFields {
     let text = |name: &str, current: String| match v.get(name) {
         Some(Value::String(s)) => s.clone(),
-        // a null header is stored as NULL and sent as no header at all; the simulator keeps
-        // it as an empty name, which fails the delivery like the real server's "" does
+        // DefectDojo stores a null header as NULL, lists it as null and then sends no header
+        // at all; the simulator keeps it as "" (listed as "", and fatal at the first event
+        // like an empty name). Known difference, see the README.
         Some(Value::Null) => String::new(),
         _ => current,
     };
