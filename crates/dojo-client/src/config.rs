@@ -73,7 +73,7 @@ impl fmt::Debug for DojoConfig {
 /// guide URL.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum NotesField {
-    /// `mitigation`: the original design's choice (FACTS §7).
+    /// `mitigation`: the original design's choice (docs/defectdojo.md §7).
     #[default]
     Mitigation,
     Impact,

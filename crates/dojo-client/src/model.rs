@@ -66,7 +66,7 @@ pub struct Finding {
     /// Bumped by every save.
     #[serde(default)]
     pub updated: Option<String>,
-    /// Bumped by status-flag changes only (FACTS §1).
+    /// Bumped by status-flag changes only (docs/defectdojo.md §1).
     #[serde(default)]
     pub last_status_update: Option<String>,
     #[serde(default)]
@@ -119,7 +119,7 @@ impl Finding {
     /// catalogue (`WstgId::parse`), uppercase: from `unique_id_from_tool`,
     /// else a tag like `wstg-info-01` (any case: the original design wrote
     /// `WSTG-INFO-01`), else a title prefix `WSTG-XXXX-NN` (the design's
-    /// titles are `"<ID>: <title>"` and have no unique id, FACTS §7).
+    /// titles are `"<ID>: <title>"` and have no unique id, docs/defectdojo.md §7).
     /// Version-qualified ids (`WSTG-v42-INFO-01`) are returned as they are.
     pub fn wstg_id_hint(&self) -> Option<String> {
         if let Some(u) = self.unique_id_from_tool.as_deref() {

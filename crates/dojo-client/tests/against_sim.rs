@@ -348,7 +348,7 @@ async fn items_are_found_by_unique_id_or_tag_never_by_title() {
         .is_some());
 
     // An upper-case id tag (as the original design wrote them; a PATCH keeps
-    // the case of a new tag name, FACTS §2) is still found.
+    // the case of a new tag name, docs/defectdojo.md §2) is still found.
     let info06 = id("WSTG-INFO-06");
     let f = api(
         &sim,
@@ -602,7 +602,7 @@ async fn a_refused_connection_is_transient() {
 }
 
 /// A finding written the way the original design wrote them (through the
-/// ORM: upper-case tag rows, no unique id, "<ID>: <title>"), FACTS §7.
+/// ORM: upper-case tag rows, no unique id, "<ID>: <title>"), docs/defectdojo.md §7.
 async fn seed_design_finding(sim: &RunningSim, test: i64, wstg_id: &str, title: &str) -> i64 {
     let body = json!({
         "test": test,

@@ -1,5 +1,5 @@
 //! Authentication as DRF runs it for DefectDojo: `SessionAuthentication`,
-//! `BasicAuthentication`, then `TokenAuthentication` (settings.dist.py:705-721, FACTS §4).
+//! `BasicAuthentication`, then `TokenAuthentication` (settings.dist.py:705-721, docs/defectdojo.md §4).
 //!
 //! Every failure is a 403, not a 401: the first authenticator (session) has no
 //! `WWW-Authenticate` header, so DRF downgrades `NotAuthenticated`/`AuthenticationFailed` to

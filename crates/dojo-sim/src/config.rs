@@ -16,7 +16,7 @@ pub struct SimConfig {
     pub latency: Duration,
     /// Injected failures for `/api/v2` requests.
     pub faults: Faults,
-    /// Where to POST DefectDojo notification webhooks (FACTS §6); `None` disables them.
+    /// Where to POST DefectDojo notification webhooks (docs/defectdojo.md §6); `None` disables them.
     pub webhook: Option<WebhookTarget>,
     /// `DD_SITE_URL` of the emulated instance: sent as `X-DefectDojo-Instance` and used in the
     /// `url_ui`/`url_api` links of webhook bodies. `None` means the simulator's own base URL.

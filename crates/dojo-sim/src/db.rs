@@ -30,6 +30,7 @@ struct NextIds {
     finding: u64,
     note: u64,
     note_history: u64,
+    notifications: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +43,7 @@ pub enum Table {
     Finding,
     Note,
     NoteHistory,
+    Notifications,
 }
 
 #[derive(Clone, Debug)]
@@ -55,6 +57,10 @@ pub struct Db {
     pub findings: BTreeMap<u64, Finding>,
     pub notes: BTreeMap<u64, Note>,
     pub finding_tags: TagTable,
+    /// `System_Settings` id 1 (without `id`).
+    pub system_settings: serde_json::Map<String, Value>,
+    /// `Notifications` rows.
+    pub notifications: BTreeMap<u64, Record>,
     next: NextIds,
 }
 
@@ -91,6 +97,17 @@ impl Db {
             findings: BTreeMap::new(),
             notes: BTreeMap::new(),
             finding_tags: TagTable::default(),
+            system_settings: crate::model::system_settings::fresh(),
+            notifications: [(
+                1,
+                Record::new(
+                    1,
+                    crate::model::notifications::admin_row(),
+                    Default::default(),
+                ),
+            )]
+            .into_iter()
+            .collect(),
             next: NextIds {
                 product_type: 2,
                 product: 1,
@@ -100,7 +117,29 @@ impl Db {
                 finding: 1,
                 note: 1,
                 note_history: 1,
+                notifications: 2,
             },
+        }
+    }
+
+    /// Where DefectDojo would send `event`: to the system notification webhooks only when
+    /// webhook notifications are enabled and the system `Notifications` row lists "webhooks"
+    /// for the event's column (helper.py:879; docs/defectdojo.md §6, §10).
+    pub fn webhook_route(&self, event: &str) -> crate::webhooks::Route {
+        let enabled = self
+            .system_settings
+            .get("enable_webhooks_notifications")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let subscribed = crate::model::notifications::system_row_subscribes(
+            self.notifications.values().map(|r| &r.fields),
+            event,
+            "webhooks",
+        );
+        if enabled && subscribed {
+            crate::webhooks::Route::SystemWebhooks
+        } else {
+            crate::webhooks::Route::SimOnly
         }
     }
 
@@ -114,6 +153,7 @@ impl Db {
             Table::Finding => &mut self.next.finding,
             Table::Note => &mut self.next.note,
             Table::NoteHistory => &mut self.next.note_history,
+            Table::Notifications => &mut self.next.notifications,
         };
         let id = *slot;
         *slot += 1;

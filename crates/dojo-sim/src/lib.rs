@@ -1,8 +1,9 @@
 //! `dojo-sim`: an in-memory emulator of the DefectDojo 3.2.0 API v2 subset wstg-bridge uses.
 //!
 //! It reproduces the real server's status codes, body shapes and model-side rewrites as
-//! recorded in `/work/shared/defectdojo` (FACTS.md and `recorded/`), and adds test controls
-//! under `/__sim/` (stats, fault injection, latency, reset, webhook target, ORM-style seeding).
+//! described in docs/defectdojo.md and recorded in `tests/fixtures/recorded/`, and adds test
+//! controls under `/__sim/` (stats, fault injection, latency, reset, webhook target, ORM-style
+//! seeding of findings and tag rows).
 //! `tests/contract.rs` replays every recorded request/response pair against it.
 //!
 //! ```no_run

@@ -1,4 +1,4 @@
-//! `?prefetch=` on finding list/retrieve (dojo/api_v2/prefetch/; FACTS §3, LIVE 26, 100):
+//! `?prefetch=` on finding list/retrieve (dojo/api_v2/prefetch/; docs/defectdojo.md §3, LIVE 26, 100):
 //! `{"prefetch": {"<field>": {"<id>": <object>}}}`. A key appears once a requested field is
 //! non-null on some entry (to-many fields: always). Fields the simulator cannot expand are
 //! left out, as DefectDojo does for fields without a serializer or policy.

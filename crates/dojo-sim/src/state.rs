@@ -60,8 +60,17 @@ impl AppState {
         lock(&self.knobs).latency = latency;
     }
 
-    /// `POST /__sim/reset`: back to a fresh instance (ids restart too).
+    /// `POST /__sim/reset`: back to a fresh instance (ids restart too), notification webhooks
+    /// created through the API included.
     pub fn reset_data(&self) {
         *self.db() = Db::seeded();
+        self.webhooks.reset_api();
+    }
+
+    /// Sends `event` wherever the real server would (see `Db::webhook_route`), plus the
+    /// simulator's own endpoint. Call it without holding the db lock.
+    pub fn notify(&self, event: crate::webhooks::Event) {
+        let route = self.db().webhook_route(event.name);
+        self.webhooks.notify(event, route);
     }
 }

@@ -1,4 +1,4 @@
-//! Finding status rules: the serializer's 400s and the model-side rewrites (FACTS §1).
+//! Finding status rules: the serializer's 400s and the model-side rewrites (docs/defectdojo.md §1).
 
 use crate::clock::Timestamp;
 use crate::model::finding::Finding;
@@ -68,7 +68,7 @@ impl Changed {
 }
 
 /// `update_finding_status` (dojo/finding/helper.py:115-182), with `EDITABLE_MITIGATED_DATA`
-/// off. The order of the blocks matters (FACTS §1):
+/// off. The order of the blocks matters (docs/defectdojo.md §1):
 /// 1. `is_mitigated` changed: true keeps/sets `mitigated`(`_by`), false clears both;
 /// 2. `active` changed to true: reopen (clears false_p, out_of_scope, is_mitigated, mitigated);
 /// 3. `false_p`/`out_of_scope` changed to true: close (is_mitigated, inactive, unverified);

@@ -1,5 +1,5 @@
 //! The finding tag table (tagulous' `Tagulous_Finding_tags`) and the way DefectDojo assigns
-//! tags to a finding (FACTS §2, §7).
+//! tags to a finding (docs/defectdojo.md §2, §7, §9).
 //!
 //! What the recordings show (LIVE 19, 51, 106, 110) and this module reproduces:
 //! - there is one table of tag names shared by all findings, each row with a use count; a row
@@ -11,8 +11,15 @@
 //! - only create (`POST /findings/`) lowercases the names first (`force_lowercase`); PATCH,
 //!   PUT and the tag actions keep the case of brand-new names;
 //! - a case-insensitive lookup that finds two rows ("wstg" and "WSTG", which only direct ORM
-//!   writes can produce) raises `MultipleObjectsReturned`: the request fails with 500 and
-//!   nothing is written (FACTS §7).
+//!   writes can produce) raises `MultipleObjectsReturned`. On create the lookup happens when
+//!   the unsaved `Finding(**data)` gets its tags, so the 500 writes nothing (no id is used).
+//!   PUT/PATCH go through DRF's `ModelSerializer.update`: the finding is saved first, then
+//!   `tags.set(names)` = tagulous' `clear()` (every old tag released, rows reaching count 0
+//!   deleted) followed by `add(*names)`, which first get-or-creates every name in order
+//!   (case-insensitively; a new row starts at count 0) and only then links them. A twin
+//!   lookup there fails half-way: the finding keeps the saved fields, holds no tags at all,
+//!   and the rows created before the failing name stay with count 0 ([`TagTable::set`],
+//!   recorded in tests/fixtures/recorded/design-leftovers, docs/defectdojo.md §9).
 
 use std::collections::BTreeMap;
 
@@ -24,6 +31,14 @@ pub struct AmbiguousTag(pub String);
 pub struct TagTable {
     /// name (exact spelling) -> number of findings using it
     rows: BTreeMap<String, usize>,
+}
+
+/// A `tags.set(...)` that failed half-way: what the table holds afterwards (the finding then
+/// holds no tags) and the name whose lookup found case twins.
+#[derive(Clone, Debug)]
+pub struct PartialSet {
+    pub table: TagTable,
+    pub ambiguous: AmbiguousTag,
 }
 
 /// The outcome of an assignment, to be committed only if the whole request succeeds.
@@ -111,6 +126,35 @@ impl TagTable {
         Ok(TagAssignment { table, tags })
     }
 
+    /// DRF's `tags.set(new)` on a saved finding (PUT/PATCH): clear, then get-or-create every
+    /// name in order, then link them (see the module docs). Names keep the spelling sent
+    /// unless a row matches case-insensitively.
+    pub fn set(&self, old: &[String], new: &[String]) -> Result<TagAssignment, PartialSet> {
+        let mut table = self.clone();
+        for name in old {
+            table.release(name);
+        }
+        let mut resolved: Vec<String> = Vec::new();
+        for name in new {
+            match table.lookup_iexact(name) {
+                Ok(Some(existing)) => resolved.push(existing),
+                Ok(None) => {
+                    table.rows.insert(name.clone(), 0);
+                    resolved.push(name.clone());
+                }
+                Err(ambiguous) => return Err(PartialSet { table, ambiguous }),
+            }
+        }
+        let mut tags: Vec<String> = Vec::new();
+        for name in resolved {
+            if !tags.contains(&name) {
+                table.acquire(&name);
+                tags.push(name);
+            }
+        }
+        Ok(TagAssignment { table, tags })
+    }
+
     /// Releases every tag of a deleted finding.
     pub fn release_all(&mut self, tags: &[String]) {
         for name in tags {
@@ -119,11 +163,28 @@ impl TagTable {
     }
 
     /// An ORM-style write that bypasses tagulous' case handling: rows are matched by exact
-    /// name, so case twins can appear (FACTS §7, the original design's UPPER-case tags).
+    /// name, so case twins can appear (docs/defectdojo.md §7, the original design's UPPER-case
+    /// tags).
     pub fn acquire_exact(&mut self, tags: &[String]) {
         for name in tags {
             self.acquire(name);
         }
+    }
+
+    /// `Tag.objects.get_or_create(name=...)` for each name, as the original design did: the
+    /// lookup is exact (case-sensitive), so "WSTG" is created beside an existing "wstg"; a new
+    /// row is used by nobody yet (count 0) and stays until a finding uses and releases it.
+    pub fn create_rows_exact(&mut self, names: &[String]) {
+        for name in names {
+            self.rows.entry(name.clone()).or_insert(0);
+        }
+    }
+
+    /// Every row with its use count, ordered by name (bytewise).
+    pub fn rows(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.rows
+            .iter()
+            .map(|(name, count)| (name.as_str(), *count))
     }
 }
 
@@ -236,6 +297,58 @@ mod tests {
         );
         // a name the finding already carries is not looked up again
         assert!(t.assign(&s(&["wstg"]), &s(&["wstg"]), false).is_ok());
+    }
+
+    /// Replays tests/fixtures/recorded/design-leftovers steps 20-31 on the table alone.
+    #[test]
+    fn set_clears_first_and_fails_half_way_on_twins() {
+        let mut t = TagTable::default();
+        t.acquire_exact(&s(&["wstg", "wstg-info-02"]));
+        t.acquire_exact(&s(&["WSTG", "WSTG-INFO-01"]));
+        t.acquire_exact(&s(&["WSTG", "WSTG-INFO-03"]));
+        t.acquire_exact(&s(&["WSTG", "WSTG-INFO-05"]));
+
+        // step 20: the colliding name first -> nothing created, old tags released
+        let err = t
+            .set(
+                &s(&["WSTG", "WSTG-INFO-01"]),
+                &s(&["wstg", "wstg-info-01", "wstg-status:done"]),
+            )
+            .map(|a| a.tags)
+            .expect_err("twins");
+        assert_eq!(err.ambiguous, AmbiguousTag("wstg".into()));
+        let t = err.table;
+        assert_eq!(t.count("WSTG"), Some(2));
+        assert_eq!(t.count("WSTG-INFO-01"), None);
+        assert_eq!(t.count("wstg-info-01"), None);
+
+        // step 23: the colliding name last -> the names before it exist with count 0
+        let err = t
+            .set(
+                &s(&["WSTG", "WSTG-INFO-03"]),
+                &s(&["wstg-info-03", "wstg-status:done", "wstg"]),
+            )
+            .map(|a| a.tags)
+            .expect_err("twins");
+        let t = err.table;
+        assert_eq!(t.count("WSTG"), Some(1));
+        assert_eq!(t.count("WSTG-INFO-03"), None);
+        assert_eq!(t.count("wstg-info-03"), Some(0));
+        assert_eq!(t.count("wstg-status:done"), Some(0));
+
+        // step 29: the finding's own "wstg" is released first, so it resolves onto "WSTG"
+        let a = t
+            .set(
+                &s(&["wstg", "wstg-info-02"]),
+                &s(&["wstg", "wstg-info-02", "wstg-status:in_progress"]),
+            )
+            .expect("one row left");
+        assert_eq!(
+            a.tags,
+            s(&["WSTG", "wstg-info-02", "wstg-status:in_progress"])
+        );
+        assert_eq!(a.table.count("wstg"), None);
+        assert_eq!(a.table.count("WSTG"), Some(2));
     }
 
     #[test]

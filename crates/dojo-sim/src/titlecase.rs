@@ -1,6 +1,6 @@
 //! Port of the Python `titlecase` package, version 2.4.1 (pinned in DefectDojo's
 //! requirements.txt), which `Finding.save()` applies to every title (dojo/finding/models.py:572,
-//! FACTS §1). This is John Gruber's title-casing, *not* Python's `str.title()`: small words
+//! docs/defectdojo.md §1). This is John Gruber's title-casing, *not* Python's `str.title()`: small words
 //! ("for", "of", "the", ...) stay lowercase inside a title, words that already carry an inner
 //! capital ("WSTG-INFO-01") are left alone, and `false_p` becomes `False_p`, not `False_P`.
 //!

@@ -1,4 +1,4 @@
-//! Focused behaviour tests: the status rules of FACTS §1, the tag case quirk, pagination,
+//! Focused behaviour tests: the status rules of docs/defectdojo.md §1, the tag case quirk, pagination,
 //! ordering, auth, and the `/__sim/` controls (faults, latency, stats, reset, webhooks).
 
 mod support;
@@ -43,7 +43,7 @@ fn flags(f: &Value) -> (bool, bool, bool, bool, bool, bool) {
     )
 }
 
-// ---------------------------------------------------------------- status rules (FACTS §1)
+// ---------------------------------------------------------------- status rules (docs/defectdojo.md §1)
 
 #[tokio::test]
 async fn create_with_active_and_false_p_keeps_active() {
@@ -360,7 +360,7 @@ async fn close_verify_and_delete() {
     sim.running.stop().await;
 }
 
-// ------------------------------------------------------------------ tags (FACTS §2, §7)
+// ------------------------------------------------------------------ tags (docs/defectdojo.md §2, §7)
 
 #[tokio::test]
 async fn tag_case_quirk() {
@@ -434,7 +434,7 @@ async fn tag_case_quirk() {
 async fn case_twin_tags_fail_with_500_and_write_nothing() {
     let (sim, test) = sim_with_test(false).await;
     create_finding(&sim.api, &finding_body(test, "api", &["wstg"])).await;
-    // the original design wrote "WSTG" straight through the ORM (FACTS §7)
+    // the original design wrote "WSTG" straight through the ORM (docs/defectdojo.md §7)
     let seeded = sim
         .api
         .control(
@@ -482,7 +482,81 @@ async fn case_twin_tags_fail_with_500_and_write_nothing() {
     sim.running.stop().await;
 }
 
-// --------------------------------------------------------------- lists (FACTS §3)
+/// docs/defectdojo.md §9: a PATCH whose tag lookup meets case twins answers 500 after the
+/// finding was saved: every other field (and the status rules) applied, the tags gone; the
+/// twin rows made with `/__sim/tag-rows` stay. A PATCH without tags is unaffected.
+#[tokio::test]
+async fn colliding_tag_patch_is_a_non_atomic_500() {
+    let (sim, test) = sim_with_test(false).await;
+    let a = create_finding(
+        &sim.api,
+        &finding_body(test, "a", &["wstg", "wstg-info-01"]),
+    )
+    .await;
+    create_finding(&sim.api, &finding_body(test, "b", &["wstg"])).await;
+    let rows = sim
+        .api
+        .control(
+            Method::POST,
+            "/__sim/tag-rows",
+            Some(&json!({"names": ["WSTG", "WSTG-INFO-01"]})),
+        )
+        .await;
+    assert_eq!(rows.status, 201, "{:?}", rows.body);
+    assert_eq!(
+        rows.body["rows"],
+        json!([{"name": "WSTG", "count": 0}, {"name": "WSTG-INFO-01", "count": 0},
+               {"name": "wstg", "count": 2}, {"name": "wstg-info-01", "count": 1}])
+    );
+    let bad = sim
+        .api
+        .control(
+            Method::POST,
+            "/__sim/tag-rows",
+            Some(&json!({"names": [" "]})),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+
+    let id = a["id"].as_u64().unwrap_or_default();
+    let before = sim.api.get(&format!("/api/v2/findings/{id}/")).await.body;
+    let res = sim
+        .api
+        .patch(
+            &format!("/api/v2/findings/{id}/"),
+            &json!({"active": false, "is_mitigated": true, "mitigation": "tester notes",
+                    "tags": ["wstg", "wstg-info-01", "wstg-status:done"]}),
+        )
+        .await;
+    assert_eq!(res.status, 500);
+    let after = sim.api.get(&format!("/api/v2/findings/{id}/")).await.body;
+    assert_eq!(after["active"], false, "saved before the tags failed");
+    assert_eq!(after["is_mitigated"], true);
+    assert!(!after["mitigated"].is_null(), "status rules ran");
+    assert_eq!(after["mitigation"], "tester notes");
+    assert_eq!(after["tags"], json!([]), "tags wiped");
+    assert_ne!(after["last_status_update"], before["last_status_update"]);
+    assert_ne!(after["updated"], before["updated"]);
+    let rows = sim
+        .api
+        .control(Method::GET, "/__sim/tag-rows", None)
+        .await
+        .body;
+    assert_eq!(
+        rows["rows"],
+        json!([{"name": "WSTG", "count": 0}, {"name": "WSTG-INFO-01", "count": 0},
+               {"name": "wstg", "count": 1}]),
+        "old tags released, nothing new linked"
+    );
+
+    // without tags the same finding is written normally
+    let ok = patch_ok(&sim.api, id, json!({"active": true, "mitigation": "again"})).await;
+    assert_eq!(ok["active"], true);
+    assert_eq!(ok["tags"], json!([]));
+    sim.running.stop().await;
+}
+
+// --------------------------------------------------------------- lists (docs/defectdojo.md §3)
 
 #[tokio::test]
 async fn pagination_links_use_the_request_host() {
@@ -590,7 +664,7 @@ async fn ordering_and_filters() {
     sim.running.stop().await;
 }
 
-// ------------------------------------------------------------------------ auth (FACTS §4)
+// ------------------------------------------------------------------------ auth (docs/defectdojo.md §4)
 
 #[tokio::test]
 async fn authentication() {
@@ -834,7 +908,7 @@ async fn reset_wipes_data_and_restarts_ids() {
     sim.running.stop().await;
 }
 
-// ------------------------------------------------------------------- webhooks (FACTS §6)
+// ------------------------------------------------------------------- webhooks (docs/defectdojo.md §6)
 
 mod receiver {
     use std::sync::{Arc, Mutex};
@@ -916,7 +990,7 @@ async fn webhooks_fire_only_for_the_real_events() {
     let id = create_finding(&sim.api, &finding_body(test, "x", &[])).await["id"]
         .as_u64()
         .unwrap_or_default();
-    // none of these notify (FACTS §6)
+    // none of these notify (docs/defectdojo.md §6)
     patch_ok(&sim.api, id, json!({"verified": true})).await;
     patch_ok(&sim.api, id, json!({"active": false, "is_mitigated": true})).await;
     patch_ok(&sim.api, id, json!({"active": true})).await;
@@ -1173,4 +1247,233 @@ async fn hierarchy_lists_filter_and_order_like_dojo() {
     );
     assert_eq!(test, 1);
     sim.running.stop().await;
+}
+
+/// A receiver answering 200 as the simulator's own endpoint: once it has an event, every
+/// API webhook delivery of that event is done (they go first).
+async fn sentinel_config() -> (SimConfig, receiver::Log, actix_web::dev::ServerHandle) {
+    let (url, log, handle) = receiver::start(200).await;
+    let mut config = SimConfig::new(TOKEN);
+    config.webhook = Some(WebhookTarget {
+        url,
+        header_name: "X-Api-Key".into(),
+        header_value: "k".into(),
+    });
+    (config, log, handle)
+}
+
+async fn api_webhook(api: &Api, id: u64) -> Value {
+    let res = api
+        .get(&format!("/api/v2/notification_webhooks/{id}/"))
+        .await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    res.body
+}
+
+/// docs/defectdojo.md §6, §10: an API-created system webhook gets an event only once webhook
+/// notifications are enabled and the system notifications row subscribes the event to
+/// "webhooks"; finding events go by the `other` column.
+#[tokio::test]
+async fn api_webhooks_follow_settings_and_subscriptions() {
+    let (config, sentinel, sentinel_handle) = sentinel_config().await;
+    let (url, log, handle) = receiver::start(200).await;
+    let sim = support::start_with(config).await;
+    let hook = sim
+        .api
+        .post(
+            "/api/v2/notification_webhooks/",
+            &json!({"name": "bridge", "url": url, "header_name": "X-Api-Key", "header_value": "k"}),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{:?}", hook.body);
+    assert_eq!(hook.body["status"], "active");
+
+    sim.api
+        .post("/api/v2/product_types/", &json!({"name": "off"}))
+        .await;
+    wait_idle(&sim.api).await;
+    assert_eq!(log.events().len(), 0, "webhook notifications are disabled");
+
+    let res = sim
+        .api
+        .patch(
+            "/api/v2/system_settings/1/",
+            &json!({"enable_webhooks_notifications": true}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body["enable_webhooks_notifications"], true);
+    assert_eq!(sim.api.get("/api/v2/system_settings/1/").await.status, 405);
+    sim.api
+        .post("/api/v2/product_types/", &json!({"name": "no-row"}))
+        .await;
+    wait_idle(&sim.api).await;
+    assert_eq!(log.events().len(), 0, "no system notifications row yet");
+
+    let row = sim
+        .api
+        .post(
+            "/api/v2/notifications/",
+            &json!({"user": null, "product": null, "template": false,
+                    "product_type_added": ["alert", "webhooks"], "other": ["webhooks"]}),
+        )
+        .await;
+    assert_eq!(row.status, 201, "{:?}", row.body);
+    assert_eq!(row.body["id"], 2, "the admin's personal row is id 1");
+    // filterset_fields id/user/product/template; an empty value filters nothing
+    assert_eq!(
+        sim.api.get("/api/v2/notifications/?user=1").await.body["count"],
+        1
+    );
+    assert_eq!(
+        sim.api.get("/api/v2/notifications/?user=").await.body["count"],
+        2
+    );
+    let unknown_user = sim.api.get("/api/v2/notifications/?user=99").await;
+    assert_eq!(unknown_user.status, 400);
+    assert_eq!(
+        unknown_user.body["user"],
+        json!(["Select a valid choice. That choice is not one of the available choices."])
+    );
+    let bad = sim
+        .api
+        .post("/api/v2/notifications/", &json!({"other": ["pager"]}))
+        .await;
+    assert_eq!(bad.status, 400);
+
+    let test = hierarchy(&sim.api, false).await;
+    let f = create_finding(&sim.api, &finding_body(test, "x", &[])).await;
+    sim.api
+        .post(
+            &format!("/api/v2/findings/{}/close/", f["id"]),
+            &json!({"is_mitigated": true}),
+        )
+        .await;
+    wait_idle(&sim.api).await;
+    let events: Vec<String> = log.events().into_iter().map(|(e, _)| e).collect();
+    assert_eq!(
+        events,
+        vec!["product_type_added", "finding_added", "finding_closed"],
+        "product_added/engagement_added are not subscribed"
+    );
+    assert!(
+        sentinel.events().len() >= 7,
+        "the simulator's own endpoint gets everything"
+    );
+    sim.running.stop().await;
+    handle.stop(false).await;
+    sentinel_handle.stop(false).await;
+}
+
+/// docs/defectdojo.md §6, §10: 5xx -> inactive_tmp, 4xx or a refused connection ->
+/// inactive_permanent at once; status is read-only, a PATCH revives nothing; delete and
+/// re-create gives a fresh, active webhook.
+#[tokio::test]
+async fn api_webhook_status_rules() {
+    let (config, _sentinel, sentinel_handle) = sentinel_config().await;
+    let (url500, _log500, handle500) = receiver::start(500).await;
+    let (url404, _log404, handle404) = receiver::start(404).await;
+    let refused = {
+        let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("binds");
+        format!("http://{}/hook", l.local_addr().expect("addr"))
+    };
+    let sim = support::start_with(config).await;
+    sim.api
+        .patch(
+            "/api/v2/system_settings/1/",
+            &json!({"enable_webhooks_notifications": true}),
+        )
+        .await;
+    sim.api
+        .post(
+            "/api/v2/notifications/",
+            &json!({"product_type_added": ["webhooks"]}),
+        )
+        .await;
+    for (name, url) in [("five", &url500), ("four", &url404), ("refused", &refused)] {
+        let res = sim
+            .api
+            .post(
+                "/api/v2/notification_webhooks/",
+                &json!({"name": name, "url": url, "header_name": "X-K", "header_value": "v"}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{:?}", res.body);
+    }
+    let dup = sim
+        .api
+        .post(
+            "/api/v2/notification_webhooks/",
+            &json!({"name": "five", "url": url500}),
+        )
+        .await;
+    assert_eq!(dup.status, 400);
+    assert_eq!(
+        dup.body["name"],
+        json!(["notification_ webhooks with this name already exists."])
+    );
+
+    sim.api
+        .post("/api/v2/product_types/", &json!({"name": "e1"}))
+        .await;
+    wait_idle(&sim.api).await;
+    assert_eq!(api_webhook(&sim.api, 1).await["status"], "inactive_tmp");
+    assert_eq!(
+        api_webhook(&sim.api, 2).await["status"],
+        "inactive_permanent"
+    );
+    let dead = api_webhook(&sim.api, 3).await;
+    assert_eq!(dead["status"], "inactive_permanent");
+    assert!(
+        dead["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("[Errno 111] Connection refused"),
+        "{dead:?}"
+    );
+    assert!(!dead["first_error"].is_null());
+
+    // read-only status; a new URL does not revive it either
+    let res = sim
+        .api
+        .patch(
+            "/api/v2/notification_webhooks/3/",
+            &json!({"status": "active", "url": url404}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body["status"], "inactive_permanent");
+    assert_eq!(res.body["url"], json!(url404));
+
+    assert_eq!(
+        sim.api
+            .delete("/api/v2/notification_webhooks/3/")
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        sim.api.get("/api/v2/notification_webhooks/3/").await.status,
+        404
+    );
+    let again = sim
+        .api
+        .post(
+            "/api/v2/notification_webhooks/",
+            &json!({"name": "refused", "url": refused, "header_name": "X-K", "header_value": "v"}),
+        )
+        .await;
+    assert_eq!(again.body["id"], 4);
+    assert_eq!(again.body["status"], "active");
+
+    // /__sim/reset drops the API webhooks too
+    sim.api.control(Method::POST, "/__sim/reset", None).await;
+    assert_eq!(
+        sim.api.get("/api/v2/notification_webhooks/").await.body["count"],
+        0
+    );
+    sim.running.stop().await;
+    handle500.stop(false).await;
+    handle404.stop(false).await;
+    sentinel_handle.stop(false).await;
 }

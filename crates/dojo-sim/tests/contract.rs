@@ -1,6 +1,12 @@
 //! Contract tests: replay every request/response pair recorded against the real DefectDojo
-//! 3.2.0 (tests/fixtures/recorded, a copy of /work/shared/defectdojo/recorded) in recording
+//! 3.2.0 (tests/fixtures/recorded; docs/defectdojo.md says what each behaviour is) in recording
 //! order against a fresh simulator over real HTTP, and compare the answers.
+//!
+//! Two later sequences, each recorded from a freshly reset instance by
+//! tests/fixtures/record_real.py, are replayed by their own tests below:
+//! `recorded/design-leftovers` (the original design's case-twin tag rows, the 500 on POST and
+//! the non-atomic 500 on PATCH) and `recorded/webhook-lifecycle` (system settings,
+//! notifications, notification webhooks and their delivery and death).
 //!
 //! The recording was made against one fresh instance, so replaying in order rebuilds the same
 //! state and the same ids; the API webhook triggers (recorded/webhooks/trigger-A*.json), sent
@@ -98,6 +104,8 @@ const VOLATILE: &[&str] = &[
     "time",
     "date",
     "sla_expiration_date",
+    "first_error",
+    "last_error",
 ];
 
 fn fixtures_dir() -> PathBuf {
@@ -665,6 +673,257 @@ async fn webhooks_fire_like_the_recorded_instance() {
             );
         }
     }
+
+    sim.running.stop().await;
+    receiver_handle.stop(false).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sequences recorded by tests/fixtures/record_real.py
+
+/// Placeholders of record_real.py and what the replay puts in their place.
+struct Placeholders {
+    pairs: Vec<(String, String)>,
+}
+
+impl Placeholders {
+    fn apply(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (placeholder, actual) in &self.pairs {
+            out = out.replace(placeholder, actual);
+        }
+        out
+    }
+}
+
+/// The port of a listener that was bound and closed again: nothing listens there.
+fn refused_port() -> u16 {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("binds");
+    listener.local_addr().expect("has an address").port()
+}
+
+/// `notification_webhooks` lists come in database order, which is not id order on the real
+/// server (an updated row moves to the end); both sides are compared sorted by id.
+fn normalise(url: &str, body: &Value) -> Value {
+    let mut body = body.clone();
+    if url.contains("/notification_webhooks/") {
+        if let Some(results) = body.get_mut("results").and_then(Value::as_array_mut) {
+            results.sort_by_key(|r| r["id"].as_u64());
+        }
+    }
+    body
+}
+
+/// For ORM steps the recording holds only what the ORM read back: compare those keys.
+fn subset(recorded: &Value, actual: &Value) -> Value {
+    match (recorded, actual) {
+        (Value::Object(r), Value::Object(a)) if !r.contains_key("rows") => Value::Object(
+            r.keys()
+                .filter_map(|k| a.get(k).map(|v| (k.clone(), v.clone())))
+                .collect(),
+        ),
+        _ => actual.clone(),
+    }
+}
+
+async fn send_recorded(client: &reqwest::Client, request: &Value, ph: &Placeholders) -> Resp {
+    let method = Method::from_bytes(request["method"].as_str().unwrap_or("GET").as_bytes())
+        .expect("recorded method");
+    let url = ph.apply(request["url"].as_str().expect("recorded url"));
+    let mut req = client.request(method, url);
+    if let Some(headers) = request["headers"].as_object() {
+        for (name, value) in headers {
+            let value = value.as_str().unwrap_or_default().replace("<token>", TOKEN);
+            req = req.header(name.as_str(), value);
+        }
+    }
+    if !request["body"].is_null() {
+        let body: Value =
+            serde_json::from_str(&ph.apply(&request["body"].to_string())).expect("body stays JSON");
+        req = req.json(&body);
+    }
+    into_resp(req.send().await.expect("simulator answers")).await
+}
+
+/// Replays one recorded sequence against `base`; returns the differences and the number of
+/// steps replayed. Steps marked `"poll": true` waited for an asynchronous delivery on the
+/// real server; they are repeated here until they match (10 s at most).
+async fn replay_sequence(dir: &str, ph: &Placeholders) -> (Vec<String>, usize) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client builds");
+    let mut bumps = BumpTracker::default();
+    let mut failures = Vec::new();
+    let steps = load_dir(&fixtures_dir().join(dir), |n| {
+        n.ends_with(".json") && n != "deliveries.json"
+    });
+    assert!(!steps.is_empty(), "{dir} holds recorded steps");
+    let subst = |s: &str| ph.apply(s);
+    for step in &steps {
+        let recorded_file: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures_dir().join(dir).join(format!("{}.json", step.name)))
+                .expect("readable"),
+        )
+        .expect("JSON");
+        let poll = recorded_file["poll"].as_bool().unwrap_or(false);
+        let orm = recorded_file.get("orm").is_some();
+        let url = step.request["url"].as_str().unwrap_or_default().to_string();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let res = send_recorded(&client, &step.request, ph).await;
+            let mut errors = Vec::new();
+            let want_status = step.response["status"].as_u64().unwrap_or_default();
+            if u64::from(res.status.as_u16()) != want_status {
+                errors.push(format!(
+                    "status: recorded {want_status}, got {}",
+                    res.status
+                ));
+            }
+            let actual = if orm {
+                subset(&step.response["body"], &res.body)
+            } else if res.body == json!("") {
+                // no body at all (204): the recorder wrote null
+                Value::Null
+            } else {
+                normalise(&url, &res.body)
+            };
+            let recorded = normalise(&url, &step.response["body"]);
+            // a poll is compared without touching the bump tracker until it matches
+            let mut scratch = BumpTracker::default();
+            let tracker = if poll { &mut scratch } else { &mut bumps };
+            compare("body", &recorded, &actual, &subst, tracker, &mut errors);
+            if errors.is_empty() || !poll || std::time::Instant::now() > deadline {
+                failures.extend(
+                    errors
+                        .into_iter()
+                        .map(|e| format!("{}/{}: {e}", dir, step.name)),
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    (failures, steps.len())
+}
+
+/// The original design's leftovers (docs/defectdojo.md §7, §9): case-twin tag rows made
+/// through the ORM (`/__sim/tag-rows`, `/__sim/findings` here), the POST that collides (500,
+/// nothing written), the PATCH that collides (500 after saving every other field, tags wiped),
+/// the tag table after each step, and the `tags__and` filter finding the design's findings.
+#[tokio::test]
+async fn design_leftovers_replay_identically() {
+    let sim = support::start().await;
+    let ph = Placeholders {
+        pairs: vec![("{DD_URL}".into(), sim.running.base_url.clone())],
+    };
+    let (failures, replayed) = replay_sequence("design-leftovers", &ph).await;
+    assert_eq!(replayed, 35, "every recorded step is replayed");
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    sim.running.stop().await;
+}
+
+/// Webhook set-up and lifecycle (docs/defectdojo.md §6, §10): system settings, the system
+/// notifications row, notification webhooks (create, read-only status, PATCH, DELETE), a
+/// webhook with no URL and one nobody listens on dying `inactive_permanent` at the first event,
+/// no PATCH reviving it, and the deliveries the live receiver got, in order.
+#[tokio::test]
+async fn webhook_lifecycle_replays_identically() {
+    let store: Deliveries = Default::default();
+    let data = web::Data::new(store.clone());
+    let receiver = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(capture))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .expect("receiver binds");
+    let receiver_addr = receiver.addrs()[0];
+    let receiver = receiver.run();
+    let receiver_handle = receiver.handle();
+    tokio::spawn(receiver);
+
+    let sim = support::start().await;
+    let port = refused_port().to_string();
+    let ph = Placeholders {
+        pairs: vec![
+            ("{DD_URL}".into(), sim.running.base_url.clone()),
+            ("{RECEIVER_URL}".into(), format!("http://{receiver_addr}")),
+            ("{REFUSED_PORT}".into(), port),
+        ],
+    };
+    let (failures, replayed) = replay_sequence("webhook-lifecycle", &ph).await;
+    assert_eq!(replayed, 34, "every recorded step is replayed");
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    let recorded: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures_dir().join("webhook-lifecycle/deliveries.json"))
+            .expect("readable"),
+    )
+    .expect("JSON");
+    let want: Vec<(String, String, String, String)> = recorded["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap_or_default().to_string(),
+                d["headers"]["X-DefectDojo-Event"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                d["headers"]["X-Wstg-Secret"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                ph.apply(d["body_raw"].as_str().unwrap_or_default()),
+            )
+        })
+        .collect();
+    let got: Vec<(String, String, String, String)> =
+        eventually(Duration::from_secs(10), "every delivery", || {
+            let store = store.clone();
+            let n = want.len();
+            async move {
+                let got: Vec<_> = store
+                    .lock()
+                    .expect("store lock")
+                    .iter()
+                    // the real instance sent no product_added for step 24 although the older
+                    // recording (webhooks/raw/0002) shows one: see the crate README
+                    .filter(|d| {
+                        d.headers.get("x-defectdojo-event").map(String::as_str)
+                            != Some("product_added")
+                    })
+                    .map(|d| {
+                        (
+                            d.path.clone(),
+                            d.headers
+                                .get("x-defectdojo-event")
+                                .cloned()
+                                .unwrap_or_default(),
+                            d.headers.get("x-wstg-secret").cloned().unwrap_or_default(),
+                            d.body.clone(),
+                        )
+                    })
+                    .collect();
+                (got.len() >= n).then_some(got)
+            }
+        })
+        .await;
+    assert_eq!(got, want, "deliveries: path, event, header, body");
 
     sim.running.stop().await;
     receiver_handle.stop(false).await;

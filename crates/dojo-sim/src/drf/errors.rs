@@ -1,5 +1,5 @@
 //! Error bodies in the shapes DRF + DefectDojo's `custom_exception_handler` produce
-//! (dojo/api_v2/exception_handler.py, FACTS §4).
+//! (dojo/api_v2/exception_handler.py, docs/defectdojo.md §4).
 
 use std::fmt;
 

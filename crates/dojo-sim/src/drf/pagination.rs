@@ -1,5 +1,5 @@
 //! DRF `LimitOffsetPagination` with `PAGE_SIZE = 25` and no `max_limit`
-//! (settings.dist.py:715-716, FACTS §3, LIVE 96-99).
+//! (settings.dist.py:715-716, docs/defectdojo.md §3, LIVE 96-99).
 
 use serde_json::{Map, Value};
 

@@ -2,7 +2,7 @@
 //!
 //! `custom_exception_handler` (dojo/api_v2/exception_handler.py) puts `str(exc)` of a DRF
 //! `ValidationError` into `"message"`, i.e. the repr of a dict of `ErrorDetail` lists
-//! (FACTS §4). Clients are told to ignore it, but we reproduce it so recorded bodies compare
+//! (docs/defectdojo.md §4). Clients are told to ignore it, but we reproduce it so recorded bodies compare
 //! equal.
 
 use super::errors::FieldErrors;

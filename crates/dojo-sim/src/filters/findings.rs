@@ -1,4 +1,4 @@
-//! `ApiFindingFilter` (dojo/finding/api/filters.py; FACTS §2, §3). Parameters that are not
+//! `ApiFindingFilter` (dojo/finding/api/filters.py; docs/defectdojo.md §2, §3). Parameters that are not
 //! filters are ignored, so `updated__gte` & co. return everything (LIVE 83, 85-87). A
 //! parameter repeated keeps its last value (LIVE 82).
 
@@ -367,7 +367,7 @@ fn mitigated_pred(name: &'static str, ts: Timestamp) -> Pred {
 }
 
 /// `tag` (icontains), `tags` (OR, exact, input lowercased), `tags__and` (AND, exact case),
-/// `not_tag`, `not_tags` for one of the four tagged objects (FACTS §2, LIVE 74-81, 108-111).
+/// `not_tag`, `not_tags` for one of the four tagged objects (docs/defectdojo.md §2, LIVE 74-81, 108-111).
 fn tag_filters(prefix: &'static str, query: &Query, preds: &mut Vec<Pred>) {
     let get = |suffix: &str| {
         query

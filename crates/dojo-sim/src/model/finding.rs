@@ -1,5 +1,5 @@
 //! `Finding`: the row, its writable fields, `save()` and its representations
-//! (dojo/finding/models.py, dojo/finding/api/serializer.py; FACTS §1).
+//! (dojo/finding/models.py, dojo/finding/api/serializer.py; docs/defectdojo.md §1).
 
 use chrono::{Duration, NaiveDate};
 use serde_json::{json, Map, Value};

@@ -23,7 +23,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/reset", web::post().to(reset))
         .route("/webhook", web::get().to(get_webhook))
         .route("/webhook", web::put().to(put_webhook))
-        .route("/findings", web::post().to(seed_finding));
+        .route("/findings", web::post().to(seed_finding))
+        .route("/tag-rows", web::get().to(tag_rows))
+        .route("/tag-rows", web::post().to(create_tag_rows));
 }
 
 fn bad_request(message: impl Into<String>) -> HttpResponse {
@@ -98,7 +100,44 @@ async fn put_webhook(state: web::Data<AppState>, payload: web::Bytes) -> HttpRes
     }
 }
 
-/// Inserts a finding the way a direct ORM write does (FACTS §7): no serializer rules, no
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagRows {
+    names: Vec<String>,
+}
+
+/// The finding tag table as `{"rows": [{"name", "count"}]}`, ordered by name.
+fn tag_rows_json(state: &AppState) -> Value {
+    let db = state.db();
+    let rows: Vec<Value> = db
+        .finding_tags
+        .rows()
+        .map(|(name, count)| json!({ "name": name, "count": count }))
+        .collect();
+    json!({ "rows": rows })
+}
+
+async fn tag_rows(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(tag_rows_json(&state))
+}
+
+/// Creates raw tag rows with exactly the given spelling, the way the original design's
+/// `Tag.objects.get_or_create(name=...)` did through the ORM (docs/defectdojo.md §7, §9): a
+/// name that differs from an existing row only in case becomes a second row (a case twin).
+/// Answers 201 with every row, like `GET /__sim/tag-rows`.
+async fn create_tag_rows(state: web::Data<AppState>, payload: web::Bytes) -> HttpResponse {
+    let input: TagRows = match serde_json::from_slice(&payload) {
+        Ok(input) => input,
+        Err(e) => return bad_request(format!("expected {{\"names\": [\"...\"]}}: {e}")),
+    };
+    if let Some(bad) = input.names.iter().find(|n| n.trim().is_empty()) {
+        return bad_request(format!("names: empty tag name {bad:?}"));
+    }
+    state.db().finding_tags.create_rows_exact(&input.names);
+    HttpResponse::Created().json(tag_rows_json(&state))
+}
+
+/// Inserts a finding the way a direct ORM write does (docs/defectdojo.md §7): no serializer rules, no
 /// notification, tags stored with exactly the given spelling (so case twins such as "WSTG" and
 /// "wstg" can exist). `Finding.save()` still runs: titles are title-cased and the status rules
 /// apply. Body: the finding fields (validated like a PATCH) plus a required `test`.

@@ -96,7 +96,7 @@ fn set_open(state: &AppState, id: &str, open: bool) -> ApiResult<HttpResponse> {
     } else {
         events.engagement_closed(id, &name)
     };
-    state.webhooks.notify(event);
+    state.notify(event);
     Ok(ok(json!({})))
 }
 

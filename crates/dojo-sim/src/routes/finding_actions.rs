@@ -1,5 +1,5 @@
 //! Finding actions: `close`, `verify`, `tags`, `remove_tags`, `notes`
-//! (dojo/finding/api/views.py:250-620; FACTS §1, §2). Their validation errors are returned
+//! (dojo/finding/api/views.py:250-620; docs/defectdojo.md §1, §2). Their validation errors are returned
 //! as plain `serializer.errors` (no `message`/`pro`, LIVE 62).
 
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
@@ -176,7 +176,7 @@ async fn close(
         .finding_closed(f.id, &f.title, &username);
     db.findings.insert(f.id, f);
     drop(db);
-    state.webhooks.notify(event);
+    state.notify(event);
     Ok(ok(body))
 }
 
@@ -215,7 +215,7 @@ async fn get_tags(
     Ok(ok(json!({ "tags": tags::sorted(&f.tags) })))
 }
 
-/// Replaces the finding's tags with `new` (case kept, FACTS §2) and saves.
+/// Replaces the finding's tags with `new` (case kept, docs/defectdojo.md §2) and saves.
 fn assign_tags(db: &mut Db, mut f: Finding, new: &[String]) -> ApiResult<Finding> {
     let assignment = db
         .finding_tags

@@ -1,5 +1,5 @@
 //! `/api/v2/findings/` and `/api/v2/findings/{id}/`: list, retrieve, create, PUT, PATCH,
-//! DELETE (FindingViewSet, dojo/finding/api/views.py; FACTS §1-§3).
+//! DELETE (FindingViewSet, dojo/finding/api/views.py; docs/defectdojo.md §1-§3).
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde_json::Value;
@@ -131,7 +131,8 @@ fn validate_fields(
     }
 }
 
-/// Plans a tag assignment; a case-twin lookup is a 500 that writes nothing (FACTS §7).
+/// Plans the create's tag assignment; a case-twin lookup is a 500 that writes nothing
+/// (docs/defectdojo.md §7, §9).
 fn plan_tags(db: &Db, old: &[String], new: &[String], lowercase: bool) -> ApiResult<TagAssignment> {
     db.finding_tags
         .assign(old, new, lowercase)
@@ -201,7 +202,7 @@ async fn create(
         .finding_added(f.id, &f.title, &reporter_name);
     db.findings.insert(f.id, f);
     drop(db);
-    state.webhooks.notify(event);
+    state.notify(event);
     // DRF's get_success_headers uses the serialized `url` field, which is null (LIVE 19)
     let mut res = created(body);
     res.headers_mut()
@@ -294,11 +295,6 @@ async fn update(
     )
     .map_err(ApiError::non_field)?;
 
-    let assignment = match v.strings_of("tags") {
-        Some(new) => Some(plan_tags(&db, &stored.tags, &new, false)?),
-        None => None,
-    };
-
     let mut f = stored.clone();
     let mut before = stored.tracked();
 
@@ -317,15 +313,31 @@ async fn update(
         f.found_by = ids;
     }
     f.apply(&v);
-    if let Some(a) = &assignment {
-        f.tags = a.tags.clone();
-    }
     f.save(Some(&before), &db.save_context(f.test));
 
+    // ModelSerializer.update: the save above is committed before `tags.set(...)` runs, and
+    // nothing wraps the two in a transaction. A case-twin lookup then answers 500 with the
+    // finding saved and its tags gone (docs/defectdojo.md §9).
+    let assigned = match v.strings_of("tags") {
+        None => None,
+        Some(new) => match db.finding_tags.set(&f.tags, &new) {
+            Ok(a) => {
+                db.finding_tags = a.table;
+                f.tags = a.tags.clone();
+                Some(a.tags)
+            }
+            Err(partial) => {
+                tracing::debug!(tag = %partial.ambiguous.0, "case-twin tag rows: partial write");
+                db.finding_tags = partial.table;
+                f.tags = Vec::new();
+                db.findings.insert(id, f);
+                return Err(ApiError::Internal);
+            }
+        },
+    };
     let mut body = f.to_json(&db, View::Update, related_fields(&req));
-    if let Some(a) = assignment {
-        body = with_assigned_tags(body, &a.tags);
-        db.finding_tags = a.table;
+    if let Some(tags) = assigned {
+        body = with_assigned_tags(body, &tags);
     }
     db.findings.insert(id, f);
     Ok(ok(body))
@@ -351,7 +363,7 @@ async fn put(
     update(state, req, id.into_inner(), payload, Mode::Put).await
 }
 
-/// `DELETE /findings/{id}/` -> 204. No notification for API deletes (FACTS §6, trigger-A9).
+/// `DELETE /findings/{id}/` -> 204. No notification for API deletes (docs/defectdojo.md §6, trigger-A9).
 async fn delete(
     _a: Authenticated,
     state: web::Data<AppState>,

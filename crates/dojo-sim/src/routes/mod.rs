@@ -6,9 +6,12 @@ mod engagements;
 mod finding_actions;
 mod findings;
 mod notes;
+mod notification_webhooks;
+mod notifications;
 mod product_types;
 mod products;
 mod records;
+mod system_settings;
 mod test_types;
 mod tests;
 
@@ -47,6 +50,9 @@ fn api(cfg: &mut web::ServiceConfig) {
     findings::routes(cfg);
     finding_actions::routes(cfg);
     notes::routes(cfg);
+    system_settings::routes(cfg);
+    notifications::routes(cfg);
+    notification_webhooks::routes(cfg);
 }
 
 /// A DRF route: methods it does not serve answer 405 (after authentication, as DRF does).

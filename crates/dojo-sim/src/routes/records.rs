@@ -176,7 +176,7 @@ async fn create(
     (kind.rows_mut)(&mut db).insert(id, row);
     drop(db);
     if let Some(event) = event {
-        state.webhooks.notify(event);
+        state.notify(event);
     }
     Ok(created(body))
 }

@@ -1,5 +1,5 @@
 //! `/api/v2/tests/` (TestsViewSet + ApiTestFilter; LIVE 13-15). The permission check needs
-//! `engagement`. An API-created test fires no `test_added` (FACTS §5, trigger-A3).
+//! `engagement`. An API-created test fires no `test_added` (docs/defectdojo.md §5, trigger-A3).
 
 use actix_web::web;
 

@@ -1,7 +1,7 @@
 //! Webhook bodies: DefectDojo renders a YAML template per event and posts it as JSON
 //! (dojo/notifications/helper.py:518-555; templates in
 //! dojo/templates/notifications/webhooks/). Events without their own template use `other.tpl`
-//! = base only: `{description, title, user, url_ui}` (FACTS §6). Field order follows the
+//! = base only: `{description, title, user, url_ui}` (docs/defectdojo.md §6). Field order follows the
 //! templates; `user` is null for the system webhook.
 
 use serde::Serialize;

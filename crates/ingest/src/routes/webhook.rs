@@ -23,7 +23,7 @@ use crate::body::{json_object, read_limited};
 use crate::errors::ApiError;
 use crate::state::AppState;
 
-/// The events DefectDojo 3.2 sends (FACTS §6) and the original design's.
+/// The events DefectDojo 3.2 sends (docs/defectdojo.md §6) and the original design's.
 pub const KNOWN_EVENTS: &[&str] = &[
     "ping",
     "finding_added",
