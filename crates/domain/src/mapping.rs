@@ -98,8 +98,6 @@ pub struct DesiredItem<'a> {
     pub wstg_id: &'a WstgId,
     pub status: Status,
     pub notes: &'a Notes,
-    /// Tags not to write (refused by DefectDojo for a case twin).
-    pub avoid_tags: &'a [String],
 }
 
 /// A PATCH body: only the fields that differ. Empty means DefectDojo already
@@ -193,6 +191,16 @@ pub fn same_tags(a: &[String], b: &[String]) -> bool {
 /// flags we would send carry no more information, and rewriting a lead's
 /// decision would be a needless write.
 pub fn plan_patch(current: &DojoItem, desired: &DesiredItem<'_>) -> FindingPatch {
+    plan_patch_avoiding(current, desired, &[])
+}
+
+/// [`plan_patch`] leaving out the tags in `avoid_tags` (compared in any
+/// case): tags DefectDojo refused with a 500 for a case twin.
+pub fn plan_patch_avoiding(
+    current: &DojoItem,
+    desired: &DesiredItem<'_>,
+    avoid_tags: &[String],
+) -> FindingPatch {
     let mut patch = FindingPatch::default();
     let same_status = status_of(&current.flags, &current.tags) == desired.status;
     if !same_status {
@@ -207,16 +215,10 @@ pub fn plan_patch(current: &DojoItem, desired: &DesiredItem<'_>) -> FindingPatch
         patch.is_mitigated = diff(want.is_mitigated, have.is_mitigated);
         patch.duplicate = diff(want.duplicate, have.duplicate);
     }
-    let tags = desired_tags_avoiding(
-        &current.tags,
-        desired.wstg_id,
-        desired.status,
-        desired.avoid_tags,
-    );
+    let tags = desired_tags_avoiding(&current.tags, desired.wstg_id, desired.status, avoid_tags);
     // Tags are sent only when the set changes (in any case); a status tag
     // that itself was refused leaves the tags alone.
-    let status_tag_avoided = desired
-        .avoid_tags
+    let status_tag_avoided = avoid_tags
         .iter()
         .any(|a| a.eq_ignore_ascii_case(&status_tag(desired.status)));
     if !status_tag_avoided && !same_tags(&tags, &current.tags) {
@@ -344,7 +346,6 @@ mod tests {
                             wstg_id: &id(),
                             status: s,
                             notes: &notes,
-                            avoid_tags: &[],
                         },
                     );
                     let after = dojo_outcome(&before, &patch)
@@ -375,7 +376,6 @@ mod tests {
                     wstg_id: &id(),
                     status: s,
                     notes: &notes,
-                    avoid_tags: &[],
                 },
             );
             assert!(p.is_empty(), "{s}: {p:?}");
@@ -391,7 +391,6 @@ mod tests {
                 wstg_id: &id(),
                 status: Status::Blocked,
                 notes: &notes,
-                avoid_tags: &[],
             },
         );
         assert!(!p.changes_status());

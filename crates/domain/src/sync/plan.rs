@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::dojo_state::{DojoFlags, DojoItem};
 use crate::event::DojoObservation;
 use crate::mapping::{
-    desired_tags_avoiding, flags_for, plan_patch, same_tags, status_of, status_tag, DesiredItem,
-    FindingPatch,
+    desired_tags_avoiding, flags_for, plan_patch_avoiding, same_tags, status_of, status_tag,
+    DesiredItem, FindingPatch,
 };
 use crate::status::Status;
 use crate::wstg_id::WstgId;
@@ -403,14 +403,14 @@ fn push(
     detail: &str,
 ) -> Plan {
     let old = status_of(&d.flags, &d.tags);
-    let patch = plan_patch(
+    let patch = plan_patch_avoiding(
         &d,
         &DesiredItem {
             wstg_id: &input.wstg_id,
             status: t.status,
             notes: &t.notes,
-            avoid_tags: &input.avoid_tags,
         },
+        &input.avoid_tags,
     );
     let audit = Audit {
         direction: Direction::TrackerToDojo,
