@@ -52,10 +52,7 @@ impl Queue {
             .0;
         if len > KEEP {
             // Drop the oldest: ids are UUID v7, so they sort by time.
-            let mut ids: Vec<String> = redis::cmd("HKEYS")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await?;
+            let mut ids: Vec<String> = redis::cmd("HKEYS").arg(&key).query_async(&mut conn).await?;
             ids.sort();
             let excess = &ids[..len - KEEP];
             redis::cmd("HDEL")

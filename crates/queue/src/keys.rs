@@ -114,8 +114,14 @@ mod tests {
             k.failed_at(&id),
             "wstg:failed_at:00000000-0000-0000-0000-000000000000"
         );
-        assert_eq!(k.item_lock("p", "WSTG-INFO-01"), "wstg:lock:item:p:WSTG-INFO-01");
-        assert_eq!(k.intents("p", "WSTG-INFO-01"), "wstg:intents:p:WSTG-INFO-01");
+        assert_eq!(
+            k.item_lock("p", "WSTG-INFO-01"),
+            "wstg:lock:item:p:WSTG-INFO-01"
+        );
+        assert_eq!(
+            k.intents("p", "WSTG-INFO-01"),
+            "wstg:intents:p:WSTG-INFO-01"
+        );
         assert_eq!(k.poller_lease("p"), "wstg:poller:lease:p");
         assert_eq!(k.feed("changes"), "wstg:changes");
     }
