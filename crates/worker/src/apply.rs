@@ -489,9 +489,10 @@ impl Applier {
                 .map(Some)
             }
             Verdict::Replan { dojo } => {
-                // DefectDojo answered, so this write is known; what it holds
-                // beyond it is DefectDojo's own change, settled by the plan.
-                self.forget(project, wstg_id, intent.id, step).await;
+                // The answer holds this write and something more: planned
+                // again with this write among ours, so only what none of our
+                // writes explains counts as DefectDojo's own change.
+                step.in_flight.push(intent);
                 step.dojo = dojo;
                 Ok(None)
             }

@@ -43,9 +43,11 @@ pub struct Worker {
     opts: WorkerOptions,
 }
 
-/// A unique consumer name (`worker-<host>-<8 hex>`, the queue crate's naming).
+/// A unique consumer name, the queue crate's naming with the pid in the
+/// role (`worker-<pid>-<host>-<8 hex>`), so an operator (and the fault
+/// suite) can tell which process holds which pending entries.
 pub fn default_consumer_name() -> String {
-    wstg_queue::unique_consumer_name("worker")
+    wstg_queue::unique_consumer_name(&format!("worker-{}", std::process::id()))
 }
 
 /// Group members idle this long with nothing pending are replicas that

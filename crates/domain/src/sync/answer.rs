@@ -48,8 +48,10 @@ pub enum Verdict {
     /// The write is in DefectDojo as sent: record `after`, forget the intent.
     Done { after: DojoItem },
     /// DefectDojo's answer holds more than we sent: it changed meanwhile (a
-    /// lead acted between two polls). Plan again with this state: the
-    /// conflict is settled by the policy there.
+    /// lead acted between two polls, or an earlier write of ours landed
+    /// late). Plan again with this state and this write among our in-flight
+    /// writes: what none of our writes explains is a conflict, settled by
+    /// the policy there.
     Replan { dojo: DojoRead },
     /// Read DefectDojo again (`read`), then plan again, avoiding
     /// `avoid_tags`. `warning`, when set, is logged and audited.

@@ -609,3 +609,52 @@ fn newest_wins_corner_is_decided_once() {
     );
     assert!(dojo_wins(p, None, None));
 }
+
+#[test]
+fn an_answer_holding_our_late_write_and_our_patch_is_ours_not_a_conflict() {
+    // The tester went done → notes v3. Our PATCH of the notes is answered
+    // with the status of an earlier PATCH of ours that timed out and landed
+    // first (not started): the replan sees both writes as ours and writes
+    // the tracker's state again, under every policy.
+    for p in POLICIES {
+        let mut i = input(
+            TrackerCase::Changed,
+            DojoCase::Unchanged,
+            p,
+            Times::DojoNewer,
+        );
+        let r = i.record.as_mut().unwrap();
+        r.last_synced = Some(st(Status::Done, "v2"));
+        r.snapshot = Some(finding(Status::Done, "v2", Some(t0())));
+        r.tracker = Some(st(Status::Done, "v3"));
+        i.trigger = Trigger::TrackerChanged;
+        i.dojo = DojoRead::NotRead;
+        let late = write(Status::NotStarted, "v2", None);
+        let Plan::Patch { patch, sent, .. } = plan(&i) else {
+            panic!()
+        };
+        assert_eq!(patch.notes.as_deref(), Some("v3"));
+        let answer = finding(Status::NotStarted, "v3", Some(t0() + Duration::seconds(1)));
+        let Verdict::Replan { dojo } = interpret(
+            WriteKind::Patch { finding_id: 7 },
+            &sent,
+            None,
+            &[],
+            Answer::Saved(answer),
+        ) else {
+            panic!()
+        };
+        let ours = InFlightWrite {
+            status: None,
+            notes: Some(Notes::parse("v3".to_owned()).unwrap()),
+            ..write(Status::Done, "v3", None)
+        };
+        i.in_flight = vec![late, ours];
+        i.dojo = dojo;
+        let Plan::Patch { sent, patch, .. } = plan(&i) else {
+            panic!("{p}: {:?}", plan(&i))
+        };
+        assert_eq!(sent, st(Status::Done, "v3"), "{p}");
+        assert!(patch.changes_status(), "{p}");
+    }
+}
