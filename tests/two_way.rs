@@ -124,11 +124,19 @@ async fn every_defectdojo_status_combination_reaches_the_tracker() {
     for (wstg_id, _, want) in &cases {
         tracker_shows(&sys, wstg_id, *want).await;
     }
-    // Reopened in DefectDojo: back to the open status its tag names (the
-    // lead closed it while it was blocked); pulls never rewrite the tag.
+    // After a pull the status tag says what the flags say (one write,
+    // docs/sync-rules.md), so a closed finding carries no stale open tag...
+    eventually_async(WAIT, "status tag aligned after the pull", || async {
+        let f = dojo_finding(&sys.http, &sys.sim.base_url, "WSTG-INFO-02").await?;
+        tags_of(&f)
+            .contains(&status_tag(Status::Done))
+            .then_some(())
+    })
+    .await;
+    // ...and reopened in DefectDojo it reads as work resumed.
     sys.dojo_patch(ids[0], &json!({"active": true, "is_mitigated": false}))
         .await;
-    tracker_shows(&sys, "WSTG-INFO-02", Status::Blocked).await;
+    tracker_shows(&sys, "WSTG-INFO-02", Status::InProgress).await;
     // Done in the tracker, then reopened in DefectDojo: work resumed.
     let done = tracker_sets(&sys, "WSTG-INFO-10", Status::Done).await;
     sys.dojo_patch(done, &json!({"active": true, "is_mitigated": false}))
@@ -196,23 +204,25 @@ async fn each_tracker_status_round_trips_unchanged_and_echoes_nothing() {
         "our own writes must not come back as DefectDojo changes"
     );
 
-    // A DefectDojo change makes no DefectDojo write.
+    // A DefectDojo change makes one DefectDojo write, the status tag put in
+    // line with the flags, and never a second (no loop).
     let f = dojo_finding(&sys.http, &sys.sim.base_url, "WSTG-CONF-02")
         .await
         .unwrap();
+    let writes = dojo_writes(&sys.http, &sys.sim.base_url).await;
     sys.dojo_patch(
         f["id"].as_i64().unwrap(),
         &json!({"is_mitigated": true, "active": false}),
     )
     .await;
-    let writes = dojo_writes(&sys.http, &sys.sim.base_url).await;
     tracker_shows(&sys, "WSTG-CONF-02", Status::Done).await;
     let polls = list_requests(&sys).await;
     eventually_async(WAIT, "three more polls", || async {
         (list_requests(&sys).await >= polls + 3).then_some(())
     })
     .await;
-    assert_eq!(dojo_writes(&sys.http, &sys.sim.base_url).await, writes);
+    // The lead's PATCH and our one alignment.
+    assert_eq!(dojo_writes(&sys.http, &sys.sim.base_url).await, writes + 2);
     sys.stop().await;
 }
 

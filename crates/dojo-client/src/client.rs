@@ -767,19 +767,22 @@ fn transport_error(e: &reqwest::Error, timeout: Duration) -> DojoError {
         source = s.source();
     }
     if e.is_timeout() {
-        DojoError::transient(format!(
-            "no answer within {} ms ({chain})",
-            timeout.as_millis()
-        ))
+        DojoError::transient(
+            crate::error::Sent::Unknown,
+            format!("no answer within {} ms ({chain})", timeout.as_millis()),
+        )
     } else if e.is_connect() {
-        DojoError::transient(format!("could not connect ({chain})"))
+        DojoError::transient(
+            crate::error::Sent::Never,
+            format!("could not connect ({chain})"),
+        )
     } else if e.is_builder() {
         DojoError::Config(chain)
     } else if e.is_decode() {
         DojoError::Decode(chain)
     } else {
         // Connection reset or closed mid-request, and the like.
-        DojoError::transient(chain)
+        DojoError::transient(crate::error::Sent::Unknown, chain)
     }
 }
 

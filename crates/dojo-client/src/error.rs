@@ -17,7 +17,7 @@
 //! - Any other Python exception inside an API view: 500
 //!   `{"message": "Internal server error, check logs for details", "pro": [..]}`
 //!   (or `{"message": str(exc)}` when System_Settings.api_expose_error_details
-//!   is on; off by default). The tag case-twin failure of FACTS §7 is such a
+//!   is on; off by default). The tag case-twin failure of docs/defectdojo.md §7 is such a
 //!   500: tagulous looks tags up with `objects.get(name__iexact=..)`, which
 //!   raises `MultipleObjectsReturned("get() returned more than one
 //!   Tagulous_Finding_tags -- it returned 2!")`. It is deterministic: the
@@ -45,6 +45,9 @@ pub enum DojoError {
         status: Option<u16>,
         retry_after: Option<Duration>,
         message: String,
+        /// Whether the request reached DefectDojo: a write that may have
+        /// been carried out must not be taken for never sent.
+        sent: Sent,
     },
     /// DefectDojo refused the request and will refuse it again as sent.
     #[error("DefectDojo rejected the request (HTTP {status}): {message}")]
@@ -66,6 +69,20 @@ pub enum DojoError {
     /// The client could not be built from its configuration.
     #[error("invalid DefectDojo client configuration: {0}")]
     Config(String),
+}
+
+/// Whether a failed request reached DefectDojo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Never left: the connection was refused, the name did not resolve.
+    /// Nothing happened in DefectDojo.
+    Never,
+    /// Sent, no answer: it timed out, the connection broke after sending,
+    /// or a gateway timed out waiting for DefectDojo. It may have been
+    /// carried out, and may still be.
+    Unknown,
+    /// DefectDojo (or a proxy in front of it) answered with an error.
+    Answered,
 }
 
 fn fmt_status(status: Option<u16>) -> String {
@@ -116,12 +133,43 @@ impl DojoError {
         }
     }
 
-    pub(crate) fn transient(message: impl Into<String>) -> DojoError {
+    pub(crate) fn transient(sent: Sent, message: impl Into<String>) -> DojoError {
         DojoError::Transient {
             status: None,
             retry_after: None,
             message: message.into(),
+            sent,
         }
+    }
+
+    /// True when the request may have been carried out although no answer
+    /// said so (and may still be): a timeout, a connection broken after
+    /// sending, a gateway timeout.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            DojoError::Transient {
+                sent: Sent::Unknown,
+                ..
+            }
+        )
+    }
+
+    /// True when the request never reached DefectDojo.
+    pub fn never_sent(&self) -> bool {
+        matches!(
+            self,
+            DojoError::Transient {
+                sent: Sent::Never,
+                ..
+            }
+        )
+    }
+
+    /// True for DefectDojo's deterministic 500 on a write that carried tags
+    /// (a tag row with a case twin, docs/defectdojo.md §7).
+    pub fn is_tag_collision(&self) -> bool {
+        matches!(self, DojoError::Permanent { status: 500, .. })
     }
 }
 
@@ -129,7 +177,7 @@ impl DojoError {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestContext {
     /// The request body carried `tags`: a generic 500 is then the tag
-    /// case-twin failure (FACTS §7), which no retry can fix.
+    /// case-twin failure (docs/defectdojo.md §7), which no retry can fix.
     pub writes_tags: bool,
 }
 
@@ -179,16 +227,23 @@ pub fn classify(
             status: Some(status),
             retry_after,
             message,
+            sent: Sent::Answered,
         },
         500 if is_deterministic_500(json.as_ref(), ctx) => permanent(format!(
             "{message} (DefectDojo raised an unexpected exception for this request; \
-             when the request writes tags this is a tag with a case twin, FACTS §7; \
+             when the request writes tags this is a tag with a case twin, docs/defectdojo.md §7; \
              retrying will not help)"
         )),
         500..=599 => DojoError::Transient {
             status: Some(status),
             retry_after,
             message,
+            // A gateway that gave up waiting: DefectDojo may still finish.
+            sent: if status == 504 {
+                Sent::Unknown
+            } else {
+                Sent::Answered
+            },
         },
         // Redirects are not followed: a redirected POST would turn into a GET.
         300..=399 => permanent(

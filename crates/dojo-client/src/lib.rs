@@ -23,6 +23,7 @@ mod model;
 pub use client::{item_description, item_title, DojoClient, ATTRIBUTION_LINE};
 pub use config::{DojoConfig, NotesField, NotesFieldError, Severity, UnknownSeverity};
 pub use error::{
-    classify, error_message, parse_retry_after, DojoError, RequestContext, GENERIC_500_MESSAGE,
+    classify, error_message, parse_retry_after, DojoError, RequestContext, Sent,
+    GENERIC_500_MESSAGE,
 };
 pub use model::{looks_like_wstg_id, Finding, FindingPage};

@@ -18,5 +18,5 @@ pub use event::{DojoObservation, Envelope, EventKind, TrackerChange};
 pub use notes::Notes;
 pub use project::ProjectName;
 pub use status::Status;
-pub use sync::{decide, ConflictPolicy, Decision, ItemState, SideChange, SyncAction, SyncInputs};
+pub use sync::{interpret, plan, ConflictPolicy, ItemState, Plan, PlanInput, SideChange, Verdict};
 pub use wstg_id::WstgId;

@@ -14,7 +14,7 @@
 //! | not_applicable  | false  | false    | true         | true         | Inactive, Out Of Scope, Mitigated |
 //!
 //! `false_p`, `risk_accepted` and `duplicate` are always false in what we send.
-//! Every row is a fixed point of DefectDojo's rules (FACTS §1): no rule in its
+//! Every row is a fixed point of DefectDojo's rules (docs/defectdojo.md §1): no rule in its
 //! serializer rejects it and no pre-save rewrite changes it, whatever the
 //! previous state, as long as we send every flag that differs from the
 //! current finding (a PATCH is validated against the merged state).
@@ -40,7 +40,7 @@ pub fn status_tag(status: Status) -> String {
 }
 
 /// The status a tag names, if it is a status tag (case-insensitive: a tag
-/// PATCHed by a person may keep its case, FACTS §2).
+/// PATCHed by a person may keep its case, docs/defectdojo.md §2).
 pub fn status_from_tag(tag: &str) -> Option<Status> {
     let lower = tag.to_ascii_lowercase();
     let rest = lower.strip_prefix(STATUS_TAG_PREFIX)?;
@@ -137,31 +137,50 @@ impl FindingPatch {
 /// tag, kept as DefectDojo returned it, plus the bridge tag, the id tag and
 /// the one status tag. A bridge or id tag already present in another case
 /// (findings created by the original design carry `WSTG`, `WSTG-INFO-01`) is
-/// kept as it is: writing a case twin makes DefectDojo answer 500 (FACTS §7).
+/// kept as it is: writing a case twin makes DefectDojo answer 500
+/// (docs/defectdojo.md §7).
 pub fn desired_tags(current: &[String], wstg_id: &WstgId, status: Status) -> Vec<String> {
+    desired_tags_avoiding(current, wstg_id, status, &[])
+}
+
+/// [`desired_tags`] without the tags in `avoid` (compared in any case): the
+/// tags DefectDojo refused with a 500 because a tag row differing only in
+/// case exists (docs/defectdojo.md §7).
+pub fn desired_tags_avoiding(
+    current: &[String],
+    wstg_id: &WstgId,
+    status: Status,
+    avoid: &[String],
+) -> Vec<String> {
+    let avoided = |t: &str| avoid.iter().any(|a| a.eq_ignore_ascii_case(t));
     let mut tags: Vec<String> = current
         .iter()
         .filter(|t| {
-            status_from_tag(t).is_none() && !t.to_ascii_lowercase().starts_with(STATUS_TAG_PREFIX)
+            status_from_tag(t).is_none()
+                && !t.to_ascii_lowercase().starts_with(STATUS_TAG_PREFIX)
+                && !avoided(t)
         })
         .cloned()
         .collect();
-    for wanted in [BRIDGE_TAG.to_owned(), wstg_id.tag()] {
-        if !tags.iter().any(|t| t.eq_ignore_ascii_case(&wanted)) {
+    for wanted in [BRIDGE_TAG.to_owned(), wstg_id.tag(), status_tag(status)] {
+        if !avoided(&wanted) && !tags.iter().any(|t| t.eq_ignore_ascii_case(&wanted)) {
             tags.push(wanted);
         }
     }
-    tags.push(status_tag(status));
     tags
 }
 
-/// Whether two tag lists hold the same tags (order does not matter).
+/// Whether two tag lists hold the same tags, in any order and any case
+/// (DefectDojo's tag rows are matched case-insensitively, so a case
+/// difference is no change worth a write).
 pub fn same_tags(a: &[String], b: &[String]) -> bool {
-    let mut a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let mut b: Vec<&str> = b.iter().map(String::as_str).collect();
-    a.sort_unstable();
-    b.sort_unstable();
-    a == b
+    let norm = |v: &[String]| {
+        let mut v: Vec<String> = v.iter().map(|t| t.to_ascii_lowercase()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    norm(a) == norm(b)
 }
 
 /// The PATCH that brings `current` to `desired`, or an empty patch when the
@@ -172,6 +191,16 @@ pub fn same_tags(a: &[String], b: &[String]) -> bool {
 /// flags we would send carry no more information, and rewriting a lead's
 /// decision would be a needless write.
 pub fn plan_patch(current: &DojoItem, desired: &DesiredItem<'_>) -> FindingPatch {
+    plan_patch_avoiding(current, desired, &[])
+}
+
+/// [`plan_patch`] leaving out the tags in `avoid_tags` (compared in any
+/// case): tags DefectDojo refused with a 500 for a case twin.
+pub fn plan_patch_avoiding(
+    current: &DojoItem,
+    desired: &DesiredItem<'_>,
+    avoid_tags: &[String],
+) -> FindingPatch {
     let mut patch = FindingPatch::default();
     let same_status = status_of(&current.flags, &current.tags) == desired.status;
     if !same_status {
@@ -186,8 +215,13 @@ pub fn plan_patch(current: &DojoItem, desired: &DesiredItem<'_>) -> FindingPatch
         patch.is_mitigated = diff(want.is_mitigated, have.is_mitigated);
         patch.duplicate = diff(want.duplicate, have.duplicate);
     }
-    let tags = desired_tags(&current.tags, desired.wstg_id, desired.status);
-    if !same_tags(&tags, &current.tags) {
+    let tags = desired_tags_avoiding(&current.tags, desired.wstg_id, desired.status, avoid_tags);
+    // Tags are sent only when the set changes (in any case); a status tag
+    // that itself was refused leaves the tags alone.
+    let status_tag_avoided = avoid_tags
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&status_tag(desired.status)));
+    if !status_tag_avoided && !same_tags(&tags, &current.tags) {
         patch.tags = Some(tags);
     }
     if Notes::parse(current.notes.clone()).ok().as_ref() != Some(desired.notes) {
@@ -196,7 +230,7 @@ pub fn plan_patch(current: &DojoItem, desired: &DesiredItem<'_>) -> FindingPatch
     patch
 }
 
-/// Applies DefectDojo's serializer rules and pre-save rewrites (FACTS §1)
+/// Applies DefectDojo's serializer rules and pre-save rewrites (docs/defectdojo.md §1)
 /// to predict the flags after a PATCH. Used by tests to prove that every
 /// patch we plan is accepted as sent and not rewritten; the emulator has its
 /// own independent implementation that the contract tests check against

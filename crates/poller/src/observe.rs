@@ -1,11 +1,13 @@
-//! One pass over one project: read the test's findings, compare with the
-//! store, queue a reconciliation event per item that changed.
+//! One pass over one project: read the test's findings and the store, and
+//! queue a reconciliation event per item the sync rule calls changed
+//! (`wstg_domain::sync::observe` decides; this file only reads and queues).
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use dojo_client::{DojoClient, Finding, NotesField};
-use wstg_domain::{Catalogue, DojoItem, DojoObservation, Envelope, EventKind, ProjectName, WstgId};
+use wstg_domain::sync::observe;
+use wstg_domain::{Catalogue, DojoItem, Envelope, EventKind, ProjectName, WstgId};
 use wstg_queue::Queue;
 use wstg_store::{ItemRecord, ProjectLinks, Store};
 
@@ -20,18 +22,8 @@ pub struct Observation {
     pub emitted: usize,
 }
 
-/// Equal for sync purposes: same finding, same save, same flags, same tags
-/// in any order, same notes.
-fn same(a: &DojoItem, b: &DojoItem) -> bool {
-    a.finding_id == b.finding_id
-        && a.updated == b.updated
-        && a.flags == b.flags
-        && wstg_domain::mapping::same_tags(&a.tags, &b.tags)
-        && a.notes.replace("\r\n", "\n") == b.notes.replace("\r\n", "\n")
-}
-
-/// The item a finding stands for: its unique id, an id tag in any case, or
-/// the title prefix the original design wrote; checked against the catalogue.
+/// The item a finding names: its unique id, an id tag in any case, or the
+/// title prefix the original design wrote; checked against the catalogue.
 fn item_of(f: &Finding, catalogue: &Catalogue) -> Option<WstgId> {
     catalogue.parse_id(&f.wstg_id_hint()?).ok()
 }
@@ -58,47 +50,33 @@ pub async fn observe_project(
         .map(|r| (r.wstg_id.clone(), r))
         .collect();
     let present: HashSet<i64> = page.findings.iter().map(|f| f.id).collect();
+    let in_scope = |id: &WstgId| only.is_none_or(|o| o == id);
 
-    // One finding per item: the linked one if it is there, else the oldest.
-    let mut chosen: HashMap<WstgId, &Finding> = HashMap::new();
-    for f in &page.findings {
-        let Some(id) = item_of(f, catalogue) else {
-            continue;
-        };
-        if only.is_some_and(|o| *o != id) {
-            continue;
-        }
-        let linked = records.get(&id).and_then(|r| r.finding_id);
-        match chosen.get(&id) {
-            Some(current) if linked == Some(current.id) => {}
-            Some(current) if linked != Some(f.id) && current.id < f.id => {}
-            _ => {
-                chosen.insert(id, f);
-            }
-        }
-    }
-
-    let mut events = Vec::new();
-    for (id, f) in chosen {
-        let observed = f.to_dojo_item(notes_field);
-        let known = records
-            .get(&id)
-            .and_then(|r| r.dojo.as_ref().filter(|_| r.finding_id.is_some()));
-        if known.is_some_and(|k| same(k, &observed)) {
-            continue;
-        }
-        events.push((id, DojoObservation::Present(observed)));
-    }
-    for (id, r) in &records {
-        if only.is_some_and(|o| o != id) {
-            continue;
-        }
-        if let Some(fid) = r.finding_id {
-            if !present.contains(&fid) && !events.iter().any(|(e, _)| e == id) {
-                events.push((id.clone(), DojoObservation::Deleted { finding_id: fid }));
-            }
-        }
-    }
+    // Which finding stands for each item, and what is news, are the sync
+    // rule's to say (wstg_domain::sync::observe); this pass only reads.
+    let by_id: HashMap<i64, &Finding> = page.findings.iter().map(|f| (f.id, f)).collect();
+    let linked: HashMap<WstgId, i64> = records
+        .iter()
+        .filter_map(|(id, r)| Some((id.clone(), r.finding_id?)))
+        .collect();
+    let chosen = observe::choose_findings(
+        page.findings
+            .iter()
+            .filter_map(|f| Some((f.id, item_of(f, catalogue)?)))
+            .filter(|(_, id)| in_scope(id)),
+        &linked,
+    );
+    let mut chosen: Vec<(WstgId, DojoItem)> = chosen
+        .into_iter()
+        .filter_map(|(id, fid)| Some((id, by_id.get(&fid)?.to_dojo_item(notes_field))))
+        .collect();
+    chosen.sort_by(|a, b| a.0.cmp(&b.0));
+    let snapshots: HashMap<WstgId, (i64, Option<DojoItem>)> = records
+        .iter()
+        .filter(|(id, _)| in_scope(id))
+        .filter_map(|(id, r)| Some((id.clone(), (r.finding_id?, r.dojo.clone()))))
+        .collect();
+    let events = observe::observations(chosen, &snapshots, &|fid| present.contains(&fid));
 
     let emitted = events.len();
     for (wstg_id, observed) in events {

@@ -45,6 +45,7 @@ impl Poller {
         let ttl = (interval * 3).max(Duration::from_secs(3));
         let leases =
             ProjectLeases::new(queue.connection(), &settings.redis.key_prefix, &holder, ttl);
+        let heartbeat_key = queue.keys().poller_heartbeat.clone();
         Ok(Poller {
             dojo,
             store,
@@ -52,7 +53,7 @@ impl Poller {
             catalogue: Catalogue::get(settings.catalogue_version),
             notes_field,
             leases,
-            heartbeat_key: format!("{}:poller:heartbeat", settings.redis.key_prefix),
+            heartbeat_key,
             opts: PollerOptions {
                 interval,
                 min_gap: Duration::from_millis(200),

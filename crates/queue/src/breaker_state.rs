@@ -61,7 +61,7 @@ pub struct BreakerReport {
 impl Queue {
     /// The hash key, `P:breaker`.
     pub fn breaker_key(&self) -> String {
-        format!("{}:breaker", self.keys.prefix())
+        self.keys.breaker.clone()
     }
 
     /// Stores `state` under its consumer name.

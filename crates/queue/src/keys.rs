@@ -1,14 +1,23 @@
-//! The Redis key layout, derived from the configured prefix `P`.
+//! The Redis key layout, derived from the configured prefix `P`. Every key
+//! the bridge uses is named here, and only here (docs/redis-keys.md has the
+//! same table for operators).
 //!
-//! | key                    | type   | holds |
-//! |------------------------|--------|-------|
-//! | `P:events`             | stream | work to do; group `workers`; fields `data` (envelope JSON), `event_id` |
-//! | `P:delayed`            | zset   | retries waiting: member = event_id, score = due time (unix ms) |
-//! | `P:delayed:data`       | hash   | event_id → envelope JSON of each delayed retry |
-//! | `P:dlq`                | stream | dead letters: `data`, `event_id`, `attempts`, `error`, `first_failed_at`, `dead_at`, `source_id` |
-//! | `P:idem:<key>`         | string | event_id first published under an idempotency key (TTL) |
-//! | `P:failed_at:<event>`  | string | RFC 3339 time of an event's first failure (TTL 7 days), copied into its dead letter |
-//! | `P:breaker`            | hash   | consumer name → JSON state of that worker's DefectDojo circuit breaker |
+//! | key                              | type   | holds |
+//! |----------------------------------|--------|-------|
+//! | `P:events`                       | stream | work to do; group `workers`; fields `data` (envelope JSON), `event_id` |
+//! | `P:delayed`                      | zset   | retries waiting: member = event_id, score = due time (unix ms) |
+//! | `P:delayed:data`                 | hash   | event_id → envelope JSON of each delayed retry |
+//! | `P:dlq`                          | stream | dead letters: `data`, `event_id`, `attempts`, `error`, `first_failed_at`, `dead_at`, `source_id` |
+//! | `P:idem:<key>`                   | string | event_id first published under an idempotency key (TTL) |
+//! | `P:failed_at:<event>`            | string | RFC 3339 time of an event's first failure (TTL 7 days), copied into its dead letter |
+//! | `P:breaker`                      | hash   | consumer name → JSON state of that worker's DefectDojo circuit breaker |
+//! | `P:lock:item:<project>:<id>`     | string | lease on one item: a random token, PX = the lease (worker) |
+//! | `P:lock:project:<project>`       | string | lease on making a project's DefectDojo hierarchy (worker) |
+//! | `P:intents:<project>:<id>`       | hash   | write-ahead record of our DefectDojo writes not known good: intent id → JSON (TTL 10 min) |
+//! | `P:poller:lease:<project>`       | string | which poller polls the project: holder name, PX = 3 passes |
+//! | `P:poller:heartbeat`             | string | the poller's last pass, JSON with `dojo_reachable` |
+//! | `P:poll-hints`                   | stream | "poll soon" requests (webhooks, wstgctl), capped |
+//! | `P:changes`                      | stream | item change notices for trackers (server-sent events), capped |
 //!
 //! Delayed retries are keyed by event id rather than by their JSON so that
 //! scheduling the same event twice (a worker that crashed between scheduling
@@ -29,6 +38,8 @@ pub struct Keys {
     pub delayed: String,
     pub delayed_data: String,
     pub dlq: String,
+    pub breaker: String,
+    pub poller_heartbeat: String,
 }
 
 impl Keys {
@@ -39,6 +50,8 @@ impl Keys {
             delayed: format!("{prefix}:delayed"),
             delayed_data: format!("{prefix}:delayed:data"),
             dlq: format!("{prefix}:dlq"),
+            breaker: format!("{prefix}:breaker"),
+            poller_heartbeat: format!("{prefix}:poller:heartbeat"),
         }
     }
 
@@ -55,6 +68,31 @@ impl Keys {
     pub fn failed_at(&self, event_id: &Uuid) -> String {
         format!("{}:failed_at:{event_id}", self.prefix)
     }
+
+    /// A lease named `name` (`item:<project>:<id>`, `project:<project>`).
+    pub fn lock(&self, name: &str) -> String {
+        format!("{}:lock:{name}", self.prefix)
+    }
+
+    /// The lease on one item.
+    pub fn item_lock(&self, project: &str, wstg_id: &str) -> String {
+        self.lock(&format!("item:{project}:{wstg_id}"))
+    }
+
+    /// The write-ahead intents of one item.
+    pub fn intents(&self, project: &str, wstg_id: &str) -> String {
+        format!("{}:intents:{project}:{wstg_id}", self.prefix)
+    }
+
+    /// Which poller polls `project`.
+    pub fn poller_lease(&self, project: &str) -> String {
+        format!("{}:poller:lease:{project}", self.prefix)
+    }
+
+    /// A capped feed stream (`poll-hints`, `changes`).
+    pub fn feed(&self, suffix: &str) -> String {
+        format!("{}:{suffix}", self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -68,11 +106,23 @@ mod tests {
         assert_eq!(k.delayed, "wstg:delayed");
         assert_eq!(k.delayed_data, "wstg:delayed:data");
         assert_eq!(k.dlq, "wstg:dlq");
+        assert_eq!(k.breaker, "wstg:breaker");
+        assert_eq!(k.poller_heartbeat, "wstg:poller:heartbeat");
         assert_eq!(k.idem("abc"), "wstg:idem:abc");
         let id = Uuid::nil();
         assert_eq!(
             k.failed_at(&id),
             "wstg:failed_at:00000000-0000-0000-0000-000000000000"
         );
+        assert_eq!(
+            k.item_lock("p", "WSTG-INFO-01"),
+            "wstg:lock:item:p:WSTG-INFO-01"
+        );
+        assert_eq!(
+            k.intents("p", "WSTG-INFO-01"),
+            "wstg:intents:p:WSTG-INFO-01"
+        );
+        assert_eq!(k.poller_lease("p"), "wstg:poller:lease:p");
+        assert_eq!(k.feed("changes"), "wstg:changes");
     }
 }

@@ -24,9 +24,10 @@ pub struct StatusSummary {
     pub synced_items: u64,
     pub pending_items: u64,
     /// Conflicts seen: every conflict the audit trail records (each was
-    /// resolved by the configured policy) plus items in conflict now.
+    /// resolved by the configured policy).
     pub conflicts: u64,
-    /// Items whose two sides disagree right now.
+    /// Items whose last sync settled a conflict (the losing side's change
+    /// was discarded); each clears at its next sync without one.
     pub items_in_conflict: u64,
     pub failed_items: u64,
     /// Items by tracker status: every status, zero or not, plus `unknown`
@@ -111,7 +112,7 @@ impl Store {
         .fetch_one(&self.pool)
         .await
         .map_err(StoreError::query("status_summary(conflicts)".to_owned()))?;
-        summary.conflicts = summary.items_in_conflict + rows::count(get(&resolved, "n")?)?;
+        summary.conflicts = rows::count(get(&resolved, "n")?)?;
         Ok(summary)
     }
 }

@@ -1,42 +1,36 @@
-//! Syncing one item: the domain's sync decision, applied.
+//! Syncing one item: load its inputs, ask the planner, carry the plan out,
+//! ask the planner what DefectDojo's answer means, record.
 //!
-//! Both triggers end here: a tracker change (push the tracker's latest
-//! recorded state) and a DefectDojo observation from the poller (pull, push,
-//! resolve a conflict, or unlink). Every path runs under the item's lease,
-//! reads the store afresh, decides with `wstg_domain::sync::decide`, writes
-//! at most what differs, then records the result, an audit row and a change
-//! notice for the trackers.
+//! Every decision is `wstg_domain::sync`'s (`plan`, `interpret`); this file
+//! only reads, writes and records, under the item's lease. Each DefectDojo
+//! write is recorded in Redis before it is sent (crate::intent) and
+//! forgotten once its answer is known good, so a write that failed, half
+//! landed or lands late is recognised as ours by the planner.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use dojo_client::{DojoClient, DojoError, Finding, NotesField};
+use chrono::Utc;
+use dojo_client::{DojoClient, DojoError, NotesField};
 use uuid::Uuid;
-use wstg_domain::mapping::{
-    desired_tags, flags_for, plan_patch, status_of, DesiredItem, FindingPatch,
+use wstg_domain::mapping::{status_of, FindingPatch};
+use wstg_domain::sync::{
+    interpret, plan, Answer, Audit, DojoRead, InFlightWrite, Plan, PlanInput, Read, RecordSide,
+    RecordedAs, Verdict, WriteKind,
 };
-use wstg_domain::sync::{decide, ItemState, SyncInputs};
-use wstg_domain::{
-    Catalogue, ConflictPolicy, DojoItem, DojoObservation, Notes, ProjectName, Status, SyncAction,
-    WstgId,
-};
+use wstg_domain::{Catalogue, ConflictPolicy, DojoItem, ItemState, Notes, ProjectName, WstgId};
 use wstg_queue::{Feed, Queue};
 use wstg_store::{AuditEntry, Direction, ItemRecord, ItemView, Pulled, Pushed, Store};
 
 use crate::bootstrap::Bootstrapper;
 use crate::error::WorkError;
+use crate::intent;
 use crate::item_lock::ItemLocks;
 
-/// Why an item is being synced.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Trigger {
-    /// The tracker recorded a change: push its latest state.
-    TrackerChanged,
-    /// The poller saw the item's finding change (or vanish).
-    Observed(DojoObservation),
-    /// Look again: read the finding from DefectDojo and decide.
-    Recheck,
-}
+pub use wstg_domain::sync::Trigger;
+
+/// Steps one sync may take (reads, writes, re-plans) before it gives up
+/// and retries later: a bound, never reached by a sane DefectDojo.
+const MAX_STEPS: usize = 8;
 
 /// What syncing an item did, for logs, tests and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +56,7 @@ pub enum Applied {
     /// The item was written less than the write interval ago: the push is
     /// due at `due` (the caller defers it; changes until then coalesce).
     Deferred {
-        due: DateTime<Utc>,
+        due: chrono::DateTime<Utc>,
     },
 }
 
@@ -93,63 +87,61 @@ pub struct Applier {
     pub lock_wait: Duration,
 }
 
-/// What the decision is about, read from the store in one go.
-struct Sides {
-    record: Option<ItemRecord>,
-    tracker: Option<ItemState>,
-    tracker_event: Option<Uuid>,
-    last_synced: Option<ItemState>,
-    /// Our last view of the finding, if the item is linked.
-    snapshot: Option<DojoItem>,
+/// The store's record, as the planner sees it.
+fn record_side(r: &ItemRecord) -> RecordSide {
+    RecordSide {
+        tracker: r.tracker.clone(),
+        tracker_changed_at: r.tracker_changed_at,
+        tracker_pushed: r.tracker_event_id.is_some() && r.tracker_event_id == r.pushed_event_id,
+        last_synced: r.last_synced.clone(),
+        snapshot: r.finding_id.and(r.dojo.clone()),
+        last_write_at: r.last_sync_at,
+        in_sync: r.sync_state == wstg_store::SyncState::Synced,
+    }
 }
 
-impl Sides {
-    fn of(record: Option<ItemRecord>) -> Sides {
-        Sides {
-            tracker: record.as_ref().and_then(|r| r.tracker.clone()),
-            tracker_event: record.as_ref().and_then(|r| r.tracker_event_id),
-            last_synced: record.as_ref().and_then(|r| r.last_synced.clone()),
-            snapshot: record
-                .as_ref()
-                .filter(|r| r.finding_id.is_some())
-                .and_then(|r| r.dojo.clone()),
-            record,
+fn direction(d: wstg_domain::sync::Direction) -> Direction {
+    match d {
+        wstg_domain::sync::Direction::TrackerToDojo => Direction::TrackerToDojo,
+        wstg_domain::sync::Direction::DojoToTracker => Direction::DojoToTracker,
+    }
+}
+
+/// What a DefectDojo call's result is, for the planner; the error is kept
+/// to be returned if the verdict is a failure.
+fn answer_of(result: Result<DojoItem, DojoError>) -> (Answer, Option<DojoError>) {
+    match result {
+        Ok(d) => (Answer::Saved(d), None),
+        Err(e) => {
+            let answer = match &e {
+                DojoError::NotFound { .. } => Answer::NotFound,
+                DojoError::Permanent { status: 400, .. } => Answer::Invalid,
+                e if e.is_tag_collision() => Answer::TagCollision,
+                e if e.never_sent() => Answer::NotSent,
+                e if e.outcome_unknown() => Answer::OutcomeUnknown,
+                _ => Answer::Failed,
+            };
+            (answer, Some(e))
         }
     }
-
-    /// The tracker version recorded is the one already pushed.
-    fn is_pushed(&self) -> bool {
-        self.record.as_ref().is_some_and(|r| {
-            r.tracker_event_id.is_some() && r.tracker_event_id == r.pushed_event_id
-        })
-    }
 }
 
-fn state_of(d: &DojoItem) -> ItemState {
-    ItemState {
-        status: status_of(&d.flags, &d.tags),
-        notes: Notes::parse(d.notes.clone()).unwrap_or_default(),
-    }
+/// The inputs that change while one item is synced.
+struct Step {
+    record: Option<ItemRecord>,
+    dojo: DojoRead,
+    in_flight: Vec<InFlightWrite>,
+    avoid_tags: Vec<String>,
+    /// Intents recorded by this sync, forgotten when it ends well.
+    written: Vec<Uuid>,
 }
 
-fn parse_time(t: Option<&str>) -> Option<DateTime<Utc>> {
-    t.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// True when `observed` is not older than `known` (DefectDojo bumps
-/// `updated` on every save, so an older `updated` is an old reading).
-fn is_fresh(observed: &DojoItem, known: &DojoItem) -> bool {
-    if observed.finding_id != known.finding_id {
-        return true;
-    }
-    match (
-        parse_time(observed.updated.as_deref()),
-        parse_time(known.updated.as_deref()),
-    ) {
-        (Some(o), Some(k)) => o > k,
-        _ => observed != known,
-    }
+/// A write to carry out.
+struct Write {
+    kind: WriteKind,
+    sent: ItemState,
+    tags: Option<Vec<String>>,
+    audit: Audit,
 }
 
 impl Applier {
@@ -207,23 +199,7 @@ impl Applier {
             }
         }
         tracing::warn!(%project, "the project's DefectDojo test is gone; it is made again on retry");
-        WorkError::Dojo(DojoError::Transient {
-            status: e.status(),
-            retry_after: None,
-            message: format!("the project's DefectDojo test is gone ({e})"),
-        })
-    }
-
-    /// When the item's next write may happen, if that is in the future (the
-    /// last write was less than `min_write_interval` ago).
-    fn write_due(&self, sides: &Sides) -> Option<DateTime<Utc>> {
-        let interval = chrono::Duration::from_std(self.min_write_interval).unwrap_or_default();
-        sides
-            .record
-            .as_ref()
-            .and_then(|r| r.last_sync_at)
-            .map(|last| last + interval)
-            .filter(|due| *due > Utc::now())
+        WorkError::Retry(format!("the project's DefectDojo test is gone ({e})"))
     }
 
     /// Pushes the tracker's latest recorded state (a tracker change).
@@ -237,6 +213,7 @@ impl Applier {
             .await
     }
 
+    /// load → plan → execute → interpret → record, until the plan is carried out.
     async fn sync_locked(
         &self,
         project: &ProjectName,
@@ -244,191 +221,418 @@ impl Applier {
         trigger: &Trigger,
         event_id: Uuid,
     ) -> Result<Applied, WorkError> {
-        // A pull refused because the tracker changed meanwhile is decided again.
-        for _ in 0..3 {
-            let sides = Sides::of(self.store.item(project, wstg_id).await?);
-            if *trigger == Trigger::TrackerChanged && (sides.record.is_none() || sides.is_pushed())
-            {
-                return Ok(Applied::AlreadyInSync);
-            }
-            // Coalescing, decided under the lease so two replicas cannot both
-            // find the interval over: too soon after the last write, the push
-            // is deferred to the end of the interval.
-            if *trigger == Trigger::TrackerChanged {
-                if let Some(due) = self.write_due(&sides) {
-                    return Ok(Applied::Deferred { due });
-                }
-            }
-            let links = self.bootstrap.links(project).await?;
-            let dojo_now = self
-                .dojo_side(&sides, trigger, links.test_id, wstg_id)
-                .await?;
-            let dojo_state = dojo_now.as_ref().map(state_of);
-            // Our own late write is not an edit made in DefectDojo (crate::intent).
-            let ours = crate::intent::explain(
-                &self.queue,
-                project,
-                wstg_id,
-                sides.last_synced.as_ref(),
-                dojo_state.as_ref(),
-            )
-            .await;
-            let action = if *trigger == Trigger::TrackerChanged && dojo_now.is_none() {
-                // The tester acted and there is no finding: make it.
-                wstg_domain::sync::Decision {
-                    action: SyncAction::PushToDojo,
-                    conflict: None,
-                }
-            } else {
-                decide(
-                    SyncInputs {
-                        tracker: sides.tracker.as_ref(),
-                        dojo: dojo_state.as_ref(),
-                        last_synced: ours.as_ref().or(sides.last_synced.as_ref()),
-                        tracker_changed_at: sides
-                            .record
-                            .as_ref()
-                            .and_then(|r| r.tracker_changed_at),
-                        dojo_changed_at: dojo_now.as_ref().and_then(|d| {
-                            parse_time(d.last_status_update.as_deref())
-                                .or(parse_time(d.updated.as_deref()))
-                        }),
-                    },
-                    self.policy,
-                )
+        let mut step = Step {
+            record: self.store.item(project, wstg_id).await?,
+            dojo: DojoRead::NotRead,
+            in_flight: intent::load(&self.queue, project, wstg_id).await?,
+            avoid_tags: Vec::new(),
+            written: Vec::new(),
+        };
+        for _ in 0..MAX_STEPS {
+            let input = PlanInput {
+                wstg_id: wstg_id.clone(),
+                trigger: trigger.clone(),
+                record: step.record.as_ref().map(record_side),
+                dojo: step.dojo.clone(),
+                in_flight: step.in_flight.clone(),
+                avoid_tags: step.avoid_tags.clone(),
+                policy: self.policy,
+                now: Utc::now(),
+                write_interval: chrono::Duration::from_std(self.min_write_interval)
+                    .unwrap_or_default(),
             };
-            tracing::debug!(?trigger, ?action, "sync decision");
-            let outcome = match action.action {
-                SyncAction::NoOp => match (dojo_now, dojo_state) {
-                    (Some(d), Some(state))
-                        if sides.snapshot.as_ref() != Some(&d) || !synced(&sides) =>
-                    {
-                        if !self
-                            .record_pull(project, wstg_id, &d, state, &sides, None, false)
-                            .await?
-                        {
-                            continue;
-                        }
-                        Applied::Matched {
-                            finding_id: d.finding_id,
-                        }
-                    }
-                    _ => Applied::AlreadyInSync,
-                },
-                SyncAction::PullToTracker => {
-                    let (Some(d), Some(state)) = (dojo_now, dojo_state) else {
-                        return Ok(Applied::AlreadyInSync);
-                    };
-                    if !self
-                        .record_pull(project, wstg_id, &d, state, &sides, action.conflict, true)
-                        .await?
-                    {
-                        continue;
-                    }
-                    Applied::Pulled {
-                        finding_id: d.finding_id,
-                    }
+            let planned = plan(&input);
+            tracing::debug!(?trigger, ?planned, "sync plan");
+            let done = match planned {
+                Plan::NoOp => Some(Applied::AlreadyInSync),
+                Plan::Defer { due } => Some(Applied::Deferred { due }),
+                Plan::Read(read) => {
+                    step.dojo = self.read(project, wstg_id, &read).await?;
+                    None
                 }
-                SyncAction::Unlink => {
-                    self.store.unlink(project, wstg_id).await?;
-                    self.audit(
+                Plan::Create {
+                    sent,
+                    flags,
+                    tags,
+                    audit,
+                } => {
+                    let test_id = self.bootstrap.links(project).await?.test_id;
+                    let entry = self.catalogue.entry(wstg_id).ok_or_else(|| {
+                        WorkError::Permanent(format!(
+                            "{wstg_id} is not in the WSTG {} catalogue",
+                            self.catalogue.version()
+                        ))
+                    })?;
+                    let write = Write {
+                        kind: WriteKind::Create,
+                        sent: sent.clone(),
+                        tags: Some(tags.clone()),
+                        audit,
+                    };
+                    let intent = self
+                        .write_ahead(project, wstg_id, &write, &mut step)
+                        .await?;
+                    let result = self
+                        .dojo
+                        .create_item_finding(test_id, entry, wstg_id, &flags, &tags, &sent.notes)
+                        .await
+                        .map(|f| f.to_dojo_item(self.notes_field));
+                    self.after_write(project, wstg_id, write, intent, result, event_id, &mut step)
+                        .await?
+                }
+                Plan::Patch {
+                    finding_id,
+                    patch,
+                    sent,
+                    audit,
+                } => {
+                    let write = Write {
+                        kind: WriteKind::Patch { finding_id },
+                        sent: sent.clone(),
+                        tags: patch.tags.clone(),
+                        audit,
+                    };
+                    let intent = self
+                        .write_ahead_patch(project, wstg_id, &write, &patch, &mut step)
+                        .await?;
+                    let result = self
+                        .dojo
+                        .patch_finding(finding_id, &patch)
+                        .await
+                        .map(|f| f.to_dojo_item(self.notes_field));
+                    self.after_write(project, wstg_id, write, intent, result, event_id, &mut step)
+                        .await?
+                }
+                Plan::Pull {
+                    dojo,
+                    state,
+                    align,
+                    audit,
+                } => {
+                    let dojo = match align {
+                        Some(align) => {
+                            self.align(project, wstg_id, dojo, &state, align, &mut step)
+                                .await?
+                        }
+                        None => dojo,
+                    };
+                    self.record_pull(project, wstg_id, &dojo, state, &audit, &mut step)
+                        .await?
+                }
+                Plan::Link {
+                    dojo,
+                    state,
+                    recorded_as,
+                    audit,
+                } => {
+                    self.record_link(
                         project,
                         wstg_id,
-                        &sides,
-                        Direction::DojoToTracker,
-                        sides.tracker.as_ref().map(|t| t.status),
-                        sides.tracker.as_ref().map(|t| t.status),
-                        None,
-                        sides.snapshot.as_ref().map(|s| s.finding_id),
-                        None,
-                        "finding deleted in DefectDojo: unlinked; the next tracker change re-creates it",
+                        dojo,
+                        state,
+                        recorded_as,
+                        audit,
+                        event_id,
+                        &mut step,
                     )
-                    .await?;
-                    Applied::Unlinked
+                    .await?
                 }
-                SyncAction::PushToDojo => {
-                    let Some(tracker) = sides.tracker.clone() else {
-                        return Ok(Applied::AlreadyInSync);
-                    };
-                    let sent = tracker.clone();
-                    let pushed = self
-                        .push(
-                            project,
-                            wstg_id,
-                            links.test_id,
-                            &sides,
-                            tracker,
-                            dojo_now,
-                            action.conflict,
-                            event_id,
-                        )
-                        .await;
-                    crate::intent::note(&self.queue, project, wstg_id, &sent, pushed).await?
+                Plan::Unlink { audit } => {
+                    self.store.unlink(project, wstg_id).await?;
+                    self.audit(project, wstg_id, &step, &audit, None, None)
+                        .await?;
+                    Some(Applied::Unlinked)
                 }
             };
-            return Ok(outcome);
+            if let Some(applied) = done {
+                self.forget_written(project, wstg_id, &step).await;
+                return Ok(applied);
+            }
         }
-        Err(WorkError::Dojo(DojoError::Transient {
-            status: None,
-            retry_after: None,
-            message: format!("{wstg_id} kept changing in the tracker while being synced"),
-        }))
+        Err(WorkError::Retry(format!(
+            "{wstg_id} kept changing while being synced"
+        )))
     }
 
-    /// DefectDojo's side of the item for this decision.
-    async fn dojo_side(
+    /// Reads DefectDojo for the planner.
+    async fn read(
         &self,
-        sides: &Sides,
-        trigger: &Trigger,
-        test_id: i64,
+        project: &ProjectName,
         wstg_id: &WstgId,
-    ) -> Result<Option<DojoItem>, WorkError> {
-        Ok(match trigger {
-            Trigger::Observed(DojoObservation::Present(o)) => match &sides.snapshot {
-                Some(known) if !is_fresh(o, known) => Some(known.clone()),
-                _ => Some(o.clone()),
+        read: &Read,
+    ) -> Result<DojoRead, WorkError> {
+        Ok(match read {
+            Read::Finding(id) => match self.dojo.get_finding(*id).await {
+                Ok(f) => DojoRead::Present(f.to_dojo_item(self.notes_field)),
+                Err(DojoError::NotFound { .. }) => DojoRead::Absent,
+                Err(e) => return Err(e.into()),
             },
-            Trigger::Observed(DojoObservation::Deleted { finding_id }) => match &sides.snapshot {
-                Some(s) if s.finding_id == *finding_id => None,
-                other => other.clone(),
-            },
-            Trigger::TrackerChanged => match &sides.snapshot {
-                Some(s) => Some(s.clone()),
-                None => self.find(test_id, wstg_id).await?,
-            },
-            Trigger::Recheck => match &sides.snapshot {
-                Some(s) => match self.dojo.get_finding(s.finding_id).await {
-                    Ok(f) => Some(f.to_dojo_item(self.notes_field)),
-                    Err(DojoError::NotFound { .. }) => None,
-                    Err(e) => return Err(e.into()),
-                },
-                None => self.find(test_id, wstg_id).await?,
-            },
+            Read::Search => {
+                let test_id = self.bootstrap.links(project).await?.test_id;
+                match self.dojo.find_item_finding(test_id, wstg_id).await? {
+                    Some(f) => DojoRead::Present(f.to_dojo_item(self.notes_field)),
+                    None => DojoRead::Absent,
+                }
+            }
         })
     }
 
-    async fn find(&self, test_id: i64, wstg_id: &WstgId) -> Result<Option<DojoItem>, WorkError> {
-        Ok(self
-            .dojo
-            .find_item_finding(test_id, wstg_id)
-            .await?
-            .map(|f| f.to_dojo_item(self.notes_field)))
+    /// Records a create before it is sent. A write that cannot be recorded
+    /// is not sent (Redis being away is retried like any outage).
+    async fn write_ahead(
+        &self,
+        project: &ProjectName,
+        wstg_id: &WstgId,
+        write: &Write,
+        step: &mut Step,
+    ) -> Result<InFlightWrite, WorkError> {
+        let intent = InFlightWrite {
+            id: Uuid::now_v7(),
+            finding_id: match write.kind {
+                WriteKind::Create => None,
+                WriteKind::Patch { finding_id } | WriteKind::Align { finding_id } => {
+                    Some(finding_id)
+                }
+            },
+            status: Some(write.sent.status),
+            notes: Some(write.sent.notes.clone()),
+            tags: write.tags.clone(),
+            sent_at: Utc::now(),
+        };
+        intent::record(&self.queue, project, wstg_id, &intent).await?;
+        step.written.push(intent.id);
+        Ok(intent)
     }
 
-    /// Copies DefectDojo's state to the tracker side. False when the tracker
-    /// changed since `sides` was read (nothing was written).
+    /// Records a PATCH before it is sent: only the fields it carries.
+    async fn write_ahead_patch(
+        &self,
+        project: &ProjectName,
+        wstg_id: &WstgId,
+        write: &Write,
+        patch: &FindingPatch,
+        step: &mut Step,
+    ) -> Result<InFlightWrite, WorkError> {
+        let intent = self.write_ahead_fields(write, patch);
+        intent::record(&self.queue, project, wstg_id, &intent).await?;
+        step.written.push(intent.id);
+        Ok(intent)
+    }
+
+    fn write_ahead_fields(&self, write: &Write, patch: &FindingPatch) -> InFlightWrite {
+        InFlightWrite {
+            id: Uuid::now_v7(),
+            finding_id: match write.kind {
+                WriteKind::Patch { finding_id } | WriteKind::Align { finding_id } => {
+                    Some(finding_id)
+                }
+                WriteKind::Create => None,
+            },
+            status: (patch.changes_status() || patch.tags.is_some()).then_some(write.sent.status),
+            notes: patch
+                .notes
+                .as_ref()
+                .and_then(|n| Notes::parse(n.clone()).ok()),
+            tags: patch.tags.clone(),
+            sent_at: Utc::now(),
+        }
+    }
+
+    /// What the answer to a create or PATCH means, acted on. `Some` when
+    /// the sync is over.
     #[allow(clippy::too_many_arguments)]
+    async fn after_write(
+        &self,
+        project: &ProjectName,
+        wstg_id: &WstgId,
+        write: Write,
+        intent: InFlightWrite,
+        result: Result<DojoItem, DojoError>,
+        event_id: Uuid,
+        step: &mut Step,
+    ) -> Result<Option<Applied>, WorkError> {
+        let (answer, error) = answer_of(result);
+        let verdict = interpret(
+            write.kind,
+            &write.sent,
+            write.tags.as_deref(),
+            &step.avoid_tags,
+            answer,
+        );
+        tracing::debug!(?verdict, "write answer");
+        let fail = |error: Option<DojoError>| -> WorkError {
+            error
+                .map(WorkError::Dojo)
+                .unwrap_or_else(|| WorkError::Permanent("DefectDojo refused the write".to_owned()))
+        };
+        match verdict {
+            Verdict::Done { after } => {
+                let applied = match write.kind {
+                    WriteKind::Create => Applied::Created {
+                        finding_id: after.finding_id,
+                    },
+                    _ => Applied::Updated {
+                        finding_id: after.finding_id,
+                    },
+                };
+                self.record_push(
+                    project,
+                    wstg_id,
+                    after,
+                    write.sent,
+                    &write.audit,
+                    applied,
+                    event_id,
+                    step,
+                )
+                .await
+                .map(Some)
+            }
+            Verdict::Replan { dojo } => {
+                // The answer holds this write and something more: planned
+                // again with this write among ours, so only what none of our
+                // writes explains counts as DefectDojo's own change.
+                step.in_flight.push(intent);
+                step.dojo = dojo;
+                Ok(None)
+            }
+            Verdict::Reread {
+                read,
+                avoid_tags,
+                warning,
+            } => {
+                // The write may have half landed: it stays remembered, and
+                // the planner reads what DefectDojo holds with it in mind.
+                step.in_flight.push(intent);
+                if let Some(warning) = warning {
+                    tracing::warn!(%project, %wstg_id, "{warning}");
+                    self.audit(
+                        project,
+                        wstg_id,
+                        step,
+                        &Audit {
+                            detail: warning,
+                            conflict: None,
+                            ..write.audit.clone()
+                        },
+                        Some(event_id),
+                        None,
+                    )
+                    .await?;
+                }
+                step.avoid_tags = avoid_tags;
+                step.dojo = self.read(project, wstg_id, &read).await?;
+                Ok(None)
+            }
+            Verdict::InFlight => Err(fail(error)),
+            Verdict::Failed | Verdict::GiveUpAlign { .. } => {
+                self.forget(project, wstg_id, intent.id, step).await;
+                Err(fail(error))
+            }
+        }
+    }
+
+    /// The one status-tag write after a pull. Best effort: the pull stands
+    /// without it.
+    async fn align(
+        &self,
+        project: &ProjectName,
+        wstg_id: &WstgId,
+        dojo: DojoItem,
+        state: &ItemState,
+        align: FindingPatch,
+        step: &mut Step,
+    ) -> Result<DojoItem, WorkError> {
+        let write = Write {
+            kind: WriteKind::Align {
+                finding_id: dojo.finding_id,
+            },
+            sent: state.clone(),
+            tags: align.tags.clone(),
+            audit: Audit {
+                direction: wstg_domain::sync::Direction::DojoToTracker,
+                old_status: None,
+                new_status: Some(state.status),
+                conflict: None,
+                detail: String::new(),
+            },
+        };
+        let intent = self
+            .write_ahead_patch(project, wstg_id, &write, &align, step)
+            .await?;
+        let result = self
+            .dojo
+            .patch_finding(dojo.finding_id, &align)
+            .await
+            .map(|f| f.to_dojo_item(self.notes_field));
+        let (answer, error) = answer_of(result);
+        match interpret(
+            write.kind,
+            state,
+            write.tags.as_deref(),
+            &step.avoid_tags,
+            answer,
+        ) {
+            Verdict::Done { after } => Ok(after),
+            Verdict::InFlight => Err(error.map(WorkError::Dojo).unwrap_or_else(|| {
+                WorkError::Retry("the status tag write has an unknown outcome".to_owned())
+            })),
+            Verdict::GiveUpAlign { warning } => {
+                // It may have wiped the tags: remembered, so the next
+                // reading is recognised as ours.
+                step.written.retain(|id| *id != intent.id);
+                tracing::warn!(%project, %wstg_id, "{warning}");
+                Ok(dojo)
+            }
+            other => {
+                tracing::warn!(%project, %wstg_id, verdict = ?other, error = ?error, "status tag not aligned");
+                self.forget(project, wstg_id, intent.id, step).await;
+                Ok(dojo)
+            }
+        }
+    }
+
+    /// Forgets one intent now (its outcome is known).
+    async fn forget(&self, project: &ProjectName, wstg_id: &WstgId, id: Uuid, step: &mut Step) {
+        step.written.retain(|w| *w != id);
+        if let Err(e) = intent::clear(&self.queue, project, wstg_id, id).await {
+            // It expires by itself; until then it only makes the planner
+            // more careful.
+            tracing::debug!(error = %e, "intent not cleared");
+        }
+    }
+
+    /// The sync ended well: every write it made is settled.
+    async fn forget_written(&self, project: &ProjectName, wstg_id: &WstgId, step: &Step) {
+        for id in &step.written {
+            if let Err(e) = intent::clear(&self.queue, project, wstg_id, *id).await {
+                tracing::debug!(error = %e, "intent not cleared");
+            }
+        }
+    }
+
+    /// Reloads the record after the store refused a pull (the tracker changed).
+    async fn reload(
+        &self,
+        project: &ProjectName,
+        wstg_id: &WstgId,
+        step: &mut Step,
+    ) -> Result<(), WorkError> {
+        step.record = self.store.item(project, wstg_id).await?;
+        Ok(())
+    }
+
+    /// Copies DefectDojo's state to the tracker side; `None` (plan again)
+    /// when the tracker changed since the record was read.
     async fn record_pull(
         &self,
         project: &ProjectName,
         wstg_id: &WstgId,
         dojo: &DojoItem,
         state: ItemState,
-        sides: &Sides,
-        conflict: Option<ConflictPolicy>,
-        audit: bool,
-    ) -> Result<bool, WorkError> {
-        let new_status = state.status;
+        audit: &Audit,
+        step: &mut Step,
+    ) -> Result<Option<Applied>, WorkError> {
         let applied = self
             .store
             .mark_pulled(
@@ -439,149 +643,107 @@ impl Applier {
                     dojo: dojo.clone(),
                     synced: state,
                     at: Utc::now(),
-                    seen_tracker_event_id: sides.tracker_event,
+                    seen_tracker_event_id: step.record.as_ref().and_then(|r| r.tracker_event_id),
                 },
             )
             .await?;
-        if applied && audit {
-            self.audit(
-                project,
-                wstg_id,
-                sides,
-                Direction::DojoToTracker,
-                sides.tracker.as_ref().map(|t| t.status),
-                Some(new_status),
-                None,
-                Some(dojo.finding_id),
-                conflict,
-                if conflict.is_some() {
-                    "conflict: both sides changed; DefectDojo's state kept"
-                } else {
-                    "DefectDojo change copied to the tracker"
-                },
-            )
-            .await?;
+        if !applied {
+            self.reload(project, wstg_id, step).await?;
+            step.dojo = DojoRead::Present(dojo.clone());
+            return Ok(None);
         }
-        Ok(applied)
+        self.audit(project, wstg_id, step, audit, None, Some(dojo.finding_id))
+            .await?;
+        self.conflict_state(project, wstg_id, audit).await?;
+        Ok(Some(Applied::Pulled {
+            finding_id: dojo.finding_id,
+        }))
     }
 
-    /// Writes the tracker's state to DefectDojo (create or PATCH).
+    /// Both sides agree: records the link and snapshot.
     #[allow(clippy::too_many_arguments)]
-    async fn push(
+    async fn record_link(
         &self,
         project: &ProjectName,
         wstg_id: &WstgId,
-        test_id: i64,
-        sides: &Sides,
-        tracker: ItemState,
-        dojo_now: Option<DojoItem>,
-        conflict: Option<ConflictPolicy>,
+        dojo: DojoItem,
+        state: ItemState,
+        recorded_as: RecordedAs,
+        audit: Option<Audit>,
         event_id: Uuid,
-    ) -> Result<Applied, WorkError> {
-        let old_status = dojo_now.as_ref().map(|d| status_of(&d.flags, &d.tags));
-        let desired = DesiredItem {
-            wstg_id,
-            status: tracker.status,
-            notes: &tracker.notes,
+        step: &mut Step,
+    ) -> Result<Option<Applied>, WorkError> {
+        let matched = Applied::Matched {
+            finding_id: dojo.finding_id,
         };
-        let (outcome, after) = match dojo_now {
-            None => {
-                let f = self.create(test_id, wstg_id, &tracker).await?;
-                (
-                    Applied::Created { finding_id: f.id },
-                    f.to_dojo_item(self.notes_field),
+        let tracker_event = step.record.as_ref().and_then(|r| r.tracker_event_id);
+        match (recorded_as, tracker_event) {
+            (RecordedAs::Pushed, Some(_)) => {
+                let audit = audit.unwrap_or(Audit {
+                    direction: wstg_domain::sync::Direction::TrackerToDojo,
+                    old_status: None,
+                    new_status: None,
+                    conflict: None,
+                    detail: String::new(),
+                });
+                self.record_push(
+                    project, wstg_id, dojo, state, &audit, matched, event_id, step,
                 )
+                .await
+                .map(Some)
             }
-            Some(current) => {
-                self.update(test_id, wstg_id, current, &desired, &tracker)
-                    .await?
-            }
-        };
-        // The PATCH answer is the truth: if it does not say what the tracker
-        // says, DefectDojo changed after our last reading (a lead acted
-        // between two polls). That is a conflict, settled by the policy.
-        let dojo_after = state_of(&after);
-        if dojo_after != tracker {
-            // Unless the difference is our own late write (crate::intent).
-            let ours =
-                crate::intent::explains(&self.queue, project, wstg_id, &tracker, &dojo_after).await;
-            let dojo_newer = !ours
-                && match self.policy {
-                    ConflictPolicy::DojoWins => true,
-                    ConflictPolicy::TrackerWins => false,
-                    ConflictPolicy::NewestWins => {
-                        let t = sides.record.as_ref().and_then(|r| r.tracker_changed_at);
-                        let d = parse_time(after.last_status_update.as_deref())
-                            .or(parse_time(after.updated.as_deref()));
-                        !matches!((t, d), (Some(t), Some(d)) if t > d)
-                    }
-                };
-            if dojo_newer {
-                // Keep DefectDojo's state; put the status tag back in line
-                // with it (we just wrote the tracker's).
-                let fixed = self.align_tag(wstg_id, &after).await?;
-                let state = state_of(&fixed);
-                if self
-                    .record_pull(
+            _ => {
+                let audit = audit.unwrap_or(Audit {
+                    direction: wstg_domain::sync::Direction::DojoToTracker,
+                    old_status: None,
+                    new_status: None,
+                    conflict: None,
+                    detail: String::new(),
+                });
+                let applied = self
+                    .store
+                    .mark_pulled(
                         project,
                         wstg_id,
-                        &fixed,
-                        state,
-                        sides,
-                        Some(self.policy),
-                        true,
+                        &Pulled {
+                            finding_id: dojo.finding_id,
+                            dojo: dojo.clone(),
+                            synced: state,
+                            at: Utc::now(),
+                            seen_tracker_event_id: tracker_event,
+                        },
                     )
-                    .await?
-                {
-                    return Ok(Applied::Pulled {
-                        finding_id: fixed.finding_id,
-                    });
+                    .await?;
+                if !applied {
+                    self.reload(project, wstg_id, step).await?;
+                    step.dojo = DojoRead::Present(dojo);
+                    return Ok(None);
                 }
-                return Ok(Applied::AlreadyInSync);
+                self.audit(project, wstg_id, step, &audit, None, Some(dojo.finding_id))
+                    .await?;
+                Ok(Some(matched))
             }
-            // The tracker wins: write its state over DefectDojo's.
-            let patch = plan_patch(&after, &desired);
-            let f = self.dojo.patch_finding(after.finding_id, &patch).await?;
-            let after = f.to_dojo_item(self.notes_field);
-            return self
-                .record_push(
-                    project,
-                    wstg_id,
-                    sides,
-                    tracker,
-                    after,
-                    old_status,
-                    Some(self.policy),
-                    event_id,
-                    Applied::Updated { finding_id: f.id },
-                )
-                .await;
         }
-        self.record_push(
-            project, wstg_id, sides, tracker, after, old_status, conflict, event_id, outcome,
-        )
-        .await
     }
 
+    /// Records a write of the tracker's state (or a match with it).
     #[allow(clippy::too_many_arguments)]
     async fn record_push(
         &self,
         project: &ProjectName,
         wstg_id: &WstgId,
-        sides: &Sides,
-        tracker: ItemState,
         after: DojoItem,
-        old_status: Option<Status>,
-        conflict: Option<ConflictPolicy>,
+        sent: ItemState,
+        audit: &Audit,
+        applied: Applied,
         event_id: Uuid,
-        outcome: Applied,
+        step: &mut Step,
     ) -> Result<Applied, WorkError> {
-        let Some(tracker_event) = sides.tracker_event else {
+        let Some(tracker_event) = step.record.as_ref().and_then(|r| r.tracker_event_id) else {
             // A pushed state with no tracker version: only reachable when a
             // conflict made the tracker win for an item DefectDojo created.
-            return Ok(outcome);
+            return Ok(applied);
         };
-        let new_status = tracker.status;
         self.store
             .mark_pushed(
                 project,
@@ -589,182 +751,60 @@ impl Applier {
                 &Pushed {
                     finding_id: after.finding_id,
                     dojo: after.clone(),
-                    synced: tracker,
+                    synced: sent,
                     pushed_event_id: tracker_event,
                     at: Utc::now(),
                 },
             )
             .await?;
-        if !matches!(outcome, Applied::Matched { .. })
-            || old_status != Some(new_status)
-            || conflict.is_some()
-        {
-            self.audit(
-                project,
-                wstg_id,
-                sides,
-                Direction::TrackerToDojo,
-                old_status,
-                Some(new_status),
-                Some(event_id),
-                Some(after.finding_id),
-                conflict,
-                match (conflict, outcome) {
-                    (Some(_), _) => "conflict: both sides changed; the tracker's state kept",
-                    (None, Applied::Created { .. }) => "finding created",
-                    (None, Applied::Updated { .. }) => "finding updated",
-                    _ => "finding already matched",
-                },
-            )
-            .await?;
-        }
-        Ok(outcome)
+        self.audit(
+            project,
+            wstg_id,
+            step,
+            audit,
+            Some(event_id),
+            Some(after.finding_id),
+        )
+        .await?;
+        self.conflict_state(project, wstg_id, audit).await?;
+        Ok(applied)
     }
 
-    /// Makes the finding. A finding carries the `wstg` and id tags; where
-    /// DefectDojo holds those tags in another case (written by the original
-    /// design), writing them makes it answer 500 (FACTS §7), so the finding
-    /// is made with the status tag only and found by its unique id.
-    async fn create(
+    /// A conflict settled by the policy leaves the item `conflict` (counted
+    /// in the status) until its next sync without one: the losing side's
+    /// change was discarded, and a person may want to look.
+    async fn conflict_state(
         &self,
-        test_id: i64,
+        project: &ProjectName,
         wstg_id: &WstgId,
-        tracker: &ItemState,
-    ) -> Result<Finding, WorkError> {
-        let entry = self.catalogue.entry(wstg_id).ok_or_else(|| {
-            WorkError::Permanent(format!(
-                "{wstg_id} is not in the WSTG {} catalogue",
-                self.catalogue.version()
-            ))
-        })?;
-        let flags = flags_for(tracker.status);
-        let tags = desired_tags(&[], wstg_id, tracker.status);
-        match self
-            .dojo
-            .create_item_finding(test_id, entry, wstg_id, &flags, &tags, &tracker.notes)
-            .await
-        {
-            Err(DojoError::Permanent { status: 500, .. }) => {
-                tracing::warn!(%wstg_id, "create refused with 500 (tag case twin); creating with the status tag only");
-                let status_only = vec![wstg_domain::mapping::status_tag(tracker.status)];
-                Ok(self
-                    .dojo
-                    .create_item_finding(
-                        test_id,
-                        entry,
-                        wstg_id,
-                        &flags,
-                        &status_only,
-                        &tracker.notes,
-                    )
-                    .await?)
-            }
-            other => Ok(other?),
+        audit: &Audit,
+    ) -> Result<(), WorkError> {
+        if audit.conflict.is_some() {
+            self.store.mark_conflict(project, wstg_id).await?;
         }
+        Ok(())
     }
 
-    /// PATCHes what differs from our view of the finding. A deleted finding
-    /// (404) is made again, since the tracker changed. A 400 may come from a
-    /// stale view (DefectDojo validates the merged state): the finding is
-    /// read once and the PATCH planned again.
-    async fn update(
-        &self,
-        test_id: i64,
-        wstg_id: &WstgId,
-        snapshot: DojoItem,
-        desired: &DesiredItem<'_>,
-        tracker: &ItemState,
-    ) -> Result<(Applied, DojoItem), WorkError> {
-        let mut current = snapshot;
-        let mut reread = false;
-        loop {
-            let patch = plan_patch(&current, desired);
-            if patch.is_empty() {
-                let id = current.finding_id;
-                return Ok((Applied::Matched { finding_id: id }, current));
-            }
-            match self.dojo.patch_finding(current.finding_id, &patch).await {
-                Ok(f) => {
-                    return Ok((
-                        Applied::Updated { finding_id: f.id },
-                        f.to_dojo_item(self.notes_field),
-                    ))
-                }
-                Err(DojoError::NotFound { .. }) => break,
-                Err(DojoError::Permanent { status: 400, .. }) if !reread => {
-                    reread = true;
-                    match self.dojo.get_finding(current.finding_id).await {
-                        Ok(f) => current = f.to_dojo_item(self.notes_field),
-                        Err(DojoError::NotFound { .. }) => break,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        // Deleted in DefectDojo: find it again (someone may have re-made
-        // it), else make it anew (docs/sync-rules.md).
-        match self.find(test_id, wstg_id).await? {
-            Some(found) => {
-                let patch: FindingPatch = plan_patch(&found, desired);
-                if patch.is_empty() {
-                    return Ok((
-                        Applied::Matched {
-                            finding_id: found.finding_id,
-                        },
-                        found,
-                    ));
-                }
-                let f = self.dojo.patch_finding(found.finding_id, &patch).await?;
-                Ok((
-                    Applied::Updated { finding_id: f.id },
-                    f.to_dojo_item(self.notes_field),
-                ))
-            }
-            None => {
-                let f = self.create(test_id, wstg_id, tracker).await?;
-                Ok((
-                    Applied::Created { finding_id: f.id },
-                    f.to_dojo_item(self.notes_field),
-                ))
-            }
-        }
-    }
-
-    /// Rewrites the status tag to match the finding's flags, if it does not.
-    async fn align_tag(&self, wstg_id: &WstgId, after: &DojoItem) -> Result<DojoItem, WorkError> {
-        let status = status_of(&after.flags, &after.tags);
-        let tags = desired_tags(&after.tags, wstg_id, status);
-        if wstg_domain::mapping::same_tags(&tags, &after.tags) {
-            return Ok(after.clone());
-        }
-        let patch = FindingPatch {
-            tags: Some(tags),
-            ..FindingPatch::default()
-        };
-        let f = self.dojo.patch_finding(after.finding_id, &patch).await?;
-        Ok(f.to_dojo_item(self.notes_field))
-    }
-
-    #[allow(clippy::too_many_arguments)]
+    /// Appends the plan's audit row (none for an empty detail).
     async fn audit(
         &self,
         project: &ProjectName,
         wstg_id: &WstgId,
-        sides: &Sides,
-        direction: Direction,
-        old_status: Option<Status>,
-        new_status: Option<Status>,
+        step: &Step,
+        audit: &Audit,
         event_id: Option<Uuid>,
         finding_id: Option<i64>,
-        conflict: Option<ConflictPolicy>,
-        detail: &str,
     ) -> Result<(), WorkError> {
+        if audit.detail.is_empty() {
+            return Ok(());
+        }
+        let direction = direction(audit.direction);
         // Who made the change: the tester (as read under the lease), or DefectDojo.
         let actor = match direction {
-            Direction::TrackerToDojo => sides.record.as_ref().and_then(|r| r.tracker_user.clone()),
+            Direction::TrackerToDojo => step.record.as_ref().and_then(|r| r.tracker_user.clone()),
             Direction::DojoToTracker => Some("defectdojo".to_owned()),
         };
+        let finding_id = finding_id.or_else(|| step.record.as_ref().and_then(|r| r.finding_id));
         self.store
             .append_audit(&AuditEntry {
                 id: Uuid::now_v7(),
@@ -772,15 +812,19 @@ impl Applier {
                 project: project.clone(),
                 wstg_id: wstg_id.clone(),
                 direction,
-                old_status,
-                new_status,
+                old_status: audit.old_status,
+                new_status: audit.new_status,
                 success: true,
                 error_message: None,
-                event_id,
+                event_id: if direction == Direction::TrackerToDojo {
+                    event_id
+                } else {
+                    None
+                },
                 actor,
                 finding_id,
-                conflict: conflict.map(|c| c.as_str().to_owned()),
-                detail: Some(detail.to_owned()),
+                conflict: audit.conflict.map(|c| c.as_str().to_owned()),
+                detail: Some(audit.detail.clone()),
             })
             .await?;
         Ok(())
@@ -847,12 +891,4 @@ impl Applier {
         self.notify(project, wstg_id).await;
         Ok(())
     }
-}
-
-/// True when the store already counts the item as synced.
-fn synced(sides: &Sides) -> bool {
-    sides
-        .record
-        .as_ref()
-        .is_some_and(|r| r.sync_state == wstg_store::SyncState::Synced)
 }

@@ -26,6 +26,11 @@ pub enum WorkError {
     /// Another replica holds the item's lease: try again later.
     #[error("{0}")]
     Busy(String),
+    /// A local condition a retry resolves (the item kept changing while it
+    /// was synced, the project's test is being made again). Not a
+    /// DefectDojo outage: the circuit breaker ignores it.
+    #[error("{0}")]
+    Retry(String),
 }
 
 impl WorkError {
@@ -35,27 +40,14 @@ impl WorkError {
             // The store and Redis being away is an outage, not a bad event.
             WorkError::Store(_) | WorkError::Queue(_) => true,
             WorkError::Permanent(_) => false,
-            WorkError::BreakerOpen { .. } | WorkError::Busy(_) => true,
+            WorkError::BreakerOpen { .. } | WorkError::Busy(_) | WorkError::Retry(_) => true,
         }
     }
 
     /// True when a DefectDojo request may have been carried out although no
-    /// answer said so, and may still be: it timed out, the connection broke
-    /// after it was sent, or a gateway timed out waiting for DefectDojo.
-    /// ("could not connect" is dojo-client's wording for a request that was
-    /// never sent.)
+    /// answer said so, and may still be (`dojo_client::Sent::Unknown`).
     pub fn outcome_unknown(&self) -> bool {
-        match self {
-            WorkError::Dojo(DojoError::Transient {
-                status: None,
-                message,
-                ..
-            }) => !message.starts_with("could not connect"),
-            WorkError::Dojo(DojoError::Transient {
-                status: Some(504), ..
-            }) => true,
-            _ => false,
-        }
+        matches!(self, WorkError::Dojo(e) if e.outcome_unknown())
     }
 
     /// The text a dead letter and the store keep: the error, and for a

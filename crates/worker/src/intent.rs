@@ -1,143 +1,61 @@
-//! Writes to DefectDojo whose outcome is unknown, remembered so they are not
-//! mistaken for someone's edit in DefectDojo.
+//! The write-ahead record of our DefectDojo writes, per item, in Redis
+//! (`wstg_queue::Keys::intents`, kept by the queue crate).
 //!
-//! A write that timed out (or whose connection broke after it was sent) may
-//! still be carried out by DefectDojo, seconds later. Two defences:
+//! Every write is recorded BEFORE it is sent and forgotten once its answer
+//! is known good. A write that timed out (or whose connection broke after it
+//! was sent) may still be carried out by DefectDojo, seconds later; a PATCH
+//! DefectDojo answered 500 for a tag may have saved its other fields and
+//! wiped the tags (docs/defectdojo.md §7). Such writes stay remembered for
+//! `wstg_queue::intents::TTL`, and the planner
+//! (`wstg_domain::sync::explain`) recognises a DefectDojo state they explain
+//! as ours, not as an edit made in DefectDojo: the tracker's state is pushed
+//! again instead of DefectDojo's being pulled over the tester's change.
 //!
-//! 1. the item's lease is kept for one more full lease (more than three
-//!    DefectDojo timeouts) instead of being released (`ItemLocks::keep`), so
-//!    no replica writes the item while the lost write can still land;
-//! 2. the state that write carried is remembered here, in the list
-//!    `P:intent:<project>:<wstg_id>` (newest first, at most [`KEEP`], for
-//!    [`TTL`]). When the sync decision, or the answer to a PATCH, later finds
-//!    DefectDojo differing from what we know only by values such a write
-//!    carried, that is our own late write, not a change made in DefectDojo:
-//!    the tracker's newer state is pushed over it instead of DefectDojo's
-//!    being pulled into the tracker (which, under `dojo_wins`, would undo the
-//!    tester's change). The price: for [`TTL`] after a timeout on an item, an
-//!    edit made in DefectDojo that sets exactly a value of that lost write is
-//!    taken for ours and overwritten by the tracker's state.
-//!
-//! The fault-injection suite's "2 s latency with 1 s client timeouts" case
-//! fails without these: a PATCH abandoned by the client landed after the
-//! retry's PATCH, and the item ended in the older state.
+//! Two more defences for a write of unknown outcome: the item's lease is
+//! kept for one more full term (longer than three DefectDojo timeouts)
+//! instead of released, so no replica writes the item while the lost write
+//! can still land; and the retry plans again with the intent in mind.
 
-use std::time::Duration;
-
-use wstg_domain::sync::ItemState;
+use uuid::Uuid;
+use wstg_domain::sync::InFlightWrite;
 use wstg_domain::{ProjectName, WstgId};
 use wstg_queue::Queue;
 
 use crate::error::WorkError;
 
-/// How long an unknown-outcome write is remembered.
-pub const TTL: Duration = Duration::from_secs(600);
-
-/// How many of an item's unknown-outcome writes are remembered.
-pub const KEEP: isize = 8;
-
-fn key(queue: &Queue, project: &ProjectName, wstg_id: &WstgId) -> String {
-    format!("{}:intent:{project}:{wstg_id}", queue.keys().prefix())
-}
-
-/// Passes `result` through; if it failed with an unknown outcome, remembers
-/// that `sent` may be in DefectDojo now or soon.
-pub async fn note<T>(
+/// Records `write` before it is sent. If this fails the write is not sent.
+pub async fn record(
     queue: &Queue,
     project: &ProjectName,
     wstg_id: &WstgId,
-    sent: &ItemState,
-    result: Result<T, WorkError>,
-) -> Result<T, WorkError> {
-    if let Err(e) = &result {
-        if e.outcome_unknown() {
-            if let Err(e) = remember(queue, project, wstg_id, sent).await {
-                tracing::warn!(error = %e, %wstg_id, "could not remember a write of unknown outcome");
-            }
-        }
-    }
-    result
-}
-
-async fn remember(
-    queue: &Queue,
-    project: &ProjectName,
-    wstg_id: &WstgId,
-    sent: &ItemState,
+    write: &InFlightWrite,
 ) -> Result<(), WorkError> {
-    let json = serde_json::to_string(sent)
-        .map_err(|e| WorkError::Permanent(format!("encoding a write intent: {e}")))?;
-    let key = key(queue, project, wstg_id);
-    redis::pipe()
-        .atomic()
-        .cmd("LPUSH")
-        .arg(&key)
-        .arg(json)
-        .ignore()
-        .cmd("LTRIM")
-        .arg(&key)
-        .arg(0)
-        .arg(KEEP - 1)
-        .ignore()
-        .cmd("PEXPIRE")
-        .arg(&key)
-        .arg(TTL.as_millis() as u64)
-        .ignore()
-        .query_async::<()>(&mut queue.connection())
-        .await
-        .map_err(|e| WorkError::Queue(e.into()))?;
+    queue
+        .record_intent(project.as_str(), wstg_id.as_str(), write)
+        .await?;
     Ok(())
 }
 
-async fn sent(queue: &Queue, project: &ProjectName, wstg_id: &WstgId) -> Vec<ItemState> {
-    let raw: Vec<String> = redis::cmd("LRANGE")
-        .arg(key(queue, project, wstg_id))
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut queue.connection())
-        .await
-        .unwrap_or_default();
-    raw.iter()
-        .filter_map(|s| serde_json::from_str::<ItemState>(s).ok())
-        .collect()
-}
-
-/// True when `dojo` differs from `base` only by values our unknown-outcome
-/// writes carried: each differing field (status, notes) holds the value of
-/// one of them. Field by field, because a late PATCH carries only the fields
-/// it changed and lands on whatever the finding held by then.
-pub async fn explains(
+/// Forgets a write whose outcome is known.
+pub async fn clear(
     queue: &Queue,
     project: &ProjectName,
     wstg_id: &WstgId,
-    base: &ItemState,
-    dojo: &ItemState,
-) -> bool {
-    if dojo == base {
-        return false;
-    }
-    let sent = sent(queue, project, wstg_id).await;
-    let status = dojo.status == base.status || sent.iter().any(|s| s.status == dojo.status);
-    let notes = dojo.notes == base.notes || sent.iter().any(|s| s.notes == dojo.notes);
-    let ours = !sent.is_empty() && status && notes;
-    if ours {
-        tracing::info!(%project, %wstg_id, "DefectDojo holds our own late write, not an edit made there");
-    }
-    ours
+    id: Uuid,
+) -> Result<(), WorkError> {
+    queue
+        .clear_intent(project.as_str(), wstg_id.as_str(), id)
+        .await?;
+    Ok(())
 }
 
-/// For the sync decision: if DefectDojo's state differs from the last synced
-/// one only by our own late writes, DefectDojo's state, to be taken as the
-/// last synced one (DefectDojo did not change; we did).
-pub async fn explain(
+/// The item's writes not known good. Unreadable, the sync does not go on:
+/// deciding without them could pull our own half-landed write over a
+/// tester's change.
+pub async fn load(
     queue: &Queue,
     project: &ProjectName,
     wstg_id: &WstgId,
-    last_synced: Option<&ItemState>,
-    dojo: Option<&ItemState>,
-) -> Option<ItemState> {
-    let (base, dojo) = (last_synced?, dojo?);
-    explains(queue, project, wstg_id, base, dojo)
-        .await
-        .then(|| dojo.clone())
+) -> Result<Vec<InFlightWrite>, WorkError> {
+    Ok(queue.intents(project.as_str(), wstg_id.as_str()).await?)
 }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::Utc;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -44,17 +43,16 @@ pub struct Worker {
     opts: WorkerOptions,
 }
 
-/// A unique consumer name: host, pid and a random suffix.
+/// A unique consumer name, the queue crate's naming with the pid in the
+/// role (`worker-<pid>-<host>-<8 hex>`), so an operator (and the fault
+/// suite) can tell which process holds which pending entries.
 pub fn default_consumer_name() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "worker".to_owned());
-    format!(
-        "{host}-{}-{}",
-        std::process::id(),
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    )
+    wstg_queue::unique_consumer_name(&format!("worker-{}", std::process::id()))
 }
+
+/// Group members idle this long with nothing pending are replicas that
+/// stopped: pruned at start, so `wstgctl status` counts live consumers.
+pub const DEAD_CONSUMER_IDLE: Duration = Duration::from_secs(600);
 
 impl Worker {
     pub async fn build(settings: &Settings) -> anyhow::Result<Worker> {
@@ -69,13 +67,10 @@ impl Worker {
         let store = service::store(settings).await?;
         let notes_field = service::notes_field(settings)?;
         let dojo = service::dojo(settings, "wstg-worker")?;
-        let redis = redis::Client::open(settings.redis.url.as_str())?;
-        let conn = redis::aio::ConnectionManager::new(redis)
-            .await
-            .context("connecting to Redis for item locks")?;
         // A lease outlives the slowest DefectDojo call with its retries.
         let lease = settings.dojo.timeout * 3 + Duration::from_secs(5);
-        let locks = ItemLocks::new(conn, &settings.redis.key_prefix, lease);
+        // Leases go through the queue's connection: one door to Redis.
+        let locks = ItemLocks::new(queue.connection(), &settings.redis.key_prefix, lease);
         let catalogue = Catalogue::get(settings.catalogue_version);
         let bootstrap = Bootstrapper::new(
             dojo.clone(),
@@ -127,7 +122,23 @@ impl Worker {
     /// within the deadline and acknowledges only what was done.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let this = Arc::new(self);
-        let promoter = tokio::spawn(promote_loop(this.queue.clone(), shutdown.clone()));
+        match this.queue.prune_consumers(DEAD_CONSUMER_IDLE).await {
+            Ok(n) if n > 0 => tracing::info!(pruned = n, "dead consumers removed from the group"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not prune dead consumers"),
+        }
+        // The queue crate's mover: every 50 ms, since a deferred write is due
+        // at the end of its item's write interval and this is how late it
+        // may start. One promote is one short Lua call.
+        let promoter = {
+            let queue = this.queue.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                queue
+                    .run_delayed_mover(shutdown, Duration::from_millis(50))
+                    .await
+            })
+        };
         let publisher = tokio::spawn(breaker::publish_loop(
             this.breaker.clone(),
             this.queue.clone(),
@@ -229,6 +240,7 @@ impl Worker {
         let mut groups: Vec<(ItemKey, Vec<(String, Envelope)>)> = Vec::new();
         let mut index: HashMap<ItemKey, usize> = HashMap::new();
         for d in deliveries {
+            let exceeded = d.exceeded(self.opts.max_deliveries);
             let env = match d.envelope {
                 Ok(env) => env,
                 Err(reason) => {
@@ -244,7 +256,7 @@ impl Worker {
                     continue;
                 }
             };
-            if d.deliveries > u64::from(self.opts.max_deliveries) {
+            if exceeded {
                 let why = format!("delivered {} times without completing", d.deliveries);
                 tracing::error!(event_id = %env.event_id, "{why}; dead-lettered");
                 if self.dead_letter(&env, &d.id, &why).await {
@@ -533,22 +545,4 @@ async fn ack_with_retry(
 
 fn unreachable_ack_error() -> wstg_queue::QueueError {
     wstg_queue::QueueError::Decode("acknowledgement failed".to_owned())
-}
-
-/// Moves due retries and deferred writes from the delayed set back onto the
-/// stream. Every 50 ms: a deferred write is due at the end of its item's
-/// write interval, and this period is how late it may start. One promote is
-/// one short Lua call.
-async fn promote_loop(queue: Queue, shutdown: CancellationToken) {
-    while !shutdown.is_cancelled() {
-        match queue.promote_due(Utc::now(), 1000).await {
-            Ok(n) if n > 0 => tracing::debug!(moved = n, "retries due"),
-            Ok(_) => {}
-            Err(e) => tracing::debug!(error = %e, "promote failed"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-        }
-    }
 }

@@ -85,7 +85,9 @@ async fn status_summary_counts_items_by_state_status_and_direction(db: &FreshDb)
             total_items: 5,
             synced_items: 2,
             pending_items: 1,
-            conflicts: 1,
+            // Conflicts are counted from the audit trail: every conflict the
+            // worker settles writes a row there and marks the item.
+            conflicts: 0,
             items_in_conflict: 1,
             failed_items: 1,
             by_status: [
@@ -105,12 +107,12 @@ async fn status_summary_counts_items_by_state_status_and_direction(db: &FreshDb)
         }
     );
 
-    // A resolved conflict in the audit trail counts too, per project.
+    // A conflict in the audit trail counts, per project.
     let mut resolved = AuditEntry::new(a.clone(), wstg("WSTG-INFO-07"), Direction::DojoToTracker);
     resolved.conflict = Some("dojo_wins".to_owned());
     store.append_audit(&resolved).await.unwrap();
     let alpha = store.status_summary(Some(&a)).await.unwrap();
-    assert_eq!((alpha.conflicts, alpha.items_in_conflict), (2, 1));
+    assert_eq!((alpha.conflicts, alpha.items_in_conflict), (1, 1));
     assert_eq!(store.status_summary(Some(&b)).await.unwrap().conflicts, 0);
 
     let all = store.status_summary(None).await.unwrap();
@@ -118,7 +120,7 @@ async fn status_summary_counts_items_by_state_status_and_direction(db: &FreshDb)
     assert_eq!(all.pending_items, 2);
     assert_eq!(all.failed_items, 2);
     assert_eq!(all.synced_items, 2);
-    assert_eq!((all.conflicts, all.items_in_conflict), (2, 1));
+    assert_eq!((all.conflicts, all.items_in_conflict), (1, 1));
     assert_eq!(all.by_status["not_started"], 1);
     assert_eq!(all.by_status["unknown"], 1);
     assert_eq!(all.by_direction["unknown"], 5);

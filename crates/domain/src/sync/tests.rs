@@ -1,0 +1,660 @@
+//! The planner's table: every combination of the tracker side × DefectDojo's
+//! side × policy × times, and the invariant — a tester's change is never
+//! replaced by a DefectDojo state our own write produced (failed, partial,
+//! timed out or landed late).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use uuid::Uuid;
+
+use super::*;
+use crate::catalogue::{Catalogue, CatalogueVersion};
+use crate::dojo_state::DojoItem;
+use crate::event::DojoObservation;
+use crate::mapping::{desired_tags, flags_for, status_tag};
+use crate::wstg_id::WstgId;
+
+fn id() -> WstgId {
+    Catalogue::get(CatalogueVersion::V4_2)
+        .parse_id("WSTG-INFO-01")
+        .unwrap()
+}
+
+fn st(status: Status, notes: &str) -> ItemState {
+    ItemState {
+        status,
+        notes: Notes::parse(notes.to_owned()).unwrap(),
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()
+}
+
+fn rfc(t: DateTime<Utc>) -> String {
+    t.to_rfc3339()
+}
+
+/// A finding as the bridge writes it, with the original design's
+/// upper-case tags.
+fn finding(status: Status, notes: &str, at: Option<DateTime<Utc>>) -> DojoItem {
+    DojoItem {
+        finding_id: 7,
+        flags: flags_for(status),
+        tags: desired_tags(
+            &["WSTG".to_owned(), "WSTG-INFO-01".to_owned()],
+            &id(),
+            status,
+        ),
+        notes: notes.to_owned(),
+        updated: at.map(rfc),
+        last_status_update: at.map(rfc),
+    }
+}
+
+fn write(status: Status, notes: &str, tags: Option<Vec<String>>) -> InFlightWrite {
+    InFlightWrite {
+        id: Uuid::nil(),
+        finding_id: Some(7),
+        status: Some(status),
+        notes: Some(Notes::parse(notes.to_owned()).unwrap()),
+        tags,
+        sent_at: t0(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrackerCase {
+    Absent,
+    Unchanged,
+    Changed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DojoCase {
+    Absent,
+    Unchanged,
+    /// A lead closed the finding in DefectDojo.
+    Changed,
+    /// Our PATCH carrying the tester's change was answered 500: its fields
+    /// saved, its tags wiped (docs/defectdojo.md §7).
+    OurPartial500,
+    /// Our earlier PATCH, timed out, landed after the tester moved on.
+    OurLateWrite,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Times {
+    TrackerNewer,
+    DojoNewer,
+    /// DefectDojo gave no time for its change.
+    DojoUndated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    NoOp,
+    Create,
+    Patch,
+    Pull,
+    Link,
+    Unlink,
+}
+
+fn kind(p: &Plan) -> Kind {
+    match p {
+        Plan::NoOp => Kind::NoOp,
+        Plan::Create { .. } => Kind::Create,
+        Plan::Patch { .. } => Kind::Patch,
+        Plan::Pull { .. } => Kind::Pull,
+        Plan::Link { .. } => Kind::Link,
+        Plan::Unlink { .. } => Kind::Unlink,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn conflict_of(p: &Plan) -> Option<ConflictPolicy> {
+    match p {
+        Plan::Create { audit, .. } | Plan::Patch { audit, .. } | Plan::Pull { audit, .. } => {
+            audit.conflict
+        }
+        Plan::Link { audit, .. } => audit.as_ref().and_then(|a| a.conflict),
+        _ => None,
+    }
+}
+
+/// The last synced state: in progress, notes "a".
+fn base() -> ItemState {
+    st(Status::InProgress, "a")
+}
+
+/// The tester's change: blocked, notes "b".
+fn tester() -> ItemState {
+    st(Status::Blocked, "b")
+}
+
+fn input(t: TrackerCase, d: DojoCase, policy: ConflictPolicy, times: Times) -> PlanInput {
+    let (tracker_at, dojo_at) = match times {
+        Times::TrackerNewer => (t0() + Duration::seconds(5), Some(t0())),
+        Times::DojoNewer => (t0(), Some(t0() + Duration::seconds(5))),
+        Times::DojoUndated => (t0(), None),
+    };
+    let snapshot = finding(Status::InProgress, "a", Some(t0() - Duration::minutes(1)));
+    let tracker = match t {
+        TrackerCase::Absent => None,
+        TrackerCase::Unchanged => Some(base()),
+        TrackerCase::Changed => Some(tester()),
+    };
+    let mut in_flight = Vec::new();
+    let dojo = match d {
+        DojoCase::Absent => DojoRead::Absent,
+        DojoCase::Unchanged => DojoRead::Present(snapshot.clone()),
+        DojoCase::Changed => DojoRead::Present(finding(Status::Done, "a", dojo_at)),
+        DojoCase::OurPartial500 => {
+            let sent_tags = desired_tags(&snapshot.tags, &id(), Status::Blocked);
+            in_flight.push(write(Status::Blocked, "b", Some(sent_tags)));
+            let mut f = finding(Status::Blocked, "b", dojo_at);
+            f.tags = vec![];
+            DojoRead::Present(f)
+        }
+        DojoCase::OurLateWrite => {
+            in_flight.push(write(
+                Status::Done,
+                "a",
+                Some(desired_tags(&snapshot.tags, &id(), Status::Done)),
+            ));
+            DojoRead::Present(finding(Status::Done, "a", dojo_at))
+        }
+    };
+    PlanInput {
+        wstg_id: id(),
+        trigger: Trigger::Recheck,
+        record: Some(RecordSide {
+            tracker,
+            tracker_changed_at: Some(tracker_at),
+            tracker_pushed: t != TrackerCase::Changed,
+            last_synced: Some(base()),
+            snapshot: Some(snapshot),
+            last_write_at: Some(t0() - Duration::minutes(1)),
+            in_sync: t != TrackerCase::Changed,
+        }),
+        dojo,
+        in_flight,
+        avoid_tags: vec![],
+        policy,
+        now: t0() + Duration::seconds(10),
+        write_interval: Duration::milliseconds(350),
+    }
+}
+
+/// The rule, stated independently of the code: what each combination must do.
+fn expected(t: TrackerCase, d: DojoCase, policy: ConflictPolicy, times: Times) -> (Kind, bool) {
+    use DojoCase as D;
+    use TrackerCase as T;
+    let conflict_winner_dojo = match policy {
+        ConflictPolicy::DojoWins => true,
+        ConflictPolicy::TrackerWins => false,
+        // The corner two copies once disagreed on: an undated DefectDojo
+        // change loses to a dated tracker change.
+        ConflictPolicy::NewestWins => times == Times::DojoNewer,
+    };
+    match (t, d) {
+        (T::Absent, D::Absent) => (Kind::NoOp, false),
+        (T::Unchanged, D::Absent) => (Kind::Unlink, false),
+        (T::Changed, D::Absent) => (Kind::Create, false),
+        (T::Unchanged, D::Unchanged) => (Kind::NoOp, false),
+        (T::Changed, D::Unchanged) => (Kind::Patch, false),
+        (T::Absent, D::Unchanged) => (Kind::Pull, false),
+        (T::Absent | T::Unchanged, D::Changed) => (Kind::Pull, false),
+        (T::Changed, D::Changed) if conflict_winner_dojo => (Kind::Pull, true),
+        (T::Changed, D::Changed) => (Kind::Patch, true),
+        // Our own write is never an edit made in DefectDojo: the tracker's
+        // state is written again, whatever the policy.
+        (T::Changed | T::Unchanged, D::OurPartial500 | D::OurLateWrite) => (Kind::Patch, false),
+        (T::Absent, D::OurPartial500 | D::OurLateWrite) => (Kind::Link, false),
+    }
+}
+
+const TRACKER: [TrackerCase; 3] = [
+    TrackerCase::Absent,
+    TrackerCase::Unchanged,
+    TrackerCase::Changed,
+];
+const DOJO: [DojoCase; 5] = [
+    DojoCase::Absent,
+    DojoCase::Unchanged,
+    DojoCase::Changed,
+    DojoCase::OurPartial500,
+    DojoCase::OurLateWrite,
+];
+const POLICIES: [ConflictPolicy; 3] = [
+    ConflictPolicy::DojoWins,
+    ConflictPolicy::TrackerWins,
+    ConflictPolicy::NewestWins,
+];
+const TIMES: [Times; 3] = [Times::TrackerNewer, Times::DojoNewer, Times::DojoUndated];
+
+#[test]
+fn the_table_every_combination() {
+    let mut rows = 0;
+    for t in TRACKER {
+        for d in DOJO {
+            for p in POLICIES {
+                for times in TIMES {
+                    let plan = plan(&input(t, d, p, times));
+                    let (want, conflict) = expected(t, d, p, times);
+                    assert_eq!(
+                        kind(&plan),
+                        want,
+                        "{t:?} × {d:?} × {p} × {times:?}: {plan:?}"
+                    );
+                    assert_eq!(
+                        conflict_of(&plan),
+                        conflict.then_some(p),
+                        "{t:?} × {d:?} × {p} × {times:?}: conflict"
+                    );
+                    rows += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(rows, 3 * 5 * 3 * 3);
+}
+
+#[test]
+fn invariant_a_tester_change_is_never_replaced_by_our_own_write() {
+    for t in [TrackerCase::Changed, TrackerCase::Unchanged] {
+        for d in [DojoCase::OurPartial500, DojoCase::OurLateWrite] {
+            for p in POLICIES {
+                for times in TIMES {
+                    let plan = plan(&input(t, d, p, times));
+                    let want = if t == TrackerCase::Changed {
+                        tester()
+                    } else {
+                        base()
+                    };
+                    match &plan {
+                        Plan::Patch { sent, patch, .. } => {
+                            assert_eq!(sent, &want, "{t:?} × {d:?} × {p}");
+                            assert!(!patch.is_empty());
+                        }
+                        other => panic!("{t:?} × {d:?} × {p} × {times:?}: {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_genuine_edit_is_not_hidden_by_an_unrelated_write_of_ours() {
+    // Our timed-out write carried "done"; the lead marked it not applicable.
+    let mut i = input(
+        TrackerCase::Changed,
+        DojoCase::Changed,
+        ConflictPolicy::DojoWins,
+        Times::DojoNewer,
+    );
+    i.in_flight = vec![write(Status::Done, "a", None)];
+    i.dojo = DojoRead::Present(finding(Status::NotApplicable, "a", Some(t0())));
+    let p = plan(&i);
+    assert_eq!(kind(&p), Kind::Pull);
+    assert_eq!(conflict_of(&p), Some(ConflictPolicy::DojoWins));
+}
+
+#[test]
+fn tracker_triggers_coalesce_trust_the_snapshot_and_search_when_unlinked() {
+    let mut i = input(
+        TrackerCase::Changed,
+        DojoCase::Unchanged,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
+    i.trigger = Trigger::TrackerChanged;
+    i.dojo = DojoRead::NotRead;
+    assert_eq!(kind(&plan(&i)), Kind::Patch, "snapshot trusted, no read");
+    let last = i.now - Duration::milliseconds(100);
+    i.record.as_mut().unwrap().last_write_at = Some(last);
+    assert_eq!(
+        plan(&i),
+        Plan::Defer {
+            due: last + Duration::milliseconds(350)
+        }
+    );
+    i.record.as_mut().unwrap().last_write_at = None;
+    i.record.as_mut().unwrap().snapshot = None;
+    assert_eq!(plan(&i), Plan::Read(Read::Search));
+    i.dojo = DojoRead::Absent;
+    assert_eq!(kind(&plan(&i)), Kind::Create);
+    i.record.as_mut().unwrap().tracker_pushed = true;
+    assert_eq!(plan(&i), Plan::NoOp, "already pushed");
+    i.record = None;
+    assert_eq!(plan(&i), Plan::NoOp, "nothing recorded");
+}
+
+#[test]
+fn rechecks_read_and_observations_older_than_the_snapshot_are_ignored() {
+    let mut i = input(
+        TrackerCase::Unchanged,
+        DojoCase::Unchanged,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
+    i.dojo = DojoRead::NotRead;
+    assert_eq!(plan(&i), Plan::Read(Read::Finding(7)));
+    // A poll that raced our write: older `updated` than our snapshot.
+    let mut old = finding(Status::Done, "a", Some(t0() - Duration::minutes(5)));
+    old.finding_id = 7;
+    i.trigger = Trigger::Observed(DojoObservation::Present(old));
+    assert_eq!(plan(&i), Plan::NoOp);
+    i.trigger = Trigger::Observed(DojoObservation::Deleted { finding_id: 7 });
+    assert_eq!(kind(&plan(&i)), Kind::Unlink);
+    i.trigger = Trigger::Observed(DojoObservation::Deleted { finding_id: 99 });
+    assert_eq!(plan(&i), Plan::NoOp, "another finding's deletion");
+}
+
+#[test]
+fn tags_are_compared_in_any_case_and_sent_only_when_they_change() {
+    let mut i = input(
+        TrackerCase::Changed,
+        DojoCase::Unchanged,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
+    // Same status, notes change only: no tags in the PATCH although the
+    // finding holds 'WSTG' and 'WSTG-INFO-01' in upper case.
+    i.record.as_mut().unwrap().tracker = Some(st(Status::InProgress, "new notes"));
+    let Plan::Patch { patch, .. } = plan(&i) else {
+        panic!()
+    };
+    assert_eq!(patch.tags, None);
+    assert_eq!(patch.notes.as_deref(), Some("new notes"));
+    // A status change: the upper-case tags are kept as they are, no twin.
+    i.record.as_mut().unwrap().tracker = Some(tester());
+    let Plan::Patch { patch, .. } = plan(&i) else {
+        panic!()
+    };
+    let tags = patch.tags.unwrap();
+    assert_eq!(tags, vec!["WSTG", "WSTG-INFO-01", "wstg-status:blocked"]);
+}
+
+#[test]
+fn the_partial_500_sequence_completes_the_write_without_the_colliding_tags() {
+    // 1. The tester's change is planned as a PATCH carrying tags.
+    let mut i = input(
+        TrackerCase::Changed,
+        DojoCase::Unchanged,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
+    let Plan::Patch {
+        finding_id,
+        patch,
+        sent,
+        ..
+    } = plan(&i)
+    else {
+        panic!()
+    };
+    let carried = patch.tags.clone().unwrap();
+    // 2. DefectDojo answers 500: re-read, and leave the non-status tags out.
+    let v = interpret(
+        WriteKind::Patch { finding_id },
+        &sent,
+        Some(&carried),
+        &[],
+        Answer::TagCollision,
+    );
+    let Verdict::Reread {
+        read,
+        avoid_tags,
+        warning,
+    } = v
+    else {
+        panic!("{v:?}")
+    };
+    assert_eq!(read, Read::Finding(7));
+    assert_eq!(avoid_tags, vec!["WSTG", "WSTG-INFO-01"]);
+    let warning = warning.unwrap();
+    assert!(
+        warning.contains("'WSTG'") && warning.contains("admin"),
+        "{warning}"
+    );
+    // 3. The re-read shows the partial save: fields saved, tags wiped.
+    let mut wiped = finding(Status::Blocked, "b", Some(t0()));
+    wiped.tags = vec![];
+    i.dojo = DojoRead::Present(wiped.clone());
+    i.avoid_tags = avoid_tags.clone();
+    i.in_flight = vec![write(Status::Blocked, "b", Some(carried.clone()))];
+    let Plan::Patch { patch, sent, .. } = plan(&i) else {
+        panic!()
+    };
+    assert_eq!(patch.tags, Some(vec![status_tag(Status::Blocked)]));
+    assert!(!patch.changes_status() && patch.notes.is_none());
+    // 4. Saved: done, and the poller's reading of it is no change.
+    let mut after = wiped.clone();
+    after.tags = vec![status_tag(Status::Blocked)];
+    let v = interpret(
+        WriteKind::Patch { finding_id: 7 },
+        &sent,
+        patch.tags.as_deref(),
+        &avoid_tags,
+        Answer::Saved(after.clone()),
+    );
+    assert_eq!(
+        v,
+        Verdict::Done {
+            after: after.clone()
+        }
+    );
+    assert!(!observe::is_change(Some(&after), &after.clone()));
+    // 5. Had the worker died after the 500, the poller's observation of the
+    // partial save is still ours under every policy: pushed, never pulled.
+    for p in POLICIES {
+        let mut j = input(
+            TrackerCase::Changed,
+            DojoCase::Unchanged,
+            p,
+            Times::DojoNewer,
+        );
+        j.in_flight = vec![write(Status::Blocked, "b", Some(carried.clone()))];
+        j.trigger = Trigger::Observed(DojoObservation::Present(wiped.clone()));
+        j.dojo = DojoRead::NotRead;
+        assert_eq!(kind(&plan(&j)), Kind::Patch, "{p}");
+    }
+}
+
+#[test]
+fn answers_mean_what_they_say() {
+    let sent = tester();
+    let mine = finding(Status::Blocked, "b", Some(t0()));
+    let p = WriteKind::Patch { finding_id: 7 };
+    assert_eq!(
+        interpret(p, &sent, None, &[], Answer::Saved(mine.clone())),
+        Verdict::Done {
+            after: mine.clone()
+        }
+    );
+    // DefectDojo changed meanwhile: plan again with its answer (conflict).
+    let theirs = finding(Status::NotApplicable, "b", Some(t0()));
+    assert_eq!(
+        interpret(p, &sent, None, &[], Answer::Saved(theirs.clone())),
+        Verdict::Replan {
+            dojo: DojoRead::Present(theirs)
+        }
+    );
+    assert_eq!(
+        interpret(p, &sent, None, &[], Answer::OutcomeUnknown),
+        Verdict::InFlight
+    );
+    assert!(!Verdict::InFlight.clears_intent());
+    assert_eq!(
+        interpret(p, &sent, None, &[], Answer::NotSent),
+        Verdict::Failed
+    );
+    assert!(matches!(
+        interpret(p, &sent, None, &[], Answer::NotFound),
+        Verdict::Reread {
+            read: Read::Search,
+            ..
+        }
+    ));
+    assert!(matches!(
+        interpret(p, &sent, None, &[], Answer::Invalid),
+        Verdict::Reread {
+            read: Read::Finding(7),
+            ..
+        }
+    ));
+    // A tag collision: first the other tags go, then the status tag, then
+    // it is a failure (never a loop).
+    let tags = vec!["wstg".to_owned(), status_tag(Status::Blocked)];
+    let Verdict::Reread { avoid_tags, .. } =
+        interpret(p, &sent, Some(&tags), &[], Answer::TagCollision)
+    else {
+        panic!()
+    };
+    assert_eq!(avoid_tags, vec!["wstg"]);
+    let status_only = vec![status_tag(Status::Blocked)];
+    let Verdict::Reread { avoid_tags, .. } = interpret(
+        p,
+        &sent,
+        Some(&status_only),
+        &avoid_tags,
+        Answer::TagCollision,
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        avoid_tags,
+        vec!["wstg".to_owned(), status_tag(Status::Blocked)]
+    );
+    assert_eq!(
+        interpret(p, &sent, None, &avoid_tags, Answer::TagCollision),
+        Verdict::Failed
+    );
+    // A create refused for its tags: look before making another.
+    assert!(matches!(
+        interpret(
+            WriteKind::Create,
+            &sent,
+            Some(&tags),
+            &[],
+            Answer::TagCollision
+        ),
+        Verdict::Reread {
+            read: Read::Search,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn after_a_pull_the_status_tag_is_aligned_once() {
+    // A lead closed the finding; its tag still says in progress.
+    let mut i = input(
+        TrackerCase::Unchanged,
+        DojoCase::Changed,
+        ConflictPolicy::DojoWins,
+        Times::DojoNewer,
+    );
+    let mut closed = finding(Status::Done, "a", Some(t0()));
+    closed.tags = finding(Status::InProgress, "a", None).tags;
+    i.dojo = DojoRead::Present(closed);
+    let Plan::Pull {
+        align, state, dojo, ..
+    } = plan(&i)
+    else {
+        panic!()
+    };
+    assert_eq!(state.status, Status::Done);
+    let align = align.unwrap();
+    assert_eq!(
+        align.tags.as_deref().unwrap(),
+        ["WSTG", "WSTG-INFO-01", "wstg-status:done"]
+    );
+    // Aligned and recorded: the next reading is no change, so no second write.
+    let mut after = dojo.clone();
+    after.tags = align.tags.clone().unwrap();
+    let v = interpret(
+        WriteKind::Align { finding_id: 7 },
+        &state,
+        align.tags.as_deref(),
+        &[],
+        Answer::Saved(after.clone()),
+    );
+    assert_eq!(
+        v,
+        Verdict::Done {
+            after: after.clone()
+        }
+    );
+    let mut j = i.clone();
+    let r = j.record.as_mut().unwrap();
+    r.snapshot = Some(after.clone());
+    r.last_synced = Some(state.clone());
+    r.tracker = Some(state);
+    j.dojo = DojoRead::Present(after);
+    assert_eq!(plan(&j), Plan::NoOp);
+}
+
+#[test]
+fn newest_wins_corner_is_decided_once() {
+    use super::plan::dojo_wins;
+    let p = ConflictPolicy::NewestWins;
+    assert!(!dojo_wins(p, Some(t0()), None), "undated DefectDojo loses");
+    assert!(dojo_wins(p, None, Some(t0())));
+    assert!(
+        dojo_wins(p, Some(t0()), Some(t0())),
+        "a tie goes to DefectDojo"
+    );
+    assert!(dojo_wins(p, None, None));
+}
+
+#[test]
+fn an_answer_holding_our_late_write_and_our_patch_is_ours_not_a_conflict() {
+    // The tester went done → notes v3. Our PATCH of the notes is answered
+    // with the status of an earlier PATCH of ours that timed out and landed
+    // first (not started): the replan sees both writes as ours and writes
+    // the tracker's state again, under every policy.
+    for p in POLICIES {
+        let mut i = input(
+            TrackerCase::Changed,
+            DojoCase::Unchanged,
+            p,
+            Times::DojoNewer,
+        );
+        let r = i.record.as_mut().unwrap();
+        r.last_synced = Some(st(Status::Done, "v2"));
+        r.snapshot = Some(finding(Status::Done, "v2", Some(t0())));
+        r.tracker = Some(st(Status::Done, "v3"));
+        i.trigger = Trigger::TrackerChanged;
+        i.dojo = DojoRead::NotRead;
+        let late = write(Status::NotStarted, "v2", None);
+        let Plan::Patch { patch, sent, .. } = plan(&i) else {
+            panic!()
+        };
+        assert_eq!(patch.notes.as_deref(), Some("v3"));
+        let answer = finding(Status::NotStarted, "v3", Some(t0() + Duration::seconds(1)));
+        let Verdict::Replan { dojo } = interpret(
+            WriteKind::Patch { finding_id: 7 },
+            &sent,
+            None,
+            &[],
+            Answer::Saved(answer),
+        ) else {
+            panic!()
+        };
+        let ours = InFlightWrite {
+            status: None,
+            notes: Some(Notes::parse("v3".to_owned()).unwrap()),
+            ..write(Status::Done, "v3", None)
+        };
+        i.in_flight = vec![late, ours];
+        i.dojo = dojo;
+        let Plan::Patch { sent, patch, .. } = plan(&i) else {
+            panic!("{p}: {:?}", plan(&i))
+        };
+        assert_eq!(sent, st(Status::Done, "v3"), "{p}");
+        assert!(patch.changes_status(), "{p}");
+    }
+}
