@@ -80,12 +80,12 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     (
         "WSTG_INGEST_TOKEN",
         "ingest.token",
-        "bearer token required from the tracker (secret)",
+        "configured tracker token: read and write on every project (secret)",
     ),
     (
         "WSTG_ADMIN_TOKEN",
         "ingest.admin_token",
-        "bearer token of the admin endpoints (dead letters); unset: they refuse every call (secret)",
+        "configured admin token: admin endpoints (dead letters, projects) and every project (secret)",
     ),
     (
         "WSTG_CORS_ORIGINS",
