@@ -42,9 +42,12 @@ async function launch({ token } = {}) {
   });
   if (token) {
     await context.addInitScript((t) => {
-      for (const key of ['wstg-bridge:token', 'wstg-sync:token']) {
-        if (!localStorage.getItem(key)) localStorage.setItem(key, t);
-      }
+      // about:blank and other opaque origins have no localStorage.
+      try {
+        for (const key of ['wstg-bridge:token', 'wstg-sync:token']) {
+          if (!localStorage.getItem(key)) localStorage.setItem(key, t);
+        }
+      } catch (e) { /* nothing to seed */ }
     }, token);
   }
   const errors = [];
