@@ -96,7 +96,7 @@ fn check_host(host: Option<&str>, allowed: &[String]) -> Result<(), ApiError> {
         return Err(ApiError::MisdirectedHost(String::new()));
     };
     let name = host_name(host);
-    if allowed.iter().any(|a| *a == name) {
+    if allowed.contains(&name) {
         Ok(())
     } else {
         // Printable ASCII only, and short: the value goes into the answer.
