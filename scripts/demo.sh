@@ -79,7 +79,7 @@ cat <<MSG
 
 wstg-bridge demo is running.
   tracker page   http://127.0.0.1:$INGEST_PORT/
-  status         http://127.0.0.1:$INGEST_PORT/api/wstg/status
+  status         http://127.0.0.1:$INGEST_PORT/api/wstg/status   (with the token below)
   DefectDojo     http://127.0.0.1:$DOJO_PORT/api/v2/findings/   (emulator; header "Authorization: Token $TOKEN")
   logs           make wstg-logs   (files in .demo/logs/)
 

@@ -502,3 +502,79 @@ async fn a_foreign_host_is_refused() {
     }
     sys.stop().await;
 }
+
+/// The real binary: anonymous access, where allowed, is announced with a
+/// WARN at start, and refused outright off loopback.
+#[tokio::test]
+async fn anonymous_access_is_loud_and_loopback_only() {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+    let db = test_support::fresh_sqlite();
+    let prefix = test_support::unique_prefix();
+    let port = test_support::process::free_port();
+    let env = service_env(
+        &prefix,
+        &db.url,
+        "http://127.0.0.1:9",
+        &format!("127.0.0.1:{port}"),
+    );
+    let start = |extra: &[(&str, &str)]| {
+        let mut cmd = tokio::process::Command::new(bin("wstg-ingest"));
+        cmd.envs(env.iter().cloned())
+            .env_remove("WSTG_INGEST_TOKEN")
+            .env("WSTG_LOG", "info")
+            .envs(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd.spawn().unwrap()
+    };
+
+    // Off loopback: it does not start, and says why.
+    let refused = start(&[
+        ("WSTG_ALLOW_ANONYMOUS", "true"),
+        ("WSTG_INGEST_ADDR", "0.0.0.0:0"),
+    ])
+    .wait_with_output()
+    .await
+    .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("WSTG_ALLOW_ANONYMOUS"), "{err}");
+
+    // On loopback: it starts, with a WARN, and serves without a token.
+    let mut child = start(&[("WSTG_ALLOW_ANONYMOUS", "true")]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if line.contains("listening on") {
+                return;
+            }
+        }
+        panic!("wstg-ingest exited before listening");
+    })
+    .await
+    .expect("wstg-ingest listens");
+    let r = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/wstg/items"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "anonymous access was allowed");
+    child.start_kill().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .await
+        .unwrap();
+    assert!(
+        log.contains("WARN") && log.contains("ANONYMOUS ACCESS IS ON"),
+        "{log}"
+    );
+    let _ = test_support::redis_env::delete_prefix(&prefix).await;
+}
