@@ -119,7 +119,16 @@ async fn anonymous_requests_are_refused_with_the_default_configuration() {
 
 #[tokio::test]
 async fn a_project_token_reads_and_writes_its_project_only() {
-    let sys = System::start(test_support::fresh_sqlite(), 0).await;
+    project_tokens_on(test_support::fresh_sqlite()).await;
+}
+
+#[tokio::test]
+async fn a_project_token_reads_and_writes_its_project_only_on_postgres() {
+    project_tokens_on(test_support::fresh_postgres().await.unwrap()).await;
+}
+
+async fn project_tokens_on(db: test_support::FreshDb) {
+    let sys = System::start(db, 0).await;
     let base = &sys.ingest_url;
     wstgctl_ok(&sys, &["project", "add", "alpha"]).await;
     wstgctl_ok(
