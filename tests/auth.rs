@@ -587,3 +587,53 @@ async fn anonymous_access_is_loud_and_loopback_only() {
     );
     let _ = test_support::redis_env::delete_prefix(&prefix).await;
 }
+
+/// The demo's setting: a write to an unknown project creates it, still
+/// refusing look-alikes; a scoped token still cannot.
+#[tokio::test]
+async fn projects_created_on_demand_only_where_configured() {
+    let sys = System::start_with(
+        test_support::fresh_sqlite(),
+        0,
+        &[("WSTG_CREATE_PROJECTS_ON_DEMAND", "true")],
+    )
+    .await;
+    let sync = format!("{}/api/wstg/sync", sys.ingest_url);
+    let change =
+        |project: &str| json!({"wstg_id": "WSTG-INFO-01", "status": "done", "project": project});
+    let r = sys
+        .http
+        .post(&sync)
+        .json(&change("newproj"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let r = sys
+        .http
+        .post(&sync)
+        .json(&change("NEWPROJ"))
+        .send()
+        .await
+        .unwrap();
+    let b = refused(r, 400).await;
+    assert_eq!(b["field"], "project", "{b}");
+    let listed: Value =
+        serde_json::from_str(&wstgctl_ok(&sys, &["project", "list"]).await).unwrap();
+    assert_eq!(listed["projects"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["projects"][0]["name"], "newproj");
+    let scoped = wstgctl_ok(
+        &sys,
+        &["token", "create", "--label", "n", "--write", "newproj"],
+    )
+    .await;
+    let r = client_with_token(scoped.trim())
+        .post(&sync)
+        .json(&change("other"))
+        .send()
+        .await
+        .unwrap();
+    refused(r, 403).await;
+    assert_eq!(stream_len(&sys.prefix).await, 1);
+    sys.stop().await;
+}
