@@ -27,6 +27,7 @@ wait_http() { for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1" 2>/dev/null 
 cat > "$LOGS/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer bench-ingest-token"
 wrk.body = '{"wstg_id":"WSTG-INFO-01","status":"In Progress","notes":"bench","user":"bench"}'
 LUA
 
@@ -39,7 +40,7 @@ run_wrk() { # name url
 echo "## ingest throughput (machine: $(nproc) cores)"
 "$BIN/bare-xadd" --addr 127.0.0.1:18089 >"$LOGS/bare.log" 2>&1 & pids+=($!)
 WSTG_REDIS_URL=redis://127.0.0.1:6379 WSTG_KEY_PREFIX=$PREFIX WSTG_DATABASE_URL="sqlite://$LOGS/wstg.db?mode=rwc" \
-  WSTG_INGEST_ADDR=127.0.0.1:18088 WSTG_LOG=error "$BIN/wstg-ingest" >"$LOGS/ingest.log" 2>&1 & pids+=($!)
+  WSTG_INGEST_ADDR=127.0.0.1:18088 WSTG_INGEST_TOKEN=bench-ingest-token WSTG_LOG=error "$BIN/wstg-ingest" >"$LOGS/ingest.log" 2>&1 & pids+=($!)
 wait_http http://127.0.0.1:18088/healthz
 sleep 0.5
 run_wrk "baseline: bare actix-web + one XADD" http://127.0.0.1:18089/api/wstg/sync

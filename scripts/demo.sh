@@ -70,18 +70,32 @@ start worker-2 "$BIN/wstg-worker"
 start poller "$BIN/wstg-poller"
 wait_http "http://127.0.0.1:$INGEST_PORT/readyz"
 
+# The bridge refuses calls without a token (docs/security.md). The demo makes
+# one for the default project, kept hashed in the store: it is shown once,
+# here, and the tracker page asks for it.
+BRIDGE_TOKEN=$("$BIN/wstgctl" token create --label "make demo" --write default)
+
 cat <<MSG
 
 wstg-bridge demo is running.
   tracker page   http://127.0.0.1:$INGEST_PORT/
-  status         http://127.0.0.1:$INGEST_PORT/api/wstg/status
+  status         http://127.0.0.1:$INGEST_PORT/api/wstg/status   (with the token below)
   DefectDojo     http://127.0.0.1:$DOJO_PORT/api/v2/findings/   (emulator; header "Authorization: Token $TOKEN")
   logs           make wstg-logs   (files in .demo/logs/)
 
+Your bridge token (project "default", read-write; shown once, the page asks for it):
+  $BRIDGE_TOKEN
+
 Make a finding appear:
   curl -s -X POST http://127.0.0.1:$INGEST_PORT/api/wstg/sync -H 'Content-Type: application/json' \\
+       -H "Authorization: Bearer $BRIDGE_TOKEN" \\
        -d '{"wstg_id": "WSTG-INFO-01", "status": "In Progress", "notes": "started recon", "user": "alice"}'
   curl -s -H "Authorization: Token $TOKEN" "http://127.0.0.1:$DOJO_PORT/api/v2/findings/?tags=wstg-info-01"
+
+More projects and tokens (admin, from a shell):
+  set -a; . .demo/env; set +a
+  $BIN/wstgctl project add "Client A"
+  $BIN/wstgctl token create --label alice --write "Client A" --read default
 
 Ctrl-C stops everything.
 MSG

@@ -559,7 +559,7 @@ return id
 
     // The admin endpoints: a token is required...
     let admin = format!("{}/api/wstg/admin/dlq", bed.ingest_url);
-    let r = bed.http.get(&admin).send().await.unwrap();
+    let r = reqwest::Client::new().get(&admin).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let r = bed
         .http
@@ -571,7 +571,11 @@ return id
     assert_eq!(r.status(), 401);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["success"], false);
-    // ... and without a configured one they are shut.
+    // ... the tracker's ingest token does not open them ...
+    let r = bed.http.get(&admin).send().await.unwrap();
+    assert_eq!(r.status(), 403, "a tracker token is not an admin token");
+    // ... and without a configured one (and no stored admin token) nobody
+    // gets in.
     let mut no_admin = bed.env.clone();
     no_admin.retain(|(k, _)| k != "WSTG_ADMIN_TOKEN" && k != "WSTG_INGEST_ADDR");
     no_admin.push(("WSTG_INGEST_ADDR".into(), "127.0.0.1:0".into()));
@@ -587,7 +591,7 @@ return id
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403, "no admin token configured: always refused");
+    assert_eq!(r.status(), 401, "no admin token configured: always refused");
     server.abort();
     // With the token: list and show.
     let list: Value = bed
@@ -634,6 +638,7 @@ return id
         .http
         .post(format!("{admin}/{first_refused}/replay"))
         .bearer_auth(ADMIN_TOKEN)
+        .header("Content-Type", "application/json")
         .send()
         .await
         .unwrap();

@@ -139,13 +139,15 @@ async fn a_configured_token_is_required_and_never_echoed() {
     .await;
     let url = format!("{}/api/wstg/sync", sys.ingest_url);
     let body = json!({"wstg_id": "WSTG-INFO-01", "status": "done"});
+    // A client of its own: `sys.http` sends the configured token.
+    let anonymous = reqwest::Client::new();
     for auth in [
         None,
         Some("Bearer wrong-token"),
         Some("Token tracker-secret-1"),
         Some("tracker-secret-1"),
     ] {
-        let mut req = sys.http.post(&url).json(&body);
+        let mut req = anonymous.post(&url).json(&body);
         if let Some(a) = auth {
             req = req.header("Authorization", a);
         }

@@ -30,7 +30,7 @@ async fn one_poller_per_project_and_a_standby_takes_over_when_it_dies() {
         &format!("127.0.0.1:{port}"),
     );
     env.push(("WSTG_POLL_INTERVAL_SECS".into(), "1".into()));
-    let http = reqwest::Client::new();
+    let http = common::authed_client();
     let ingest_url = format!("http://127.0.0.1:{port}");
 
     let mut ingest = Proc::start("wstg-ingest", &[], &env).unwrap();

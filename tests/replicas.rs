@@ -71,7 +71,7 @@ async fn three_worker_processes_make_exactly_one_finding_per_item_in_its_last_st
         s.bytes()
             .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
     });
-    let http = reqwest::Client::new();
+    let http = common::authed_client();
     let url = format!("http://127.0.0.1:{port}/api/wstg/sync");
     let statuses: Vec<u16> = futures::stream::iter(events)
         .map(|e| {

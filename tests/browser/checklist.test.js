@@ -137,9 +137,11 @@ test('changes made while the bridge is down wait in the browser and are delivere
   });
 });
 
-test('with a bridge token, the page asks for it, keeps it hidden and then syncs', async () => {
-  const token = 'browser-test-ingest-token';
-  await withSystem({ env: { WSTG_INGEST_TOKEN: token } }, async ({ sys, browser }) => {
+test('without a saved token the page asks for one, keeps it hidden and then syncs', async () => {
+  await withSystem({ pageToken: null }, async ({ sys, browser }) => {
+    // A token for the default project, made as `make demo` makes its own.
+    const token = sys.wstgctl(['token', 'create', '--label', 'browser test', '--write', 'default']).trim();
+    assert.match(token, /^wstg_[0-9a-f]{64}$/);
     const page = await browser.newPage();
     await page.goto(`${sys.ingestUrl}/`);
     // Nothing loads without it: the settings dialog asks.
@@ -159,7 +161,7 @@ test('with a bridge token, the page asks for it, keeps it hidden and then syncs'
     // The token is in localStorage only: not in the page, not in the URL.
     assert.ok(!(await page.content()).includes(token));
     assert.ok(!page.url().includes(token));
-    const unauth = await sys.bridge('GET', '/api/wstg/items');
+    const unauth = await fetch(`${sys.ingestUrl}/api/wstg/items`);
     assert.equal(unauth.status, 401);
   });
 });

@@ -271,8 +271,19 @@ impl Bed {
             env,
             dojo_url,
             ingest_url: format!("http://{ingest_addr}"),
+            // Every call carries the configured ingest token (service_env).
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
+                .default_headers(
+                    [(
+                        reqwest::header::AUTHORIZATION,
+                        format!("Bearer {}", crate::common::INGEST_TOKEN)
+                            .parse()
+                            .unwrap(),
+                    )]
+                    .into_iter()
+                    .collect(),
+                )
                 .build()
                 .unwrap(),
             workers: Vec::new(),

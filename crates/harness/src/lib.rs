@@ -16,6 +16,28 @@ use wstg_settings::Settings;
 
 pub const DOJO_TOKEN: &str = "system-test-dojo-token";
 
+/// The configured tracker token (`WSTG_INGEST_TOKEN`) of every system under
+/// test: the ingest refuses anonymous calls by default.
+pub const INGEST_TOKEN: &str = "system-test-ingest-token";
+
+/// An HTTP client that sends [`INGEST_TOKEN`] on every request.
+pub fn authed_client() -> reqwest::Client {
+    client_with_token(INGEST_TOKEN)
+}
+
+/// An HTTP client that sends `token` as its bearer token on every request.
+pub fn client_with_token(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("a header value"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("an HTTP client")
+}
+
 /// The environment the services read, for this system.
 pub fn service_env(
     prefix: &str,
@@ -30,6 +52,7 @@ pub fn service_env(
         ("WSTG_DOJO_URL", dojo_url.to_owned()),
         ("WSTG_DOJO_TOKEN", DOJO_TOKEN.to_owned()),
         ("WSTG_INGEST_ADDR", ingest_addr.to_owned()),
+        ("WSTG_INGEST_TOKEN", INGEST_TOKEN.to_owned()),
         ("WSTG_WORKER_BLOCK_MS", "500".to_owned()),
         ("WSTG_DOJO_TIMEOUT_SECS", "5".to_owned()),
         ("WSTG_CLAIM_MIN_IDLE_SECS", "15".to_owned()),
@@ -51,7 +74,10 @@ pub struct System {
     pub ingest_url: String,
     pub prefix: String,
     pub settings: Settings,
+    /// Sends the configured tracker token on every request.
     pub http: reqwest::Client,
+    /// The environment the services were configured with (for wstgctl).
+    pub env: Vec<(String, String)>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     _db: FreshDb,
@@ -102,6 +128,13 @@ impl System {
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
         let settings = settings_from(&env);
+        // The tracker token the test configured, else the harness's.
+        let token = env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "WSTG_INGEST_TOKEN")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| INGEST_TOKEN.to_owned());
         let app = wstg_ingest::Application::build(&settings).await.unwrap();
         let ingest_url = format!("http://127.0.0.1:{}", app.port());
         let shutdown = CancellationToken::new();
@@ -127,7 +160,8 @@ impl System {
             ingest_url,
             prefix,
             settings,
-            http: reqwest::Client::new(),
+            http: client_with_token(&token),
+            env,
             shutdown,
             tasks,
             _db: db,

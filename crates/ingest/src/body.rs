@@ -1,7 +1,7 @@
 //! Reading request bodies: a hard size limit (checked against Content-Length
 //! before reading, and while reading), and JSON parsing whose errors name the
-//! problem instead of actix's plain-text defaults. Any Content-Type is
-//! accepted: browser trackers post `text/plain` to avoid a CORS preflight.
+//! problem instead of actix's plain-text defaults. The guard (guard.rs) has
+//! already required `Content-Type: application/json` on state-changing calls.
 
 use actix_web::web;
 use futures::StreamExt;

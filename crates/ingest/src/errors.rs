@@ -18,6 +18,18 @@ pub enum ApiError {
     /// The endpoint is switched off (e.g. admin endpoints without a token).
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The token is valid but may not do this (another project, not admin).
+    #[error("{0}")]
+    Denied(String),
+    /// A page on another site sent the request (Origin / Sec-Fetch-Site).
+    #[error("cross-site request refused: {0}")]
+    CrossSite(String),
+    /// A state-changing request whose body is not declared as JSON.
+    #[error("Content-Type: state-changing requests must be sent as application/json")]
+    UnsupportedMediaType,
+    /// The Host header names a host this ingest is not (DNS rebinding).
+    #[error("Host: '{0}' is not a name of this service")]
+    MisdirectedHost(String),
     #[error("{0} not found")]
     NotFound(String),
     /// Redis (or the store) is unreachable: the client should retry.
@@ -42,7 +54,11 @@ impl ResponseError for ApiError {
             ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Denied(_) | ApiError::CrossSite(_) => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MisdirectedHost(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -59,6 +75,14 @@ impl ResponseError for ApiError {
             ApiError::TooLarge { .. } => {
                 body["field"] = json!("body");
                 body["reason"] = json!(self.to_string().trim_start_matches("body: "));
+            }
+            ApiError::UnsupportedMediaType => {
+                body["field"] = json!("Content-Type");
+                body["reason"] = json!("must be application/json");
+            }
+            ApiError::MisdirectedHost(_) => {
+                body["field"] = json!("Host");
+                body["reason"] = json!("not a name of this service (set auth.public_host)");
             }
             ApiError::Internal(e) => {
                 // The cause goes to the log, not to the client.

@@ -5,6 +5,8 @@
 pub mod auth;
 pub mod body;
 pub mod errors;
+pub mod guard;
+pub mod project_access;
 pub mod routes;
 pub mod startup;
 pub mod state;

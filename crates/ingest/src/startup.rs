@@ -12,7 +12,7 @@ use wstg_domain::Catalogue;
 use wstg_settings::{service, Settings};
 
 use crate::routes;
-use crate::state::AppState;
+use crate::state::{AppState, AuthConfig};
 
 pub struct Application {
     port: u16,
@@ -22,6 +22,7 @@ pub struct Application {
 impl Application {
     /// Connects to Redis and the store and binds `settings.ingest.addr`.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let auth = auth_config(settings)?;
         let queue = service::queue(settings, |_| {}).await?;
         let store = service::store(settings).await?;
         let listener = TcpListener::bind(settings.ingest.addr)
@@ -38,6 +39,7 @@ impl Application {
             webhook_header: settings.ingest.webhook_header.clone(),
             admin_token: settings.ingest.admin_token.clone(),
             dojo_ui: settings.dojo.url.as_str().trim_end_matches('/').to_owned(),
+            auth,
         });
         let origins = settings.ingest.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -71,4 +73,42 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The guard's configuration. Anonymous access is refused outright unless
+/// the ingest listens on loopback only, and said loudly when it is on.
+fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
+    let addr = settings.ingest.addr;
+    if settings.auth.allow_anonymous {
+        anyhow::ensure!(
+            addr.ip().is_loopback(),
+            "auth.allow_anonymous (WSTG_ALLOW_ANONYMOUS) is on but ingest.addr ({addr}) is not a \
+             loopback address: anyone on the network could read and change every checklist. \
+             Use tokens (wstgctl token create), or listen on 127.0.0.1"
+        );
+        tracing::warn!(
+            %addr,
+            "ANONYMOUS ACCESS IS ON (auth.allow_anonymous): any local process or user can read \
+             and change every checklist without a token. Do not use this on a shared host."
+        );
+    }
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if !addr.ip().is_unspecified() && !addr.ip().is_loopback() {
+        hosts.push(match addr.ip() {
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        });
+    }
+    if let Some(h) = &settings.auth.public_host {
+        hosts.push(crate::guard::host_name(h));
+    }
+    Ok(AuthConfig {
+        allow_anonymous: settings.auth.allow_anonymous,
+        hosts,
+        origins: settings.ingest.cors_origins.clone(),
+        create_projects_on_demand: settings.auth.create_projects_on_demand,
+    })
 }

@@ -18,4 +18,17 @@ pub struct AppState {
     pub admin_token: Option<SecretString>,
     /// DefectDojo's base URL, for links to findings.
     pub dojo_ui: String,
+    /// Authentication and the browser checks of the guard (guard.rs).
+    pub auth: AuthConfig,
+}
+
+/// What the guard middleware and the project checks need.
+pub struct AuthConfig {
+    /// Requests without a token get tracker rights on every project.
+    pub allow_anonymous: bool,
+    /// Host names (lowercase, no port) requests may name.
+    pub hosts: Vec<String>,
+    /// Other origins whose pages may call the API (`ingest.cors_origins`).
+    pub origins: Vec<String>,
+    pub create_projects_on_demand: bool,
 }

@@ -196,7 +196,7 @@
         user.value = WB.user();
         tokenState.textContent = message || (WB.token()
           ? 'A token is saved in this browser. Leave the field empty to keep it.'
-          : 'No token saved. The bridge needs one only if it was started with WSTG_INGEST_TOKEN.');
+          : 'No token saved. The bridge needs one: ask its operator (wstgctl token create), or copy the one `make demo` printed.');
         dialog.showModal();
         (message ? token : user).focus();
       }

@@ -80,12 +80,12 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     (
         "WSTG_INGEST_TOKEN",
         "ingest.token",
-        "bearer token required from the tracker (secret)",
+        "configured tracker token: read and write on every project (secret)",
     ),
     (
         "WSTG_ADMIN_TOKEN",
         "ingest.admin_token",
-        "bearer token of the admin endpoints (dead letters); unset: they refuse every call (secret)",
+        "configured admin token: admin endpoints (dead letters, projects) and every project (secret)",
     ),
     (
         "WSTG_CORS_ORIGINS",
@@ -152,6 +152,21 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "poller.conflict_policy",
         "dojo_wins, tracker_wins, newest_wins",
     ),
+    (
+        "WSTG_ALLOW_ANONYMOUS",
+        "auth.allow_anonymous",
+        "true: requests without a token get tracker rights on every project (loopback only; never on a shared host)",
+    ),
+    (
+        "WSTG_PUBLIC_HOST",
+        "auth.public_host",
+        "host name (Host header) the ingest is reached by besides loopback names; others get 421",
+    ),
+    (
+        "WSTG_CREATE_PROJECTS_ON_DEMAND",
+        "auth.create_projects_on_demand",
+        "true: a write to an unknown project creates it (demo); false: 400 until an admin adds it",
+    ),
     ("WSTG_LOG_FORMAT", "log.format", "human or json"),
     ("WSTG_LOG", "log.level", "tracing filter, e.g. info"),
 ];
@@ -201,6 +216,7 @@ struct Raw {
     ingest: RawIngest,
     worker: WorkerSettings,
     poller: RawPoller,
+    auth: RawAuth,
     log: RawLog,
 }
 #[derive(Deserialize)]
@@ -239,6 +255,12 @@ struct RawPoller {
     conflict_policy: String,
 }
 #[derive(Deserialize)]
+struct RawAuth {
+    allow_anonymous: bool,
+    public_host: Option<String>,
+    create_projects_on_demand: bool,
+}
+#[derive(Deserialize)]
 struct RawLog {
     format: String,
     level: String,
@@ -254,6 +276,7 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub worker: WorkerSettings,
     pub poller: PollerSettings,
+    pub auth: AuthSettings,
     pub log: LogSettings,
 }
 
@@ -310,6 +333,23 @@ pub struct WorkerSettings {
 pub struct PollerSettings {
     pub interval: Duration,
     pub conflict_policy: ConflictPolicy,
+}
+
+/// Who may call the API (docs/security.md). The configured tokens themselves
+/// stay under `[ingest]` (`token`, `admin_token`); tokens made with
+/// `wstgctl token create` live, hashed, in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Requests without a token get tracker rights on every project. The
+    /// ingest refuses to start with it unless it listens on loopback.
+    pub allow_anonymous: bool,
+    /// The host name (lowercase, no port) browsers reach the ingest by,
+    /// besides `localhost`, `127.0.0.1` and `[::1]`: the Host check against
+    /// DNS rebinding.
+    pub public_host: Option<String>,
+    /// A tracker write to a project nobody created creates it (the demo);
+    /// otherwise it is refused until an admin runs `wstgctl project add`.
+    pub create_projects_on_demand: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -511,6 +551,23 @@ impl Settings {
             .conflict_policy
             .parse()
             .map_err(|e| invalid("poller.conflict_policy", e))?;
+        let public_host = match raw.auth.public_host.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(h) => {
+                let h = h.to_ascii_lowercase();
+                let ok = h.len() <= 253
+                    && h.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':')
+                    });
+                if !ok {
+                    return Err(invalid(
+                        "auth.public_host",
+                        format!("'{h}' must be a bare host name such as wstg.example.org (no scheme, no path)"),
+                    ));
+                }
+                Some(h)
+            }
+        };
         let format = match raw.log.format.to_ascii_lowercase().as_str() {
             "human" | "text" | "pretty" => LogFormat::Human,
             "json" => LogFormat::Json,
@@ -554,6 +611,11 @@ impl Settings {
             poller: PollerSettings {
                 interval: Duration::from_secs(raw.poller.interval_secs),
                 conflict_policy,
+            },
+            auth: AuthSettings {
+                allow_anonymous: raw.auth.allow_anonymous,
+                public_host,
+                create_projects_on_demand: raw.auth.create_projects_on_demand,
             },
             log: LogSettings {
                 format,
@@ -689,6 +751,26 @@ mod tests {
         ] {
             assert!(!dump.contains(secret), "{secret} leaked in {dump}");
         }
+    }
+
+    #[test]
+    fn authentication_is_required_by_default() {
+        let s = load(&[]).unwrap();
+        assert!(!s.auth.allow_anonymous);
+        assert!(!s.auth.create_projects_on_demand);
+        assert_eq!(s.auth.public_host, None);
+        let s = load(&[
+            ("WSTG_ALLOW_ANONYMOUS", "true"),
+            ("WSTG_PUBLIC_HOST", "WSTG.example.org"),
+            ("WSTG_CREATE_PROJECTS_ON_DEMAND", "true"),
+        ])
+        .unwrap();
+        assert!(s.auth.allow_anonymous && s.auth.create_projects_on_demand);
+        assert_eq!(s.auth.public_host.as_deref(), Some("wstg.example.org"));
+        let err = load(&[("WSTG_PUBLIC_HOST", "https://x/y")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WSTG_PUBLIC_HOST"), "{err}");
     }
 
     #[test]

@@ -17,23 +17,31 @@ mod audit;
 mod error;
 mod items;
 mod migrations;
+mod project_name;
 mod projects;
+mod registry;
 mod rows;
 mod sqlite;
 mod states;
 mod store;
 mod summary;
 mod target;
+mod tokens;
 mod view;
 
 pub use audit::AuditEntry;
 pub use error::StoreError;
 pub use items::{ItemRecord, Pulled, Pushed, TrackerRecord};
 pub use migrations::MIGRATOR;
+pub use project_name::{
+    confusable_key, new_project_name, normalise_project_name, ProjectNameError,
+};
 pub use projects::ProjectLinks;
+pub use registry::{AddProjectError, ProjectRecord};
 pub use rows::to_store_precision;
 pub use states::{Direction, SyncState, UnknownValue};
 pub use store::{Store, StoreOptions};
 pub use summary::{StatusSummary, UNKNOWN_KEY};
 pub use target::Backend;
+pub use tokens::{hash_token, Access, NewToken, StoredToken, TokenGrant, TokenRole};
 pub use view::ItemView;

@@ -1,6 +1,9 @@
 //! wstgctl: the operator's command line. It reads the same environment as
 //! the services (WSTG_REDIS_URL, WSTG_DATABASE_URL, WSTG_KEY_PREFIX, …).
 
+mod project;
+mod token;
+
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -42,6 +45,16 @@ enum Command {
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
+    },
+    /// API tokens: create (shown once), list, revoke.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
+    /// Projects: add (admin), list.
+    Project {
+        #[command(subcommand)]
+        command: project::ProjectCommand,
     },
     /// Recent audit rows, newest first.
     Audit {
@@ -120,6 +133,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }))
         }
         Command::Sync { project, item } => sync(&settings, project, item).await,
+        Command::Token { command } => token::run(&settings, command).await,
+        Command::Project { command } => project::run(&settings, command).await,
         Command::Audit { project, limit } => {
             let project = project.map(|p| ProjectName::parse(&p)).transpose()?;
             let rows = store(&settings)

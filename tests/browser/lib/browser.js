@@ -21,8 +21,13 @@ const ARGS = [
   '--disable-sync',
 ];
 
-/** A browser context with a fresh --user-data-dir; close() removes it. */
-async function launch() {
+/**
+ * A browser context with a fresh --user-data-dir; close() removes it.
+ * `token`: saved in every page's localStorage before its scripts run (the
+ * bridge's page and the drop-in script's default key), as a tester who
+ * entered it once would have it.
+ */
+async function launch({ token } = {}) {
   if (!fs.existsSync(EXECUTABLE)) {
     throw new Error(`${EXECUTABLE} is missing: run scripts/ensure-browser.sh`);
   }
@@ -35,6 +40,16 @@ async function launch() {
     locale: 'en-GB',
     timezoneId: 'UTC',
   });
+  if (token) {
+    await context.addInitScript((t) => {
+      // about:blank and other opaque origins have no localStorage.
+      try {
+        for (const key of ['wstg-bridge:token', 'wstg-sync:token']) {
+          if (!localStorage.getItem(key)) localStorage.setItem(key, t);
+        }
+      } catch (e) { /* nothing to seed */ }
+    }, token);
+  }
   const errors = [];
   context.on('weberror', (e) => errors.push(String(e.error())));
   return {

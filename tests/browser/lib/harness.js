@@ -9,11 +9,15 @@ const { launch } = require('./browser');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
+/**
+ * options: those of startSystem, and pageToken: the token the browser has
+ * saved (default: the system's configured token; null: none).
+ */
 async function withSystem(options, fn) {
   const sys = await startSystem(options);
   let browser;
   try {
-    browser = await launch();
+    browser = await launch({ token: options.pageToken === undefined ? sys.token : options.pageToken });
     await fn({ sys, browser });
     if (browser.errors.length) throw new Error(`JavaScript errors in the page:\n${browser.errors.join('\n')}`);
   } catch (e) {

@@ -15,6 +15,9 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'target', 'debug');
 const REDIS_URL = process.env.WSTG_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const DOJO_TOKEN = 'browser-test-dojo-token';
+// The bridge refuses calls without a token: every system has this one
+// configured (WSTG_INGEST_TOKEN) unless a test sets its own.
+const BRIDGE_TOKEN = 'browser-test-bridge-token';
 
 /** A port nobody listens on right now. */
 function freePort() {
@@ -112,7 +115,7 @@ function deletePrefix(prefix) {
  * options: corsOrigins (extra allowed origins), env (extra variables).
  */
 async function startSystem(options = {}) {
-  for (const b of ['dojo-sim', 'wstg-ingest', 'wstg-worker', 'wstg-poller']) {
+  for (const b of ['dojo-sim', 'wstg-ingest', 'wstg-worker', 'wstg-poller', 'wstgctl']) {
     if (!fs.existsSync(path.join(BIN, b))) {
       throw new Error(`${path.join(BIN, b)} is missing: run \`cargo build --workspace --bins\` first`);
     }
@@ -137,11 +140,18 @@ async function startSystem(options = {}) {
     WSTG_WORKER_BLOCK_MS: '500',
     WSTG_CORS_ORIGINS: origins.join(','),
     WSTG_LOG: 'warn',
+    WSTG_INGEST_TOKEN: BRIDGE_TOKEN,
     ...(options.env || {}),
   };
 
   const sys = {
     tmp, prefix, env, dojoUrl, ingestUrl, ingestPort, dojoToken: DOJO_TOKEN, procs: {},
+    token: env.WSTG_INGEST_TOKEN,
+
+    /** Runs wstgctl with the services' environment; its standard output. */
+    wstgctl(args) {
+      return execFileSync(path.join(BIN, 'wstgctl'), args, { env, encoding: 'utf8' });
+    },
 
     async startIngest() {
       const p = new Proc('wstg-ingest', path.join(BIN, 'wstg-ingest'), [], env, 'wstg-ingest listening on');
@@ -176,11 +186,11 @@ async function startSystem(options = {}) {
       return (await this.findings()).find((f) => f.unique_id_from_tool === wstgId) || null;
     },
 
-    /** A call to the bridge's API. */
+    /** A call to the bridge's API, with the configured token. */
     async bridge(method, pathname, body, headers = {}) {
       const resp = await fetch(ingestUrl + pathname, {
         method,
-        headers: { 'Content-Type': 'application/json', ...headers },
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.token}`, ...headers },
         body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
       });
       const text = await resp.text();

@@ -9,18 +9,17 @@
 //! | `POST /api/wstg/admin/dlq/replay-all` | replay every dead letter |
 //! | `DELETE /api/wstg/admin/dlq` | purge the dead-letter queue |
 //!
-//! Every call needs `Authorization: Bearer <WSTG_ADMIN_TOKEN>`. There is no
-//! default token: while none is configured these endpoints answer 403 to
-//! everyone, and a missing or wrong token is a 401. The tracker's ingest
-//! token does not open them. Tokens are compared in constant time and never
-//! logged.
+//! Every call needs an admin token: `WSTG_ADMIN_TOKEN` or one made with
+//! `wstgctl token create --admin`. There is no default token. A missing or
+//! wrong token is a 401 (the guard, guard.rs); a tracker token (the ingest
+//! token included) is a 403.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use wstg_queue::QueueError;
 
-use crate::auth::require_bearer;
+use crate::auth::Principal;
 use crate::errors::ApiError;
 use crate::state::AppState;
 
@@ -28,20 +27,12 @@ use crate::state::AppState;
 pub const MAX_LIST: usize = 1000;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/wstg/admin/dlq", web::get().to(list))
-        .route("/api/wstg/admin/dlq", web::delete().to(purge))
-        .route("/api/wstg/admin/dlq/replay-all", web::post().to(replay_all))
-        .route("/api/wstg/admin/dlq/{id}", web::get().to(show))
-        .route("/api/wstg/admin/dlq/{id}/replay", web::post().to(replay));
-}
-
-fn require_admin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    match &state.admin_token {
-        None => Err(ApiError::Forbidden(
-            "admin endpoints are disabled: no admin token is configured (WSTG_ADMIN_TOKEN)",
-        )),
-        Some(token) => require_bearer(req, Some(token)),
-    }
+    // Relative to the guarded /api/wstg scope.
+    cfg.route("/admin/dlq", web::get().to(list))
+        .route("/admin/dlq", web::delete().to(purge))
+        .route("/admin/dlq/replay-all", web::post().to(replay_all))
+        .route("/admin/dlq/{id}", web::get().to(show))
+        .route("/admin/dlq/{id}/replay", web::post().to(replay));
 }
 
 fn queue_error(e: QueueError) -> ApiError {
@@ -60,11 +51,11 @@ pub struct ListQuery {
 }
 
 async fn list(
-    req: HttpRequest,
+    principal: Principal,
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
+    principal.require_admin()?;
     let limit = query.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_LIST {
         return Err(ApiError::invalid(
@@ -94,11 +85,11 @@ async fn list(
 }
 
 async fn show(
-    req: HttpRequest,
+    principal: Principal,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
+    principal.require_admin()?;
     match state.queue.dlq_get(&id).await.map_err(queue_error)? {
         Some(dl) => Ok(HttpResponse::Ok().json(json!({"success": true, "dead_letter": dl}))),
         None => Err(ApiError::NotFound(format!("dead letter {id}"))),
@@ -106,11 +97,11 @@ async fn show(
 }
 
 async fn replay(
-    req: HttpRequest,
+    principal: Principal,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
+    principal.require_admin()?;
     match state.queue.dlq_replay(&id).await.map_err(queue_error)? {
         Some(stream_id) => {
             tracing::info!(dlq_id = %id, %stream_id, "dead letter replayed by an admin");
@@ -125,17 +116,17 @@ async fn replay(
 }
 
 async fn replay_all(
-    req: HttpRequest,
+    principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
+    principal.require_admin()?;
     let n = state.queue.dlq_replay_all().await.map_err(queue_error)?;
     tracing::info!(replayed = n, "dead-letter queue replayed by an admin");
     Ok(HttpResponse::Ok().json(json!({"success": true, "replayed": n})))
 }
 
-async fn purge(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
+async fn purge(principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
     let n = state.queue.dlq_purge().await.map_err(queue_error)?;
     tracing::warn!(purged = n, "dead-letter queue purged by an admin");
     Ok(HttpResponse::Ok().json(json!({"success": true, "purged": n})))

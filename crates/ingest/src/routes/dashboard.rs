@@ -21,14 +21,13 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use wstg_domain::ProjectName;
 use wstg_store::{AuditEntry, Direction, ItemRecord, SyncState};
 
-use crate::auth::require_bearer;
+use crate::auth::Principal;
 use crate::errors::ApiError;
 use crate::routes::status::status_body;
 use crate::state::AppState;
@@ -50,15 +49,12 @@ pub struct DashboardQuery {
 }
 
 pub async fn get_dashboard(
-    req: HttpRequest,
+    principal: Principal,
     query: web::Query<DashboardQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, state.ingest_token.as_ref())?;
-    let project = match query.project.as_deref() {
-        Some(p) => ProjectName::parse(p).map_err(|e| ApiError::invalid("project", e))?,
-        None => state.default_project.clone(),
-    };
+    let project = crate::project_access::parse_project(query.project.as_deref(), &state)?;
+    let project = crate::project_access::readable(&state, &principal, project).await?;
     let status = status_body(&state, Some(&project)).await?;
     let unavailable = |e: wstg_store::StoreError| {
         tracing::warn!(error = %e, "store unavailable");
@@ -407,6 +403,7 @@ pub fn reachability(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use wstg_domain::ProjectName;
     use wstg_domain::{Catalogue, CatalogueVersion};
 
     fn audit(at: DateTime<Utc>, direction: Direction, success: bool) -> AuditEntry {

@@ -21,9 +21,10 @@ use serde_json::{json, Map, Value};
 use wstg_domain::ProjectName;
 use wstg_queue::Published;
 
-use crate::auth::require_bearer;
+use crate::auth::Principal;
 use crate::body::{json_object, read_limited};
 use crate::errors::ApiError;
+use crate::project_access::{parse_project, readable, writable};
 use crate::routes::sync::{idempotency_key, tracker_change_from_object, IDEMPOTENCY_TTL};
 use crate::state::AppState;
 
@@ -233,11 +234,11 @@ pub fn entry_fields(
 
 pub async fn post_import(
     req: HttpRequest,
+    principal: Principal,
     query: web::Query<ProjectQuery>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, state.ingest_token.as_ref())?;
     let limit = state.max_body_bytes.max(IMPORT_MAX_BYTES);
     let bytes = read_limited(&req, payload, limit).await?;
     let received_at = Utc::now();
@@ -256,10 +257,8 @@ pub async fn post_import(
     });
     let file = read_import(&body)?;
 
-    let project = match query.project.as_deref().or(file.project.as_deref()) {
-        Some(p) => ProjectName::parse(p).map_err(|e| ApiError::invalid("project", e))?,
-        None => state.default_project.clone(),
-    };
+    let project = parse_project(query.project.as_deref().or(file.project.as_deref()), &state)?;
+    writable(&state, &principal, &project).await?;
     let user = query.user.as_deref().or(file.user.as_deref());
     let mut warnings = Vec::new();
     let default_time = match &file.export_date {
@@ -370,15 +369,12 @@ fn date_ok(v: &Value) -> bool {
 }
 
 pub async fn get_export(
-    req: HttpRequest,
+    principal: Principal,
     query: web::Query<ProjectQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, state.ingest_token.as_ref())?;
-    let project = match query.project.as_deref() {
-        Some(p) => ProjectName::parse(p).map_err(|e| ApiError::invalid("project", e))?,
-        None => state.default_project.clone(),
-    };
+    let project = parse_project(query.project.as_deref(), &state)?;
+    let project = readable(&state, &principal, project).await?;
     let items = state.store.items(&project).await.map_err(|e| {
         tracing::warn!(error = %e, "store unavailable");
         ApiError::Unavailable("store")

@@ -1,15 +1,16 @@
 //! The tracker's read side: the catalogue, the projects, and every item of
 //! a project with its status, notes, DefectDojo finding and sync state.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use wstg_domain::catalogue::ATTRIBUTION;
 use wstg_domain::ProjectName;
-use wstg_store::ItemView;
+use wstg_store::{Access, ItemView};
 
-use crate::auth::require_bearer;
+use crate::auth::Principal;
 use crate::errors::ApiError;
+use crate::project_access::{parse_project, readable};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -18,14 +19,9 @@ pub struct ProjectQuery {
 }
 
 impl ProjectQuery {
-    /// The named project, or the default one.
+    /// The named project (NFKC-normalised), or the default one.
     pub fn project(&self, state: &AppState) -> Result<ProjectName, ApiError> {
-        match self.project.as_deref() {
-            Some(p) if !p.trim().is_empty() => {
-                ProjectName::parse(p).map_err(|e| ApiError::invalid("project", e))
-            }
-            _ => Ok(state.default_project.clone()),
-        }
+        parse_project(self.project.as_deref(), state)
     }
 }
 
@@ -35,11 +31,7 @@ fn store_unavailable(e: wstg_store::StoreError) -> ApiError {
 }
 
 /// `GET /api/wstg/catalogue`: the configured WSTG catalogue, with credit.
-pub async fn get_catalogue(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, state.ingest_token.as_ref())?;
+pub async fn get_catalogue(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let c = state.catalogue;
     let mut categories: Vec<serde_json::Value> = Vec::new();
     for e in c.entries() {
@@ -72,21 +64,25 @@ pub async fn get_catalogue(
         })))
 }
 
-/// `GET /api/wstg/projects`: the projects the store knows, and the default.
+/// `GET /api/wstg/projects`: the projects this token may read (created
+/// ones, and the default), and the default.
 pub async fn get_projects(
-    req: HttpRequest,
+    principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, state.ingest_token.as_ref())?;
     let mut names: Vec<String> = state
         .store
-        .projects()
+        .registered_projects()
         .await
         .map_err(store_unavailable)?
         .into_iter()
-        .map(|(p, _)| p.as_str().to_owned())
+        .map(|p| p.name)
+        .filter(|p| principal.may(p, Access::Read))
+        .map(|p| p.as_str().to_owned())
         .collect();
-    if !names.iter().any(|n| n == state.default_project.as_str()) {
+    if principal.may(&state.default_project, Access::Read)
+        && !names.iter().any(|n| n == state.default_project.as_str())
+    {
         names.insert(0, state.default_project.as_str().to_owned());
     }
     Ok(HttpResponse::Ok().json(json!({
@@ -97,12 +93,11 @@ pub async fn get_projects(
 
 /// `GET /api/wstg/items?project=`: every catalogue item with its state.
 pub async fn get_items(
-    req: HttpRequest,
+    principal: Principal,
     query: web::Query<ProjectQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, state.ingest_token.as_ref())?;
-    let project = query.project(&state)?;
+    let project = readable(&state, &principal, query.project(&state)?).await?;
     let records = state
         .store
         .items(&project)
@@ -126,13 +121,12 @@ pub async fn get_items(
 
 /// `GET /api/wstg/items/{wstg_id}?project=`: one item.
 pub async fn get_item(
-    req: HttpRequest,
+    principal: Principal,
     path: web::Path<String>,
     query: web::Query<ProjectQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, state.ingest_token.as_ref())?;
-    let project = query.project(&state)?;
+    let project = readable(&state, &principal, query.project(&state)?).await?;
     let id = state
         .catalogue
         .parse_id(&path.into_inner())

@@ -2,12 +2,12 @@
 //! (last_sync, total_items, synced_items, pending_items, conflicts) with real
 //! values from the store, plus the queue's depth.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use wstg_domain::ProjectName;
 
-use crate::auth::require_bearer;
+use crate::auth::Principal;
 use crate::errors::ApiError;
 use crate::state::AppState;
 
@@ -20,17 +20,27 @@ pub struct StatusQuery {
 }
 
 pub async fn get_status(
-    req: HttpRequest,
+    principal: Principal,
     query: web::Query<StatusQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, state.ingest_token.as_ref())?;
-    let project = query
-        .project
-        .as_deref()
-        .map(ProjectName::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid("project", e))?;
+    let project = match query.project.as_deref() {
+        Some(p) => Some(
+            crate::project_access::readable(
+                &state,
+                &principal,
+                crate::project_access::parse_project(Some(p), &state)?,
+            )
+            .await?,
+        ),
+        // Figures over every project: only for a token that sees them all.
+        None if principal.sees_every_project() => None,
+        None => {
+            return Err(ApiError::Denied(
+                "this token sees only some projects: name one with ?project=".to_owned(),
+            ))
+        }
+    };
     Ok(HttpResponse::Ok().json(status_body(&state, project.as_ref()).await?))
 }
 

@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures::stream::{self, StreamExt};
 use wstg_queue::{Feed, FeedEntry, FeedReader};
 
-use crate::auth::require_bearer;
+use crate::auth::Principal;
 use crate::errors::ApiError;
 use crate::routes::items::ProjectQuery;
 use crate::state::AppState;
@@ -49,11 +49,14 @@ fn valid_id(id: &str) -> bool {
 
 pub async fn get_stream(
     req: HttpRequest,
+    principal: Principal,
     query: web::Query<ProjectQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, state.ingest_token.as_ref())?;
-    let project = query.project(&state)?.as_str().to_owned();
+    let project = crate::project_access::readable(&state, &principal, query.project(&state)?)
+        .await?
+        .as_str()
+        .to_owned();
     let resume = req
         .headers()
         .get("Last-Event-ID")

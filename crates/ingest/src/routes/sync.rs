@@ -8,10 +8,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use tracing::Instrument;
-use wstg_domain::{Envelope, EventKind, Notes, ProjectName, Status, TrackerChange};
+use wstg_domain::{Envelope, EventKind, Notes, Status, TrackerChange};
 use wstg_queue::Published;
 
-use crate::auth::require_bearer;
+use crate::auth::Principal;
 use crate::body::{json_object, opt_str, read_limited, req_str};
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -21,13 +21,14 @@ pub(crate) const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
 pub async fn post_sync(
     req: HttpRequest,
+    principal: Principal,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_bearer(&req, state.ingest_token.as_ref())?;
     let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
     let received_at = Utc::now();
     let envelope = parse_tracker_change(&bytes, &state, received_at)?;
+    crate::project_access::writable(&state, &principal, &envelope.project).await?;
     let idempotency_key = idempotency_key(&req)?;
 
     let span = tracing::info_span!(
@@ -115,10 +116,7 @@ pub fn tracker_change_from_object(
         .map(Notes::parse)
         .transpose()
         .map_err(|e| ApiError::invalid("notes", e))?;
-    let project = match opt_str(obj, "project")? {
-        Some(p) => ProjectName::parse(p).map_err(|e| ApiError::invalid("project", e))?,
-        None => state.default_project.clone(),
-    };
+    let project = crate::project_access::parse_project(opt_str(obj, "project")?, state)?;
     let user = match opt_str(obj, "user")? {
         Some(u) if u.chars().count() > 128 => {
             return Err(ApiError::invalid("user", "is longer than 128 characters"))

@@ -1,0 +1,133 @@
+//! The projects the ingest accepts: created by an admin, optionally mapped
+//! to an existing DefectDojo product and engagement.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use wstg_domain::ProjectName;
+
+use crate::error::StoreError;
+use crate::project_name::confusable_key;
+use crate::rows::{self, get};
+use crate::store::Store;
+
+/// A created project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectRecord {
+    pub name: ProjectName,
+    /// The existing DefectDojo product its findings should go to.
+    pub product_id: Option<i64>,
+    pub engagement_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why a project was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum AddProjectError {
+    #[error("project '{0}' exists already")]
+    Exists(ProjectName),
+    /// Another project's name looks the same (case, look-alike letters).
+    #[error("'{name}' looks like the existing project '{existing}'")]
+    Confusable {
+        name: ProjectName,
+        existing: ProjectName,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Store {
+    /// Creates `name`, refusing a name that looks like an existing project's
+    /// (or like `also_taken`, the configured default project, which exists
+    /// without a row). `name` should come from `new_project_name`.
+    ///
+    /// The look-alike check reads every name first: projects are few and
+    /// made by an admin, so two racing creations of look-alikes are not a
+    /// concern; the primary key still stops exact duplicates.
+    pub async fn add_project(
+        &self,
+        name: &ProjectName,
+        product_id: Option<i64>,
+        engagement_id: Option<i64>,
+        also_taken: &ProjectName,
+    ) -> Result<ProjectRecord, AddProjectError> {
+        let key = confusable_key(name);
+        let existing = self.registered_projects().await?;
+        for other in existing
+            .iter()
+            .map(|p| &p.name)
+            .chain(std::iter::once(also_taken))
+        {
+            if other == name {
+                return Err(AddProjectError::Exists(name.clone()));
+            }
+            if confusable_key(other) == key {
+                return Err(AddProjectError::Confusable {
+                    name: name.clone(),
+                    existing: other.clone(),
+                });
+            }
+        }
+        let record = ProjectRecord {
+            name: name.clone(),
+            product_id,
+            engagement_id,
+            created_at: rows::to_store_precision(Utc::now()),
+        };
+        let done = sqlx::query(
+            "INSERT INTO projects (name, product_id, engagement_id, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name.as_str())
+        .bind(product_id)
+        .bind(engagement_id)
+        .bind(rows::millis(record.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query(format!("add_project({name})")))?;
+        if done.rows_affected() == 0 {
+            return Err(AddProjectError::Exists(name.clone()));
+        }
+        Ok(record)
+    }
+
+    /// The created project called `name`, if any.
+    pub async fn registered_project(
+        &self,
+        name: &ProjectName,
+    ) -> Result<Option<ProjectRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT name, product_id, engagement_id, created_at FROM projects WHERE name = $1",
+        )
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::query(format!("registered_project({name})")))?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// Every created project, by name.
+    pub async fn registered_projects(&self) -> Result<Vec<ProjectRecord>, StoreError> {
+        let found = sqlx::query("SELECT name, product_id, engagement_id, created_at FROM projects")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query("registered_projects"))?;
+        let mut all = found
+            .iter()
+            .map(record_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Sorted here: text order in SQL depends on the collation.
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+}
+
+fn record_from_row(row: &AnyRow) -> Result<ProjectRecord, StoreError> {
+    let name: String = get(row, "name")?;
+    Ok(ProjectRecord {
+        name: rows::project(&name)?,
+        product_id: get(row, "product_id")?,
+        engagement_id: get(row, "engagement_id")?,
+        created_at: rows::time(get(row, "created_at")?, "project created_at")?,
+    })
+}

@@ -1,0 +1,113 @@
+//! Projects created by an admin, and scoped API tokens (issue 9).
+
+use test_support::FreshDb;
+use wstg_store::{hash_token, new_project_name, Access, AddProjectError, TokenGrant, TokenRole};
+
+use crate::common::*;
+
+async fn projects_are_created_once_and_look_alikes_refused(db: &FreshDb) {
+    let store = store(db).await;
+    let default = project("default");
+    let alpha = new_project_name("ａｌｐｈａ").unwrap();
+    assert_eq!(alpha.as_str(), "alpha", "NFKC-normalised");
+    let rec = store
+        .add_project(&alpha, Some(7), Some(9), &default)
+        .await
+        .unwrap();
+    assert_eq!((rec.product_id, rec.engagement_id), (Some(7), Some(9)));
+    assert_eq!(
+        store.registered_project(&alpha).await.unwrap(),
+        Some(rec.clone())
+    );
+    assert!(matches!(
+        store.add_project(&alpha, None, None, &default).await,
+        Err(AddProjectError::Exists(_))
+    ));
+    // Case and look-alike letters, against a created project and against
+    // the default project, which has no row.
+    for (name, existing) in [("ALPHA", "alpha"), ("DEFAULT", "default")] {
+        match store
+            .add_project(&project(name), None, None, &default)
+            .await
+        {
+            Err(AddProjectError::Confusable { existing: e, .. }) => {
+                assert_eq!(e.as_str(), existing)
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    let scope = project("scope");
+    store
+        .add_project(&scope, None, None, &default)
+        .await
+        .unwrap();
+    let cyrillic = new_project_name("\u{0455}\u{0441}\u{043e}\u{0440}\u{0435}").unwrap();
+    assert!(matches!(
+        store.add_project(&cyrillic, None, None, &default).await,
+        Err(AddProjectError::Confusable { .. })
+    ));
+    let names: Vec<String> = store
+        .registered_projects()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name.as_str().to_owned())
+        .collect();
+    assert_eq!(names, ["alpha", "scope"]);
+}
+
+async fn tokens_are_stored_hashed_found_and_revoked(db: &FreshDb) {
+    let store = store(db).await;
+    let grants = vec![
+        TokenGrant {
+            project: project("alpha"),
+            access: Access::Write,
+        },
+        TokenGrant {
+            project: project("beta"),
+            access: Access::Read,
+        },
+    ];
+    let made = store
+        .create_token("ci for alpha", TokenRole::Tracker, &grants)
+        .await
+        .unwrap();
+    assert!(made.secret.starts_with("wstg_") && made.secret.len() == 5 + 64);
+    assert!(!format!("{made:?}").contains(&made.secret));
+    let found = store.token_for_secret(&made.secret).await.unwrap().unwrap();
+    assert_eq!(found.id, made.token.id);
+    assert_eq!(found.role, TokenRole::Tracker);
+    let mut got = found.grants.clone();
+    got.sort_by(|a, b| a.project.cmp(&b.project));
+    assert_eq!(got, grants);
+    assert_eq!(store.token_for_secret("wstg_wrong").await.unwrap(), None);
+
+    // Only the hash is stored: the secret appears nowhere in the table.
+    let listed = store.tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_ne!(hash_token(&made.secret), made.secret);
+
+    let admin = store
+        .create_token("ops", TokenRole::Admin, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .token_for_secret(&admin.secret)
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
+        TokenRole::Admin
+    );
+    assert!(store.revoke_token(&made.token.id).await.unwrap());
+    assert!(!store.revoke_token(&made.token.id).await.unwrap());
+    assert_eq!(store.token_for_secret(&made.secret).await.unwrap(), None);
+    let listed = store.tokens().await.unwrap();
+    assert!(listed[0].revoked_at.is_some() && listed[1].revoked_at.is_none());
+}
+
+on_both_backends!(
+    projects_are_created_once_and_look_alikes_refused,
+    tokens_are_stored_hashed_found_and_revoked
+);
