@@ -324,16 +324,9 @@ pub struct LogSettings {
     pub level: String,
 }
 
-/// URLs may carry passwords: show them with the password masked.
-fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => raw.to_owned(),
-    }
-}
+// URLs may carry passwords: every one goes through the workspace's single
+// redactor, which also copes with URLs that do not parse.
+use wstg_domain::redact_url;
 
 impl fmt::Debug for RedisSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
