@@ -3,8 +3,11 @@
 //! the append succeeded. It never calls DefectDojo itself: the workers do.
 
 pub mod auth;
+pub mod backlog;
 pub mod body;
 pub mod errors;
+pub mod live;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -152,6 +152,51 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "poller.conflict_policy",
         "dojo_wins, tracker_wins, newest_wins",
     ),
+    (
+        "WSTG_REDIS_BLOCKING_POOL_SIZE",
+        "redis.blocking_pool_size",
+        "most pooled Redis connections for blocking reads (consumers, feed readers) per process",
+    ),
+    (
+        "WSTG_MAX_STREAMS",
+        "limits.max_streams",
+        "most open live streams (/api/wstg/stream) per ingest process; past it 503",
+    ),
+    (
+        "WSTG_REQUEST_TIMEOUT_MS",
+        "limits.request_timeout_ms",
+        "time a client has to send a request's head, and again its body; then 408 and the connection is closed",
+    ),
+    (
+        "WSTG_MAX_CONNECTIONS",
+        "limits.max_connections",
+        "most open connections per ingest worker thread",
+    ),
+    (
+        "WSTG_KEEP_ALIVE_SECS",
+        "limits.keep_alive_secs",
+        "idle time before a keep-alive connection is closed",
+    ),
+    (
+        "WSTG_RATE_LIMIT_PER_SEC",
+        "limits.rate_per_sec",
+        "sustained requests per second per credential (or per IP when anonymous); past it 429",
+    ),
+    (
+        "WSTG_RATE_LIMIT_BURST",
+        "limits.rate_burst",
+        "requests a credential may send at once before the rate applies",
+    ),
+    (
+        "WSTG_MAX_BACKLOG",
+        "limits.max_backlog",
+        "events waiting on the Redis stream past which the ingest answers 503",
+    ),
+    (
+        "WSTG_WEBHOOK_POLL_INTERVAL_SECS",
+        "limits.webhook_poll_interval_secs",
+        "least time between two polls forced by DefectDojo webhooks",
+    ),
     ("WSTG_LOG_FORMAT", "log.format", "human or json"),
     ("WSTG_LOG", "log.level", "tracing filter, e.g. info"),
 ];
@@ -201,12 +246,14 @@ struct Raw {
     ingest: RawIngest,
     worker: WorkerSettings,
     poller: RawPoller,
+    limits: LimitSettings,
     log: RawLog,
 }
 #[derive(Deserialize)]
 struct RawRedis {
     url: String,
     key_prefix: String,
+    blocking_pool_size: usize,
 }
 #[derive(Deserialize)]
 struct RawDatabase {
@@ -254,6 +301,7 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub worker: WorkerSettings,
     pub poller: PollerSettings,
+    pub limits: LimitSettings,
     pub log: LogSettings,
 }
 
@@ -261,6 +309,28 @@ pub struct Settings {
 pub struct RedisSettings {
     pub url: String,
     pub key_prefix: String,
+    /// Most pooled connections for blocking reads per process.
+    pub blocking_pool_size: usize,
+}
+
+/// Bounds on what clients can make a process hold (issue 9): every
+/// outside-consumable resource has one. config/default.toml explains each.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    pub max_streams: usize,
+    pub request_timeout_ms: u64,
+    pub max_connections: usize,
+    pub keep_alive_secs: u64,
+    pub rate_per_sec: u32,
+    pub rate_burst: u32,
+    pub max_backlog: u64,
+    pub webhook_poll_interval_secs: u64,
+}
+
+impl LimitSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
 }
 
 #[derive(Clone)]
@@ -333,6 +403,7 @@ impl fmt::Debug for RedisSettings {
         f.debug_struct("RedisSettings")
             .field("url", &redact_url(&self.url))
             .field("key_prefix", &self.key_prefix)
+            .field("blocking_pool_size", &self.blocking_pool_size)
             .finish()
     }
 }
@@ -496,6 +567,26 @@ impl Settings {
                 ),
             ));
         }
+        if raw.redis.blocking_pool_size == 0 {
+            return Err(invalid("redis.blocking_pool_size", "must be at least 1"));
+        }
+        let l = &raw.limits;
+        for (key, value) in [
+            ("limits.max_streams", l.max_streams as u64),
+            ("limits.request_timeout_ms", l.request_timeout_ms),
+            ("limits.max_connections", l.max_connections as u64),
+            ("limits.rate_per_sec", u64::from(l.rate_per_sec)),
+            ("limits.rate_burst", u64::from(l.rate_burst)),
+            ("limits.max_backlog", l.max_backlog),
+            (
+                "limits.webhook_poll_interval_secs",
+                l.webhook_poll_interval_secs,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
         if raw.poller.interval_secs == 0 {
             return Err(invalid("poller.interval_secs", "must be at least 1"));
         }
@@ -520,6 +611,7 @@ impl Settings {
             redis: RedisSettings {
                 url: raw.redis.url,
                 key_prefix: raw.redis.key_prefix,
+                blocking_pool_size: raw.redis.blocking_pool_size,
             },
             database: DatabaseSettings {
                 url: raw.database.url,
@@ -548,6 +640,7 @@ impl Settings {
                 interval: Duration::from_secs(raw.poller.interval_secs),
                 conflict_policy,
             },
+            limits: raw.limits,
             log: LogSettings {
                 format,
                 level: raw.log.level,

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use tracing::Instrument;
+use wstg_domain::text::{check_controls, Lines};
 use wstg_domain::{Envelope, EventKind, Notes, ProjectName, Status, TrackerChange};
 use wstg_queue::Published;
 
@@ -25,10 +26,12 @@ pub async fn post_sync(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     require_bearer(&req, state.ingest_token.as_ref())?;
+    state.backlog.admit()?;
     let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
     let received_at = Utc::now();
     let envelope = parse_tracker_change(&bytes, &state, received_at)?;
     let idempotency_key = idempotency_key(&req)?;
+    let fingerprint = fingerprint(&bytes);
 
     let span = tracing::info_span!(
         "ingest_sync",
@@ -41,7 +44,12 @@ pub async fn post_sync(
             Some(key) => {
                 state
                     .queue
-                    .publish_idempotent(&envelope, key, IDEMPOTENCY_TTL)
+                    .publish_idempotent(
+                        &envelope,
+                        &scoped_key(&envelope.project, key),
+                        &fingerprint,
+                        IDEMPOTENCY_TTL,
+                    )
                     .await
             }
             None => state.queue.publish(&envelope).await.map(Published::New),
@@ -60,6 +68,7 @@ pub async fn post_sync(
                 "event_id": event_id,
                 "status": "duplicate",
             }))),
+            Ok(Published::KeyReused { .. }) => Err(key_reused()),
             Err(e) => {
                 tracing::warn!(error = %e, "could not queue tracker change");
                 Err(ApiError::Unavailable("queue"))
@@ -68,6 +77,30 @@ pub async fn post_sync(
     }
     .instrument(span)
     .await
+}
+
+/// The idempotency record's key: the client's key within its project, so
+/// two projects (two teams) using the same key never collide. Project names
+/// cannot contain ':', so the pair is unambiguous.
+pub(crate) fn scoped_key(project: &ProjectName, key: &str) -> String {
+    format!("{}:{key}", project.as_str())
+}
+
+/// What binds an idempotency key to one request: the SHA-256 of the body as
+/// sent. A retry sends the same bytes; another change under the same key
+/// is refused ([`key_reused`]) instead of being dropped as a duplicate.
+pub(crate) fn fingerprint(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(body))
+}
+
+/// 422: the key was already used, within its TTL, for another body.
+pub(crate) fn key_reused() -> ApiError {
+    ApiError::Conflict {
+        field: "Idempotency-Key".into(),
+        reason: "was already used with a different request body; use a new key for a new change"
+            .into(),
+    }
 }
 
 pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
@@ -106,20 +139,30 @@ pub fn tracker_change_from_object(
 ) -> Result<Envelope, ApiError> {
     let wstg_id = state
         .catalogue
-        .parse_id(req_str(obj, "wstg_id")?)
+        .parse_id(text_field(
+            "wstg_id",
+            req_str(obj, "wstg_id")?,
+            Lines::Single,
+        )?)
         .map_err(|e| ApiError::invalid("wstg_id", e))?;
     let status: Status = req_str(obj, "status")?
         .parse()
         .map_err(|e| ApiError::invalid("status", e))?;
     let notes = opt_str(obj, "notes")?
+        .map(|n| text_field("notes", n, Lines::Multi))
+        .transpose()?
         .map(Notes::parse)
         .transpose()
         .map_err(|e| ApiError::invalid("notes", e))?;
     let project = match opt_str(obj, "project")? {
-        Some(p) => ProjectName::parse(p).map_err(|e| ApiError::invalid("project", e))?,
+        Some(p) => ProjectName::parse(text_field("project", p, Lines::Single)?)
+            .map_err(|e| ApiError::invalid("project", e))?,
         None => state.default_project.clone(),
     };
-    let user = match opt_str(obj, "user")? {
+    let user = match opt_str(obj, "user")?
+        .map(|u| text_field("user", u, Lines::Single))
+        .transpose()?
+    {
         Some(u) if u.chars().count() > 128 => {
             return Err(ApiError::invalid("user", "is longer than 128 characters"))
         }
@@ -144,6 +187,17 @@ pub fn tracker_change_from_object(
         }),
         received_at,
     ))
+}
+
+/// `value` if it holds no control character (newlines and tabs only where
+/// `lines` allows them), else a 400 naming `field`.
+pub(crate) fn text_field<'a>(
+    field: &str,
+    value: &'a str,
+    lines: Lines,
+) -> Result<&'a str, ApiError> {
+    check_controls(value, lines).map_err(|e| ApiError::invalid(field, e))?;
+    Ok(value)
 }
 
 /// RFC 3339 (`2025-12-03T17:30:00Z`), a naive ISO time taken as UTC (Python's
