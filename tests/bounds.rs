@@ -113,7 +113,7 @@ async fn a_thousand_live_streams_share_one_redis_reader_and_the_cap_answers_503(
     );
 
     // The 1,001st is refused: 503, JSON, Retry-After.
-    let refused = open_stream(&http, &base).await.err().expect("past the cap");
+    let refused = open_stream(&http, &base).await.expect_err("past the cap");
     assert_eq!(refused.status(), 503);
     assert!(refused.headers().get("retry-after").is_some());
     let body: Value = refused.json().await.unwrap();
@@ -410,8 +410,7 @@ async fn control_characters_are_refused_naming_the_field_and_notes_keep_newlines
             .unwrap()
             .contains("control character"));
     }
-    let ok =
-        json!({"wstg_id": "WSTG-INFO-01", "status": "done", "notes": "line 1\n\tline 2\r\n"});
+    let ok = json!({"wstg_id": "WSTG-INFO-01", "status": "done", "notes": "line 1\n\tline 2\r\n"});
     assert_eq!(post(ok).await.unwrap().status(), 202);
 
     // Webhook event names: refused before they are logged.

@@ -96,7 +96,9 @@ async fn the_blocking_pool_is_bounded() {
     let third = q
         .feed_reader(Feed::PollHints, "0".into(), Duration::from_millis(100))
         .await;
-    let err = third.err().expect("the pool is full");
+    let Err(err) = third else {
+        panic!("the pool is full: a third reader must not get a connection")
+    };
     assert!(matches!(err, QueueError::PoolExhausted(_)), "{err}");
     assert!(err.is_transient());
     // A reader that goes returns its connection to the next one.
