@@ -684,3 +684,51 @@ async fn a_dojo_that_echoes_the_token_leaks_it_into_no_answer_and_no_log() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = test_support::redis_env::delete_prefix(&prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_get_503_with_retry_after_while_the_backlog_is_over_its_bound() {
+    // No workers: nothing drains the stream.
+    let sys = System::start_with(
+        test_support::fresh_sqlite(),
+        0,
+        &[("WSTG_INGEST_TOKEN", TOKEN), ("WSTG_MAX_BACKLOG", "5")],
+    )
+    .await;
+    let post = || {
+        sys.http
+            .post(format!("{}/api/wstg/sync", sys.ingest_url))
+            .header("Authorization", bearer())
+            .json(&json!({"wstg_id": "WSTG-INFO-01", "status": "done"}))
+            .send()
+    };
+    for _ in 0..6 {
+        assert_eq!(post().await.unwrap().status(), 202);
+    }
+    // The backlog is sampled off the hot path: within a sample, writes stop.
+    let refused = test_support::eventually_async(WAIT, "backpressure", || async {
+        let r = post().await.unwrap();
+        (r.status() == 503).then_some(r)
+    })
+    .await;
+    assert_eq!(refused.headers()["retry-after"], "2");
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("backlog"),
+        "{body}"
+    );
+    let queued = stream_len(&sys.prefix).await;
+    assert!(
+        (6..=20).contains(&queued),
+        "the stream stopped growing near its bound: {queued}"
+    );
+    // Reads still work.
+    let r = sys
+        .http
+        .get(format!("{}/api/wstg/items", sys.ingest_url))
+        .header("Authorization", bearer())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    sys.stop().await;
+}
