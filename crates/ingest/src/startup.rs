@@ -45,8 +45,11 @@ impl Application {
                 settings.limits.webhook_poll_interval_secs,
             ),
         });
-        // Bounds (issue 9): the rate limit is its own middleware, outermost
-        // but for CORS, so a refused request costs no handler work.
+        // Bounds (issue 9): the rate limit is its own middleware. actix runs
+        // the last `wrap` first: it sits inside the request log and CORS (a
+        // browser can read a 429) and must stay outside authentication (a
+        // flood of wrong tokens is limited too), so an auth middleware is
+        // wrapped before it.
         let rate_limit = web::Data::from(crate::rate_limit::RateLimit::start(
             settings.limits.rate_per_sec,
             settings.limits.rate_burst,
