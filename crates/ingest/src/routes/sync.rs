@@ -111,6 +111,8 @@ pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiEr
         .to_str()
         .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable ASCII"))?
         .trim();
+    // HeaderValue::to_str lets a tab through; a key is one plain token.
+    text_field("Idempotency-Key", v, Lines::Single)?;
     if v.is_empty() || v.len() > 200 {
         return Err(ApiError::invalid(
             "Idempotency-Key",
