@@ -102,6 +102,10 @@ async fn a_thousand_live_streams_share_one_redis_reader_and_the_cap_answers_503(
     // Redis: one pooled reader for all of them (plus the shared multiplexed
     // connection, which carries no name), not one connection per stream.
     let (total_after, named) = redis_clients(&sys.prefix).await;
+    eprintln!(
+        "1,000 open streams: {named} named Redis connection(s) of this ingest; \
+         Redis clients {total_before} -> {total_after}"
+    );
     assert!(
         named <= 2,
         "the ingest holds {named} named Redis connections for 1,000 streams"
