@@ -18,8 +18,19 @@ build: ## Build every crate and binary
 .PHONY: test
 test: services ## Run every test (unit, integration, contract, system, browser) against real Redis, PostgreSQL, SQLite
 	$(CARGO) build --workspace --bins
+	$(MAKE) --no-print-directory deny
 	$(CARGO) test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory test-browser
+
+.PHONY: deny
+deny: ## Supply chain: licenses, bans and sources of every dependency (cargo-deny, deny.toml)
+	@command -v cargo-deny >/dev/null 2>&1 || $(CARGO) install --locked cargo-deny
+	$(CARGO) deny check licenses bans sources
+
+.PHONY: deny-advisories
+deny-advisories: ## RustSec advisories of every dependency (needs to fetch the advisory database from GitHub)
+	@command -v cargo-deny >/dev/null 2>&1 || $(CARGO) install --locked cargo-deny
+	$(CARGO) deny check advisories
 
 .PHONY: test-browser
 test-browser: services ## Browser tests of the tracker page, dashboard and drop-in script (Playwright + Debian's Chromium)

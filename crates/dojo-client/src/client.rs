@@ -20,6 +20,7 @@ use wstg_domain::{CatalogueEntry, DojoFlags, Notes, WstgId};
 use crate::config::{DojoConfig, NotesField, Severity};
 use crate::error::{classify, DojoError, RequestContext};
 use crate::model::{EngagementRec, Finding, FindingPage, IdOnly, Named, Page, ProductRec, TestRec};
+use crate::scrub;
 
 /// The attribution line every finding description made from the catalogue carries.
 pub const ATTRIBUTION_LINE: &str = "OWASP WSTG, CC BY-SA 4.0";
@@ -46,12 +47,14 @@ struct Inner {
     severity: Severity,
     page_size: u32,
     timeout: Duration,
+    /// Kept to scrub it from whatever DefectDojo sends back (scrub.rs).
+    token: secrecy::SecretString,
 }
 
 impl fmt::Debug for DojoClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DojoClient")
-            .field("api", &self.inner.api.as_str())
+            .field("api", &wstg_domain::redact_url(self.inner.api.as_str()))
             .field("token", &"[REDACTED]")
             .field("notes_field", &self.inner.notes_field)
             .field("severity", &self.inner.severity)
@@ -116,6 +119,7 @@ impl DojoClient {
                 severity: cfg.severity,
                 page_size: cfg.page_size,
                 timeout: cfg.timeout,
+                token: cfg.token.clone(),
             }),
         })
     }
@@ -548,6 +552,11 @@ impl DojoClient {
         self.url(path, &q)
     }
 
+    /// `text` from upstream without our token or credential-shaped values.
+    fn scrub(&self, text: &str) -> String {
+        scrub::scrub(text, self.inner.token.expose_secret())
+    }
+
     /// The request as logged and reported: method and path below `api/v2/`.
     fn describe(&self, method: &Method, url: &Url) -> String {
         let api = self.inner.api.path();
@@ -561,20 +570,22 @@ impl DojoClient {
     fn next_url(&self, next: &str) -> Result<Url, DojoError> {
         let parsed = Url::parse(next)
             .or_else(|_| self.inner.api.join(next))
-            .map_err(|e| DojoError::Decode(format!("pagination link '{next}': {e}")))?;
+            .map_err(|e| {
+                DojoError::Decode(self.scrub(&format!("pagination link '{next}': {e}")))
+            })?;
         let rest = match parsed.path().find("/api/v2/") {
             Some(i) => &parsed.path()[i + "/api/v2/".len()..],
             None => {
-                return Err(DojoError::Decode(format!(
-                    "pagination link '{next}' is not below /api/v2/"
-                )))
+                return Err(DojoError::Decode(
+                    self.scrub(&format!("pagination link '{next}' is not below /api/v2/")),
+                ))
             }
         };
         let mut url = self.url(rest, &[])?;
         url.set_query(parsed.query());
         if parsed.origin() != self.inner.api.origin() {
             debug!(
-                next,
+                next = %self.scrub(next),
                 "pagination link names another origin; following it on the configured one"
             );
         }
@@ -613,9 +624,9 @@ impl DojoClient {
             }
             url = self.next_url(&next)?;
             if seen.contains(url.as_str()) || requests >= MAX_PAGES {
-                return Err(DojoError::Decode(format!(
+                return Err(DojoError::Decode(self.scrub(&format!(
                     "pagination does not end (next link {next} after {requests} pages)"
-                )));
+                ))));
             }
         }
         Ok((out, requests, count))
@@ -630,7 +641,9 @@ impl DojoClient {
     ) -> Result<T, DojoError> {
         let what = self.describe(&method, &url);
         let bytes = self.send(method, url, body, ctx).await?;
-        serde_json::from_slice(&bytes).map_err(|e| DojoError::Decode(format!("{what}: {e}")))
+        // serde's message may quote a value from the body.
+        serde_json::from_slice(&bytes)
+            .map_err(|e| DojoError::Decode(self.scrub(&format!("{what}: {e}"))))
     }
 
     /// One request: the body of a 2xx answer, or the classified error.
@@ -669,7 +682,7 @@ impl DojoClient {
                 Ok(resp) => resp,
                 Err(e) => {
                     let elapsed_ms = finish(None);
-                    let err = transport_error(&e, timeout);
+                    let err = transport_error(&e, timeout, |t| self.scrub(t));
                     debug!(elapsed_ms, error = %err, "DefectDojo request failed");
                     return Err(err);
                 }
@@ -684,7 +697,7 @@ impl DojoClient {
                 Ok(b) => b,
                 Err(e) => {
                     let elapsed_ms = finish(Some(status));
-                    let err = transport_error(&e, timeout);
+                    let err = transport_error(&e, timeout, |t| self.scrub(t));
                     debug!(status, elapsed_ms, error = %err, "DefectDojo answer cut short");
                     return Err(err);
                 }
@@ -694,6 +707,9 @@ impl DojoClient {
             if (200..300).contains(&status) {
                 Ok(bytes.to_vec())
             } else {
+                // Error bodies become messages (last_error, dead letters,
+                // logs): scrubbed before anything reads them.
+                let bytes = scrub::scrub_body(&bytes, self.inner.token.expose_secret());
                 Err(classify(
                     status,
                     retry_after.as_deref(),
@@ -758,7 +774,13 @@ pub fn item_description(entry: &CatalogueEntry) -> String {
     d
 }
 
-fn transport_error(e: &reqwest::Error, timeout: Duration) -> DojoError {
+/// A transport failure as an error; `scrub` cleans the message (reqwest
+/// puts the request URL in it, and a proxy's text may follow).
+fn transport_error(
+    e: &reqwest::Error,
+    timeout: Duration,
+    scrub: impl Fn(&str) -> String,
+) -> DojoError {
     let mut chain = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -766,6 +788,7 @@ fn transport_error(e: &reqwest::Error, timeout: Duration) -> DojoError {
         chain.push_str(&s.to_string());
         source = s.source();
     }
+    let chain = scrub(&chain);
     if e.is_timeout() {
         DojoError::transient(
             crate::error::Sent::Unknown,

@@ -19,6 +19,7 @@ mod client;
 mod config;
 mod error;
 mod model;
+pub mod scrub;
 
 pub use client::{item_description, item_title, DojoClient, ATTRIBUTION_LINE};
 pub use config::{DojoConfig, NotesField, NotesFieldError, Severity, UnknownSeverity};

@@ -8,8 +8,10 @@ pub mod event;
 pub mod mapping;
 pub mod notes;
 pub mod project;
+pub mod redact;
 pub mod status;
 pub mod sync;
+pub mod text;
 pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
@@ -17,6 +19,7 @@ pub use dojo_state::{DojoFlags, DojoItem};
 pub use event::{DojoObservation, Envelope, EventKind, TrackerChange};
 pub use notes::Notes;
 pub use project::ProjectName;
+pub use redact::redact_url;
 pub use status::Status;
 pub use sync::{interpret, plan, ConflictPolicy, ItemState, Plan, PlanInput, SideChange, Verdict};
 pub use wstg_id::WstgId;

@@ -57,6 +57,10 @@ pub fn service_env(
         ("WSTG_DOJO_TIMEOUT_SECS", "5".to_owned()),
         ("WSTG_CLAIM_MIN_IDLE_SECS", "15".to_owned()),
         ("WSTG_LOG", "warn".to_owned()),
+        // The suites and benchmarks send thousands of requests from one
+        // address; the rate limit has its own test (tests/bounds.rs).
+        ("WSTG_RATE_LIMIT_PER_SEC", "1000000".to_owned()),
+        ("WSTG_RATE_LIMIT_BURST", "1000000".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -9,7 +9,30 @@ use serde_json::Value;
 
 use crate::errors::ApiError;
 
+/// Used when no application state is registered (unit tests of handlers).
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads the body within `limit` bytes and the configured request timeout
+/// (`limits.request_timeout_ms`): actix's `client_request_timeout` covers
+/// only the request head, so a client that sends headers and then trickles
+/// or stalls its body would otherwise hold a connection and a task forever.
 pub async fn read_limited(
+    req: &actix_web::HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
+    let timeout = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map(|s| s.request_timeout)
+        .unwrap_or(DEFAULT_BODY_TIMEOUT);
+    tokio::time::timeout(timeout, read_within(req, payload, limit))
+        .await
+        .map_err(|_| ApiError::BodyTimeout {
+            limit_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        })?
+}
+
+async fn read_within(
     req: &actix_web::HttpRequest,
     mut payload: web::Payload,
     limit: usize,

@@ -37,6 +37,23 @@ pub enum ApiError {
     Unavailable(&'static str),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    /// A bound was reached (open streams, event backlog): 503 with this
+    /// Retry-After, in seconds.
+    #[error("{what}, retry later")]
+    Busy {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
+    /// The caller's rate limit (429 with Retry-After, in seconds).
+    #[error("rate limit exceeded, retry later")]
+    RateLimited { retry_after_secs: u64 },
+    /// The request is well-formed but contradicts an earlier one (an
+    /// idempotency key reused for another body): 422 naming the field.
+    #[error("{field}: {reason}")]
+    Conflict { field: String, reason: String },
+    /// The client did not send its body in time (408; the connection closes).
+    #[error("body: not received within {limit_ms} ms")]
+    BodyTimeout { limit_ms: u64 },
 }
 
 impl ApiError {
@@ -62,15 +79,23 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Conflict { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut body = json!({ "success": false, "error": self.to_string() });
         match self {
-            ApiError::Invalid { field, reason } => {
+            ApiError::Invalid { field, reason } | ApiError::Conflict { field, reason } => {
                 body["field"] = json!(field);
                 body["reason"] = json!(reason);
+            }
+            ApiError::BodyTimeout { .. } => {
+                body["field"] = json!("body");
+                body["reason"] = json!(self.to_string().trim_start_matches("body: "));
             }
             ApiError::TooLarge { .. } => {
                 body["field"] = json!("body");
@@ -97,6 +122,17 @@ impl ResponseError for ApiError {
             }
             ApiError::Unauthorized => {
                 resp.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            ApiError::Busy {
+                retry_after_secs, ..
+            }
+            | ApiError::RateLimited { retry_after_secs } => {
+                resp.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
+            }
+            // The rest of the body may still be on its way (or never come):
+            // the connection cannot carry another request.
+            ApiError::BodyTimeout { .. } => {
+                resp.insert_header((header::CONNECTION, HeaderValue::from_static("close")));
             }
             _ => {}
         }

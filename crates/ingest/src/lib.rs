@@ -3,10 +3,13 @@
 //! the append succeeded. It never calls DefectDojo itself: the workers do.
 
 pub mod auth;
+pub mod backlog;
 pub mod body;
 pub mod errors;
 pub mod guard;
+pub mod live;
 pub mod project_access;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::{http, web, App, HttpServer};
+use actix_web::{http, middleware, web, App, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 use wstg_domain::Catalogue;
@@ -29,7 +29,7 @@ impl Application {
             .with_context(|| format!("binding {}", settings.ingest.addr))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
-            queue,
+            queue: queue.clone(),
             store,
             catalogue: Catalogue::get(settings.catalogue_version),
             default_project: settings.default_project.clone(),
@@ -40,7 +40,23 @@ impl Application {
             admin_token: settings.ingest.admin_token.clone(),
             dojo_ui: settings.dojo.url.as_str().trim_end_matches('/').to_owned(),
             auth,
+            live: crate::live::LiveFeed::start(queue.clone(), settings.limits.max_streams),
+            backlog: crate::backlog::Backlog::start(queue.clone(), settings.limits.max_backlog),
+            request_timeout: settings.limits.request_timeout(),
+            webhook_poll_interval: std::time::Duration::from_secs(
+                settings.limits.webhook_poll_interval_secs,
+            ),
         });
+        // Bounds (issue 9): the rate limit is its own middleware. actix runs
+        // the last `wrap` first: it sits inside the request log and CORS (a
+        // browser can read a 429) and must stay outside authentication (a
+        // flood of wrong tokens is limited too), so an auth middleware is
+        // wrapped before it.
+        let rate_limit = web::Data::from(crate::rate_limit::RateLimit::start(
+            settings.limits.rate_per_sec,
+            settings.limits.rate_burst,
+        ));
+        let limits = settings.limits.clone();
         let origins = settings.ingest.cors_origins.clone();
         let server = HttpServer::new(move || {
             let cors = origins
@@ -55,11 +71,21 @@ impl Application {
                 ])
                 .max_age(3600);
             App::new()
+                .wrap(middleware::from_fn(crate::rate_limit::limit_rate))
                 .wrap(cors)
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(rate_limit.clone())
                 .configure(routes::configure)
         })
+        // Server bounds (issue 9): the head must arrive within the request
+        // timeout (the body has its own, in body.rs), idle keep-alive
+        // connections close, and each worker thread holds a bounded number
+        // of connections.
+        .client_request_timeout(limits.request_timeout())
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
+        .keep_alive(std::time::Duration::from_secs(limits.keep_alive_secs))
+        .max_connections(limits.max_connections)
         .listen(listener)?
         .shutdown_timeout(10)
         .run();

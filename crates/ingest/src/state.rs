@@ -1,5 +1,8 @@
 //! What every request handler shares.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use secrecy::SecretString;
 use wstg_domain::{Catalogue, ProjectName};
 use wstg_queue::Queue;
@@ -20,6 +23,14 @@ pub struct AppState {
     pub dojo_ui: String,
     /// Authentication and the browser checks of the guard (guard.rs).
     pub auth: AuthConfig,
+    /// The one change-feed reader every live stream shares, and the cap.
+    pub live: Arc<crate::live::LiveFeed>,
+    /// Backpressure on writes.
+    pub backlog: Arc<crate::backlog::Backlog>,
+    /// Time a client has to send a request body.
+    pub request_timeout: Duration,
+    /// Least time between two polls forced by webhooks.
+    pub webhook_poll_interval: Duration,
 }
 
 /// What the guard middleware and the project checks need.

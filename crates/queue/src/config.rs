@@ -40,6 +40,11 @@ pub struct QueueConfig {
     /// stream holds only unfinished work and trimming it **drops unprocessed
     /// events**: this is a memory guard of last resort, not housekeeping.
     pub maxlen: Option<usize>,
+    /// Most connections the blocking pool (deadpool-redis) opens: consumer
+    /// loops' XREADGROUP BLOCK and feed readers each hold one while they
+    /// run. Past it a caller waits [`POOL_WAIT`] and then gets a transient
+    /// error, so no code path can open connections without limit.
+    pub blocking_pool_size: usize,
 }
 
 impl Default for QueueConfig {
@@ -52,6 +57,7 @@ impl Default for QueueConfig {
             claim_min_idle: Duration::from_secs(60),
             max_deliveries: 5,
             maxlen: None,
+            blocking_pool_size: 4,
         }
     }
 }
@@ -66,6 +72,9 @@ pub const CONSUMER_TIMEOUT_MARGIN: Duration = Duration::from_secs(3);
 /// (an AOF fsync, a fork for a snapshot); 3 s still fails fast enough for
 /// the ingest API to answer 503.
 pub const SHARED_RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a caller waits for a free connection of the blocking pool.
+pub const POOL_WAIT: Duration = Duration::from_secs(2);
 
 /// How long establishing a TCP connection (and the handshake) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -103,6 +112,9 @@ impl QueueConfig {
         if self.max_deliveries == 0 {
             return bad("max_deliveries must be at least 1");
         }
+        if self.blocking_pool_size == 0 {
+            return bad("blocking_pool_size must be at least 1");
+        }
         if self.maxlen == Some(0) {
             return bad("maxlen must be at least 1 (or None for no trimming)");
         }
@@ -133,34 +145,14 @@ impl fmt::Debug for QueueConfig {
             .field("claim_min_idle", &self.claim_min_idle)
             .field("max_deliveries", &self.max_deliveries)
             .field("maxlen", &self.maxlen)
+            .field("blocking_pool_size", &self.blocking_pool_size)
             .finish()
     }
 }
 
-/// Replaces the password of `scheme://user:password@host…` with `***`.
-///
-/// Parsed by hand rather than with a URL parser so it also redacts strings
-/// that are not valid URLs (which is when people paste them into errors).
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    // The userinfo ends at the last '@' before the path: passwords may
-    // contain '@' when not percent-encoded.
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_owned();
-    };
-    let userinfo = &rest[..at];
-    let redacted = match userinfo.find(':') {
-        Some(colon) => format!("{}:***", &userinfo[..colon]),
-        // `redis://secret@host` puts the password in the user position.
-        None if !userinfo.is_empty() => "***".to_owned(),
-        None => String::new(),
-    };
-    format!("{}{}{}", &url[..scheme_end + 3], redacted, &rest[at..])
-}
+/// The workspace's one URL redactor (userinfo passwords and credential
+/// query parameters), re-exported where callers of the queue look for it.
+pub use wstg_domain::redact_url;
 
 #[cfg(test)]
 mod tests {

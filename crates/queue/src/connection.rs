@@ -1,5 +1,7 @@
 //! Connection setup: one shared multiplexed connection for everything that
-//! does not block, and one dedicated connection per consumer loop.
+//! does not block, and a bounded pool (deadpool-redis) of connections for
+//! what blocks: each consumer loop's XREADGROUP BLOCK and each feed reader's
+//! XREAD BLOCK hold one pooled connection while they run.
 //!
 //! Why two kinds:
 //! - Publishing through one multiplexed `ConnectionManager` measured ~71k
@@ -10,12 +12,22 @@
 //!   behind it (redis-rs #1236). So each consumer gets its own.
 //! - redis 1.x gives every async connection a 500 ms response timeout by
 //!   default (redis-rs #1924): a BLOCK 2000 read would fail on every empty
-//!   poll. Both kinds get explicit timeouts; the consumer's exceeds BLOCK.
+//!   poll. Both kinds get explicit timeouts; the pool's exceeds BLOCK, and
+//!   every blocking read is clamped to the configured `block`.
+//! - The pool is bounded (`blocking_pool_size`, waiting at most `POOL_WAIT`
+//!   for a free connection): a process can never open Redis connections
+//!   without limit, whatever its callers do. The ingest's live streams share
+//!   one feed reader (a broadcast in wstg-ingest), so a thousand open
+//!   streams cost one pooled connection, not a thousand (issue 9: 296
+//!   streams once exhausted a Redis with `maxclients 300`).
+//! - Pooled connections are named `wstg:<prefix>:<role>` (CLIENT SETNAME)
+//!   so `CLIENT LIST` shows which deployment and role holds each.
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use deadpool_redis::{Manager, Pool, Runtime};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncConnectionConfig, Client};
 
-use crate::config::{QueueConfig, CONNECT_TIMEOUT, SHARED_RESPONSE_TIMEOUT};
+use crate::config::{QueueConfig, CONNECT_TIMEOUT, POOL_WAIT, SHARED_RESPONSE_TIMEOUT};
 use crate::error::{server_code, QueueError};
 use crate::keys::{Keys, GROUP};
 
@@ -50,21 +62,42 @@ pub(crate) async fn shared(client: &Client) -> Result<ConnectionManager, QueueEr
     Ok(client.get_connection_manager_with_config(config).await?)
 }
 
-/// A consumer's own connection, whose response timeout outlasts one BLOCK.
-/// It is named `wstg-consumer:<name>` so `CLIENT LIST` shows which replica
-/// holds which connection.
-pub(crate) async fn dedicated(
-    client: &Client,
-    cfg: &QueueConfig,
-    consumer: &str,
-) -> Result<MultiplexedConnection, QueueError> {
+/// A connection taken from the blocking pool; back in the pool on drop
+/// (or gone for good after [`discard`]).
+pub(crate) type Dedicated = deadpool_redis::Connection;
+
+/// The bounded pool of connections for blocking commands. No connection is
+/// opened until one is asked for.
+pub(crate) fn blocking_pool(cfg: &QueueConfig) -> Result<Pool, QueueError> {
     let config = AsyncConnectionConfig::new()
         .set_response_timeout(Some(cfg.consumer_response_timeout()))
         .set_connection_timeout(Some(CONNECT_TIMEOUT));
-    let mut conn = client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await?;
-    let name: String = format!("wstg-consumer:{consumer}")
+    let manager = Manager::new_with_config(cfg.redis_url.as_str(), config).map_err(|e| {
+        QueueError::Config(format!(
+            "redis_url {} is not usable: {e}",
+            cfg.redacted_url()
+        ))
+    })?;
+    Pool::builder(manager)
+        .max_size(cfg.blocking_pool_size)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(CONNECT_TIMEOUT))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| QueueError::Config(format!("blocking connection pool: {e}")))
+}
+
+/// A pooled connection for a blocking reader, named
+/// `wstg:<prefix>:<role>` so `CLIENT LIST` shows which replica holds which
+/// connection.
+pub(crate) async fn dedicated(
+    pool: &Pool,
+    cfg: &QueueConfig,
+    role: &str,
+) -> Result<Dedicated, QueueError> {
+    let mut conn = pool.get().await.map_err(QueueError::from_pool)?;
+    let name: String = format!("wstg:{}:{role}", cfg.prefix)
         .chars()
         .map(|c| if c.is_ascii_graphic() { c } else { '_' })
         .collect();
@@ -77,11 +110,19 @@ pub(crate) async fn dedicated(
     {
         let e = QueueError::from(e);
         if e.is_transient() {
+            discard(conn);
             return Err(e);
         }
-        tracing::debug!(error = %e, "could not name the consumer connection");
+        tracing::debug!(error = %e, "could not name the pooled connection");
     }
     Ok(conn)
+}
+
+/// Takes a broken connection out of the pool instead of returning it, so the
+/// pool opens a fresh one for the next caller (and a BLOCK still pending on
+/// the server cannot answer someone else's command).
+pub(crate) fn discard(conn: Dedicated) {
+    drop(deadpool_redis::Connection::take(conn));
 }
 
 /// Creates the consumer group (and the stream) if missing.

@@ -55,9 +55,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamReadReply};
-use redis::Client;
 use uuid::Uuid;
 use wstg_domain::Envelope;
 
@@ -134,9 +132,10 @@ pub struct Consumer {
     name: String,
     cfg: Arc<QueueConfig>,
     keys: Arc<Keys>,
-    client: Client,
-    /// `None` after an error that broke it; reopened by the next call.
-    conn: Option<MultiplexedConnection>,
+    pool: deadpool_redis::Pool,
+    /// From the blocking pool. `None` after an error that broke it;
+    /// reopened by the next call.
+    conn: Option<connection::Dedicated>,
     /// XAUTOCLAIM cursor: each call resumes the PEL scan where the last one
     /// stopped, so a big PEL is covered over several calls.
     claim_cursor: String,
@@ -160,12 +159,13 @@ impl Queue {
         if name.is_empty() {
             return Err(QueueError::Config("consumer name must not be empty".into()));
         }
-        let conn = connection::dedicated(&self.client, &self.cfg, name).await?;
+        let conn =
+            connection::dedicated(&self.pool, &self.cfg, &format!("consumer:{name}")).await?;
         Ok(Consumer {
             name: name.to_owned(),
             cfg: self.cfg.clone(),
             keys: self.keys.clone(),
-            client: self.client.clone(),
+            pool: self.pool.clone(),
             conn: Some(conn),
             claim_cursor: "0-0".to_owned(),
         })
@@ -201,15 +201,18 @@ impl Consumer {
     /// Replaces the connection now (the calls also do it lazily after a
     /// connection error).
     pub async fn reconnect(&mut self) -> Result<(), QueueError> {
-        self.conn = None;
+        if let Some(conn) = self.conn.take() {
+            connection::discard(conn);
+        }
         self.conn().await.map(|_| ())
     }
 
-    async fn conn(&mut self) -> Result<&mut MultiplexedConnection, QueueError> {
+    async fn conn(&mut self) -> Result<&mut connection::Dedicated, QueueError> {
         match self.conn {
             Some(ref mut conn) => Ok(conn),
             None => {
-                let conn = connection::dedicated(&self.client, &self.cfg, &self.name).await?;
+                let role = format!("consumer:{}", self.name);
+                let conn = connection::dedicated(&self.pool, &self.cfg, &role).await?;
                 tracing::info!(consumer = %self.name, "consumer reconnected");
                 Ok(self.conn.insert(conn))
             }
@@ -221,7 +224,9 @@ impl Consumer {
         if let Err(e) = &r {
             if e.breaks_connection() {
                 tracing::warn!(consumer = %self.name, error = %e, "{op} failed; reconnecting on next call");
-                self.conn = None;
+                if let Some(conn) = self.conn.take() {
+                    connection::discard(conn);
+                }
             }
         }
         r

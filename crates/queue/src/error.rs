@@ -26,6 +26,11 @@ pub enum QueueError {
     /// The configuration cannot work (see [`crate::QueueConfig::validate`]).
     #[error("invalid queue configuration: {0}")]
     Config(String),
+    /// Every connection of the bounded blocking pool is in use (or a new one
+    /// could not be opened in time). Transient: one is returned as soon as a
+    /// reader stops.
+    #[error("no free connection in the blocking Redis pool: {0}")]
+    PoolExhausted(String),
 }
 
 impl QueueError {
@@ -35,7 +40,17 @@ impl QueueError {
     pub fn is_transient(&self) -> bool {
         match self {
             QueueError::Redis(e) => is_transient_redis(e),
+            QueueError::PoolExhausted(_) => true,
             QueueError::Decode(_) | QueueError::Encode(_) | QueueError::Config(_) => false,
+        }
+    }
+
+    /// A failed checkout from the blocking pool: the Redis error itself when
+    /// connecting failed, else "exhausted".
+    pub(crate) fn from_pool(e: deadpool_redis::PoolError) -> QueueError {
+        match e {
+            deadpool_redis::PoolError::Backend(e) => QueueError::Redis(e),
+            other => QueueError::PoolExhausted(other.to_string()),
         }
     }
 

@@ -12,10 +12,7 @@
 
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::AsyncConnectionConfig;
-
-use crate::config::CONNECT_TIMEOUT;
+use crate::connection::{self, Dedicated};
 use crate::error::QueueError;
 use crate::queue::Queue;
 
@@ -124,69 +121,74 @@ impl Queue {
             .unwrap_or_else(|| "0-0".to_owned()))
     }
 
-    /// A reader that tails a feed from `after` on its own connection.
+    /// A reader that tails a feed from `after` on a connection of the
+    /// bounded blocking pool. `block` is clamped to the queue's `block`, which
+    /// the pool's response timeout is sized for.
+    ///
+    /// Each reader holds a pooled connection while it lives: a process that
+    /// serves many clients shares one reader between them (the ingest's
+    /// live streams do, through a broadcast) instead of opening one each.
     pub async fn feed_reader(
         &self,
         feed: Feed,
         after: String,
         block: Duration,
     ) -> Result<FeedReader, QueueError> {
-        let conn = Self::tail_connection(&self.client, block).await?;
-        Ok(FeedReader {
-            client: self.client.clone(),
-            conn: Some(conn),
+        let mut reader = FeedReader {
+            pool: self.pool.clone(),
+            cfg: self.cfg.clone(),
+            conn: None,
             key: self.feed_key(feed),
+            role: format!("feed:{}", feed.suffix()),
             last_id: after,
-            block,
-        })
-    }
-
-    async fn tail_connection(
-        client: &redis::Client,
-        block: Duration,
-    ) -> Result<MultiplexedConnection, QueueError> {
-        let config = AsyncConnectionConfig::new()
-            .set_response_timeout(Some(block + Duration::from_secs(3)))
-            .set_connection_timeout(Some(CONNECT_TIMEOUT));
-        Ok(client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?)
+            block: block.min(self.cfg.block),
+        };
+        reader.connect().await?;
+        Ok(reader)
     }
 }
 
-/// Tails one feed with XREAD BLOCK on a dedicated connection (a blocking
-/// read would stall the shared one). Reconnects lazily after an error.
+/// Tails one feed with XREAD BLOCK on a pooled connection (a blocking read
+/// would stall the shared one). Reconnects lazily after an error; the
+/// connection goes back to the pool when the reader is dropped.
 pub struct FeedReader {
-    client: redis::Client,
-    conn: Option<MultiplexedConnection>,
+    pool: deadpool_redis::Pool,
+    cfg: std::sync::Arc<crate::config::QueueConfig>,
+    conn: Option<Dedicated>,
     key: String,
+    role: String,
     last_id: String,
     block: Duration,
 }
 
 impl FeedReader {
     /// The next entries after the last one returned; empty after BLOCK.
+    async fn connect(&mut self) -> Result<&mut Dedicated, QueueError> {
+        match self.conn {
+            Some(ref mut c) => Ok(c),
+            None => {
+                let c = connection::dedicated(&self.pool, &self.cfg, &self.role).await?;
+                Ok(self.conn.insert(c))
+            }
+        }
+    }
+
     pub async fn next(&mut self) -> Result<Vec<FeedEntry>, QueueError> {
-        let conn = match self.conn.as_mut() {
-            Some(c) => c,
-            None => self
-                .conn
-                .insert(Queue::tail_connection(&self.client, self.block).await?),
-        };
-        let reply: Option<Vec<(String, RawEntries)>> = match redis::cmd("XREAD")
-            .arg("COUNT")
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("COUNT")
             .arg(100)
             .arg("BLOCK")
             .arg(self.block.as_millis() as u64)
             .arg("STREAMS")
             .arg(&self.key)
-            .arg(&self.last_id)
-            .query_async(conn)
-            .await
-        {
+            .arg(&self.last_id);
+        let conn = self.connect().await?;
+        let reply: Option<Vec<(String, RawEntries)>> = match cmd.query_async(conn).await {
             Ok(r) => r,
             Err(e) => {
-                self.conn = None;
+                if let Some(c) = self.conn.take() {
+                    connection::discard(c);
+                }
                 return Err(e.into());
             }
         };

@@ -36,6 +36,7 @@ pub mod queue;
 pub mod retry;
 mod scripts;
 pub mod stats;
+pub mod trim;
 
 pub use backoff::reconnect_delay;
 pub use breaker_state::{BreakerReport, BreakerState};

@@ -18,6 +18,10 @@ pub enum Published {
     /// The key was seen within its TTL; nothing was added. `event_id` is the
     /// event first published under it, so the caller can answer with it.
     Duplicate { event_id: Uuid },
+    /// The key was used within its TTL for a request with another
+    /// fingerprint (another body): nothing was added, and the caller must
+    /// refuse the request rather than report it as done.
+    KeyReused { event_id: Uuid },
 }
 
 impl Queue {
@@ -42,6 +46,12 @@ impl Queue {
 
     /// Publishes unless `key` was already used within `ttl`.
     ///
+    /// `fingerprint` (a hash of the request, no blanks) binds the key to one
+    /// request: the same key with the same fingerprint is a retry
+    /// ([`Published::Duplicate`]), with another one a client error
+    /// ([`Published::KeyReused`]). Callers scope `key` themselves (the
+    /// ingest prefixes the project), so two tenants' keys never meet.
+    ///
     /// One Lua script checks `P:idem:<key>`, XADDs and stores the event id
     /// with the TTL, so two concurrent requests with one key cannot both get
     /// through (a GET-then-XADD from Rust could). The key is kept for `ttl`
@@ -51,8 +61,14 @@ impl Queue {
         &self,
         env: &Envelope,
         key: &str,
+        fingerprint: &str,
         ttl: Duration,
     ) -> Result<Published, QueueError> {
+        if fingerprint.is_empty() || fingerprint.contains(char::is_whitespace) {
+            return Err(QueueError::Config(
+                "an idempotency fingerprint must be non-empty and contain no blanks".into(),
+            ));
+        }
         let data = entry::encode(env)?;
         // PX 0 is an error in Redis; a sub-millisecond TTL means "barely".
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
@@ -63,18 +79,24 @@ impl Queue {
             .arg(env.event_id.to_string())
             .arg(data)
             .arg(self.cfg.maxlen.unwrap_or(0))
+            .arg(fingerprint)
             .invoke_async(&mut self.conn.clone())
             .await?;
         if added == 1 {
             tracing::trace!(event_id = %env.event_id, stream_id = %value, "published");
             Ok(Published::New(value))
         } else {
+            let reused = added == 2;
             let event_id = Uuid::parse_str(&value).map_err(|e| {
                 QueueError::Decode(format!(
                     "idempotency record {} ('{value}'): {e}",
                     self.keys.idem(key)
                 ))
             })?;
+            if reused {
+                tracing::debug!(%event_id, "idempotency key reused for another request");
+                return Ok(Published::KeyReused { event_id });
+            }
             tracing::debug!(%event_id, "duplicate publish suppressed");
             Ok(Published::Duplicate { event_id })
         }

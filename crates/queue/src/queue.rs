@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
-use redis::Client;
 
 use crate::config::QueueConfig;
 use crate::connection;
@@ -18,8 +17,8 @@ use crate::keys::Keys;
 pub struct Queue {
     pub(crate) cfg: Arc<QueueConfig>,
     pub(crate) keys: Arc<Keys>,
-    /// Kept to open dedicated consumer connections.
-    pub(crate) client: Client,
+    /// Bounded pool of connections for blocking reads (consumers, feeds).
+    pub(crate) pool: deadpool_redis::Pool,
     pub(crate) conn: ConnectionManager,
 }
 
@@ -41,11 +40,12 @@ impl Queue {
         let mut conn = connection::shared(&client).await?;
         let keys = Keys::new(&cfg.prefix);
         connection::ensure_group(&mut conn, &keys).await?;
+        let pool = connection::blocking_pool(&cfg)?;
         tracing::debug!(config = ?cfg, "queue connected");
         Ok(Queue {
             cfg: Arc::new(cfg),
             keys: Arc::new(keys),
-            client,
+            pool,
             conn,
         })
     }
@@ -62,5 +62,12 @@ impl Queue {
     /// on the same Redis (tests, admin tools). Never block on it.
     pub fn connection(&self) -> ConnectionManager {
         self.conn.clone()
+    }
+
+    /// Connections of the blocking pool: (open, in use), for tests and
+    /// status output.
+    pub fn blocking_pool_status(&self) -> (usize, usize) {
+        let s = self.pool.status();
+        (s.size, s.size.saturating_sub(s.available))
     }
 }

@@ -43,17 +43,28 @@ fn with_add(body: &str) -> Script {
 
 /// Publish once per idempotency key.
 ///
-/// KEYS: idem key, events. ARGV: ttl ms, event_id, data, maxlen.
-/// Returns `{1, stream id}` when added, `{0, first event_id}` for a duplicate.
+/// KEYS: idem key, events. ARGV: ttl ms, event_id, data, maxlen, request
+/// fingerprint. The record is `<event_id> <fingerprint>`.
+/// Returns `{1, stream id}` when added, `{0, first event_id}` for a duplicate
+/// (same fingerprint, or a record written before fingerprints existed), and
+/// `{2, first event_id}` when the key was used for another request.
 pub static PUBLISH_IDEMPOTENT: LazyLock<Script> = LazyLock::new(|| {
     with_add(
         r"
 local existing = redis.call('GET', KEYS[1])
 if existing then
-  return {0, existing}
+  local sp = string.find(existing, ' ', 1, true)
+  if not sp then
+    return {0, existing}
+  end
+  local first = string.sub(existing, 1, sp - 1)
+  if string.sub(existing, sp + 1) == ARGV[5] then
+    return {0, first}
+  end
+  return {2, first}
 end
 local id = add(KEYS[2], ARGV[4], ARGV[3], ARGV[2])
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1])
+redis.call('SET', KEYS[1], ARGV[2] .. ' ' .. ARGV[5], 'PX', ARGV[1])
 return {1, id}
 ",
     )

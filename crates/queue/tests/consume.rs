@@ -254,9 +254,15 @@ async fn client_id(consumer: &str) -> Option<i64> {
         .query_async(&mut raw().await)
         .await
         .unwrap();
-    let name = format!("name=wstg-consumer:{consumer}");
+    // Pooled connections are named `wstg:<prefix>:consumer:<name>`.
+    let suffix = format!(":consumer:{consumer}");
     list.lines()
-        .find(|l| l.split(' ').any(|f| f == name))
+        .find(|l| {
+            l.split(' ').any(|f| {
+                f.strip_prefix("name=")
+                    .is_some_and(|n| n.starts_with("wstg:") && n.ends_with(&suffix))
+            })
+        })
         .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
         .and_then(|id| id.parse().ok())
 }

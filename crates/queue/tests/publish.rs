@@ -17,14 +17,14 @@ async fn publish_idempotent_adds_once_per_key() {
     let ttl = Duration::from_secs(60);
 
     let a = q
-        .publish_idempotent(&first, "delivery-42", ttl)
+        .publish_idempotent(&first, "delivery-42", "fp-a", ttl)
         .await
         .unwrap();
     let Published::New(stream_id) = a else {
         panic!("first publish must be new: {a:?}")
     };
     let b = q
-        .publish_idempotent(&second, "delivery-42", ttl)
+        .publish_idempotent(&second, "delivery-42", "fp-a", ttl)
         .await
         .unwrap();
     assert_eq!(
@@ -53,12 +53,55 @@ async fn publish_idempotent_adds_once_per_key() {
 
     // Another key publishes normally.
     assert!(matches!(
-        q.publish_idempotent(&second, "delivery-43", ttl)
+        q.publish_idempotent(&second, "delivery-43", "fp-a", ttl)
             .await
             .unwrap(),
         Published::New(_)
     ));
     assert_eq!(xlen(&q.keys().events).await, 2);
+    cleanup(&q).await;
+}
+
+#[tokio::test]
+async fn a_key_reused_for_another_request_is_reported_not_swallowed() {
+    let q = queue().await;
+    let ttl = Duration::from_secs(60);
+    let first = envelope(1);
+    assert!(matches!(
+        q.publish_idempotent(&first, "k1", "body-a", ttl)
+            .await
+            .unwrap(),
+        Published::New(_)
+    ));
+    assert_eq!(
+        q.publish_idempotent(&envelope(2), "k1", "body-b", ttl)
+            .await
+            .unwrap(),
+        Published::KeyReused {
+            event_id: first.event_id
+        }
+    );
+    assert_eq!(
+        xlen(&q.keys().events).await,
+        1,
+        "nothing added for the reuse"
+    );
+    // A record from before fingerprints existed (bare event id) stays a
+    // duplicate, whatever the fingerprint.
+    let _: () = redis::cmd("SET")
+        .arg(q.keys().idem("old"))
+        .arg(first.event_id.to_string())
+        .query_async(&mut raw().await)
+        .await
+        .unwrap();
+    assert_eq!(
+        q.publish_idempotent(&envelope(3), "old", "any", ttl)
+            .await
+            .unwrap(),
+        Published::Duplicate {
+            event_id: first.event_id
+        }
+    );
     cleanup(&q).await;
 }
 
@@ -69,7 +112,7 @@ async fn concurrent_publishes_with_one_key_add_exactly_one_entry() {
         .map(|n| {
             let q = q.clone();
             tokio::spawn(async move {
-                q.publish_idempotent(&envelope(n), "same", Duration::from_secs(60))
+                q.publish_idempotent(&envelope(n), "same", "fp", Duration::from_secs(60))
                     .await
                     .unwrap()
             })
@@ -83,6 +126,7 @@ async fn concurrent_publishes_with_one_key_add_exactly_one_entry() {
             Published::Duplicate { event_id } => {
                 dup_ids.insert(event_id);
             }
+            other => panic!("one fingerprint, no reuse: {other:?}"),
         }
     }
     assert_eq!(new, 1);
@@ -100,15 +144,21 @@ async fn idempotency_expires_with_its_ttl() {
     let q = queue().await;
     let ttl = Duration::from_millis(50);
     assert!(matches!(
-        q.publish_idempotent(&envelope(1), "k", ttl).await.unwrap(),
+        q.publish_idempotent(&envelope(1), "k", "fp", ttl)
+            .await
+            .unwrap(),
         Published::New(_)
     ));
     test_support::eventually_async(Duration::from_secs(5), "the key to expire", || {
         let q = q.clone();
         async move {
-            match q.publish_idempotent(&envelope(2), "k", ttl).await.unwrap() {
+            match q
+                .publish_idempotent(&envelope(2), "k", "fp", ttl)
+                .await
+                .unwrap()
+            {
                 Published::New(_) => Some(()),
-                Published::Duplicate { .. } => None,
+                _ => None,
             }
         }
     })

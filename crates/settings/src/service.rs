@@ -52,6 +52,7 @@ pub async fn queue(
         settings.redis.url.clone(),
         settings.redis.key_prefix.clone(),
     );
+    cfg.blocking_pool_size = settings.redis.blocking_pool_size;
     tune(&mut cfg);
     let queue = Queue::connect(cfg)
         .await

@@ -167,6 +167,51 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "auth.create_projects_on_demand",
         "true: a write to an unknown project creates it (demo); false: 400 until an admin adds it",
     ),
+    (
+        "WSTG_REDIS_BLOCKING_POOL_SIZE",
+        "redis.blocking_pool_size",
+        "most pooled Redis connections for blocking reads (consumers, feed readers) per process",
+    ),
+    (
+        "WSTG_MAX_STREAMS",
+        "limits.max_streams",
+        "most open live streams (/api/wstg/stream) per ingest process; past it 503",
+    ),
+    (
+        "WSTG_REQUEST_TIMEOUT_MS",
+        "limits.request_timeout_ms",
+        "time a client has to send a request's head, and again its body; then 408 and the connection is closed",
+    ),
+    (
+        "WSTG_MAX_CONNECTIONS",
+        "limits.max_connections",
+        "most open connections per ingest worker thread",
+    ),
+    (
+        "WSTG_KEEP_ALIVE_SECS",
+        "limits.keep_alive_secs",
+        "idle time before a keep-alive connection is closed",
+    ),
+    (
+        "WSTG_RATE_LIMIT_PER_SEC",
+        "limits.rate_per_sec",
+        "sustained requests per second per credential (or per IP when anonymous); past it 429",
+    ),
+    (
+        "WSTG_RATE_LIMIT_BURST",
+        "limits.rate_burst",
+        "requests a credential may send at once before the rate applies",
+    ),
+    (
+        "WSTG_MAX_BACKLOG",
+        "limits.max_backlog",
+        "events waiting on the Redis stream past which the ingest answers 503",
+    ),
+    (
+        "WSTG_WEBHOOK_POLL_INTERVAL_SECS",
+        "limits.webhook_poll_interval_secs",
+        "least time between two polls forced by DefectDojo webhooks",
+    ),
     ("WSTG_LOG_FORMAT", "log.format", "human or json"),
     ("WSTG_LOG", "log.level", "tracing filter, e.g. info"),
 ];
@@ -217,12 +262,14 @@ struct Raw {
     worker: WorkerSettings,
     poller: RawPoller,
     auth: RawAuth,
+    limits: LimitSettings,
     log: RawLog,
 }
 #[derive(Deserialize)]
 struct RawRedis {
     url: String,
     key_prefix: String,
+    blocking_pool_size: usize,
 }
 #[derive(Deserialize)]
 struct RawDatabase {
@@ -277,6 +324,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub poller: PollerSettings,
     pub auth: AuthSettings,
+    pub limits: LimitSettings,
     pub log: LogSettings,
 }
 
@@ -284,6 +332,28 @@ pub struct Settings {
 pub struct RedisSettings {
     pub url: String,
     pub key_prefix: String,
+    /// Most pooled connections for blocking reads per process.
+    pub blocking_pool_size: usize,
+}
+
+/// Bounds on what clients can make a process hold (issue 9): every
+/// outside-consumable resource has one. config/default.toml explains each.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    pub max_streams: usize,
+    pub request_timeout_ms: u64,
+    pub max_connections: usize,
+    pub keep_alive_secs: u64,
+    pub rate_per_sec: u32,
+    pub rate_burst: u32,
+    pub max_backlog: u64,
+    pub webhook_poll_interval_secs: u64,
+}
+
+impl LimitSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
 }
 
 #[derive(Clone)]
@@ -364,22 +434,16 @@ pub struct LogSettings {
     pub level: String,
 }
 
-/// URLs may carry passwords: show them with the password masked.
-fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => raw.to_owned(),
-    }
-}
+// URLs may carry passwords: every one goes through the workspace's single
+// redactor, which also copes with URLs that do not parse.
+use wstg_domain::redact_url;
 
 impl fmt::Debug for RedisSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisSettings")
             .field("url", &redact_url(&self.url))
             .field("key_prefix", &self.key_prefix)
+            .field("blocking_pool_size", &self.blocking_pool_size)
             .finish()
     }
 }
@@ -543,6 +607,26 @@ impl Settings {
                 ),
             ));
         }
+        if raw.redis.blocking_pool_size == 0 {
+            return Err(invalid("redis.blocking_pool_size", "must be at least 1"));
+        }
+        let l = &raw.limits;
+        for (key, value) in [
+            ("limits.max_streams", l.max_streams as u64),
+            ("limits.request_timeout_ms", l.request_timeout_ms),
+            ("limits.max_connections", l.max_connections as u64),
+            ("limits.rate_per_sec", u64::from(l.rate_per_sec)),
+            ("limits.rate_burst", u64::from(l.rate_burst)),
+            ("limits.max_backlog", l.max_backlog),
+            (
+                "limits.webhook_poll_interval_secs",
+                l.webhook_poll_interval_secs,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
         if raw.poller.interval_secs == 0 {
             return Err(invalid("poller.interval_secs", "must be at least 1"));
         }
@@ -584,6 +668,7 @@ impl Settings {
             redis: RedisSettings {
                 url: raw.redis.url,
                 key_prefix: raw.redis.key_prefix,
+                blocking_pool_size: raw.redis.blocking_pool_size,
             },
             database: DatabaseSettings {
                 url: raw.database.url,
@@ -617,6 +702,7 @@ impl Settings {
                 public_host,
                 create_projects_on_demand: raw.auth.create_projects_on_demand,
             },
+            limits: raw.limits,
             log: LogSettings {
                 format,
                 level: raw.log.level,

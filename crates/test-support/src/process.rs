@@ -48,7 +48,14 @@ impl Proc {
             }
         }
         cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        if std::env::var_os("TEST_LOG").is_none() {
+        if let Some(dir) = std::env::var_os("WSTG_TEST_LOG_DIR") {
+            // Every log line of every process, for a grep afterwards
+            // (scripts/grep-test-logs.sh: no secret in any log).
+            let path = std::path::Path::new(&dir)
+                .join(format!("{name}-{}.log", uuid::Uuid::new_v4().simple()));
+            cmd.stdout(Stdio::piped())
+                .stderr(std::fs::File::create(path)?);
+        } else if std::env::var_os("TEST_LOG").is_none() {
             cmd.stdout(Stdio::piped()).stderr(Stdio::null());
         } else {
             cmd.stdout(Stdio::piped());

@@ -25,7 +25,10 @@ use crate::auth::Principal;
 use crate::body::{json_object, read_limited};
 use crate::errors::ApiError;
 use crate::project_access::{parse_project, readable, writable};
-use crate::routes::sync::{idempotency_key, tracker_change_from_object, IDEMPOTENCY_TTL};
+use crate::routes::sync::{
+    fingerprint, idempotency_key, key_reused, scoped_key, tracker_change_from_object,
+    IDEMPOTENCY_TTL,
+};
 use crate::state::AppState;
 
 /// The largest import body: a whole catalogue with long notes fits. Larger
@@ -239,10 +242,12 @@ pub async fn post_import(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.backlog.admit()?;
     let limit = state.max_body_bytes.max(IMPORT_MAX_BYTES);
     let bytes = read_limited(&req, payload, limit).await?;
     let received_at = Utc::now();
     let key = idempotency_key(&req)?;
+    let body_fingerprint = fingerprint(&bytes);
     let body = Value::Object(match json_object(&bytes) {
         Ok(o) => o,
         // An array of entries is an import too.
@@ -301,10 +306,10 @@ pub async fn post_import(
     for (i, env) in valid.iter().enumerate() {
         let published = match &key {
             Some(k) => {
-                let entry_key = format!("import:{k}:{i}");
+                let entry_key = scoped_key(&env.project, &format!("import:{k}:{i}"));
                 state
                     .queue
-                    .publish_idempotent(env, &entry_key, IDEMPOTENCY_TTL)
+                    .publish_idempotent(env, &entry_key, &body_fingerprint, IDEMPOTENCY_TTL)
                     .await
             }
             None => state.queue.publish(env).await.map(Published::New),
@@ -312,6 +317,10 @@ pub async fn post_import(
         match published {
             Ok(Published::New(_)) => event_ids.push(json!(env.event_id)),
             Ok(Published::Duplicate { event_id }) => event_ids.push(json!(event_id)),
+            // Only the first entry can meet a reused key first: the whole
+            // import is refused, nothing of it was added.
+            Ok(Published::KeyReused { .. }) if i == 0 => return Err(key_reused()),
+            Ok(Published::KeyReused { event_id }) => event_ids.push(json!(event_id)),
             Err(e) => {
                 tracing::warn!(error = %e, published = i, "import stopped: queue unavailable");
                 if i == 0 {

@@ -4,47 +4,72 @@
 //! Events carry the change feed's stream id as their `id`, so a browser's
 //! EventSource resumes after a reconnect with `Last-Event-ID` and gets what
 //! it missed (up to the feed's cap; beyond that the page reloads the items).
+//!
+//! Live entries come from the process's one feed reader ([`crate::live`]);
+//! the missed ones from one XRANGE on the shared connection. Past
+//! `limits.max_streams` open streams the answer is 503 with Retry-After.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::stream::{self, StreamExt};
-use wstg_queue::{Feed, FeedEntry, FeedReader};
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+use wstg_queue::Feed;
 
 use crate::auth::Principal;
 use crate::errors::ApiError;
+use crate::live::{parse_id, LiveEntry, StreamSlot, KEEP_ALIVE};
 use crate::routes::items::ProjectQuery;
 use crate::state::AppState;
 
-/// A comment line this often keeps proxies from closing an idle stream.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Entries read per XRANGE when replaying from Last-Event-ID, and pages at
+/// most (the change feed itself is capped at 10,000 entries).
+const REPLAY_PAGE: usize = 1000;
+const REPLAY_PAGES: usize = 10;
 
-fn frame(entry: &FeedEntry) -> Bytes {
+fn frame(id: &str, data: &str) -> Bytes {
     // Feed data is our own single-line JSON.
-    Bytes::from(format!(
-        "id: {}\nevent: item\ndata: {}\n\n",
-        entry.id, entry.data
-    ))
+    Bytes::from(format!("id: {id}\nevent: item\ndata: {data}\n\n"))
 }
 
-fn for_project(entry: &FeedEntry, project: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(&entry.data)
-        .ok()
-        .and_then(|v| {
-            v.get("project")
-                .and_then(|p| p.as_str())
-                .map(|p| p == project)
-        })
-        .unwrap_or(false)
+/// What one open stream carries between chunks.
+struct Live {
+    rx: broadcast::Receiver<Arc<LiveEntry>>,
+    project: String,
+    /// The newest id sent: live entries at or below it were in the replay.
+    sent: Option<(u64, u64)>,
+    _slot: StreamSlot,
 }
 
-/// Accepts only a stream id shape (`<ms>-<seq>`) from the client.
-fn valid_id(id: &str) -> bool {
-    let mut parts = id.splitn(2, '-');
-    let ok =
-        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    ok(parts.next()) && ok(parts.next())
+impl Live {
+    /// The next chunk: frames for this project's new entries, or a
+    /// keep-alive comment after [`KEEP_ALIVE`] of silence. `None` ends the
+    /// stream (the hub is gone, or this stream fell too far behind: the
+    /// browser reconnects with Last-Event-ID and catches up from Redis).
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        let deadline = tokio::time::Instant::now() + KEEP_ALIVE;
+        loop {
+            let entry = match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Err(_) => return Some(Bytes::from_static(b": keep-alive\n\n")),
+                Ok(Ok(entry)) => entry,
+                Ok(Err(RecvError::Lagged(missed))) => {
+                    tracing::debug!(missed, "live stream fell behind; closing it");
+                    return None;
+                }
+                Ok(Err(RecvError::Closed)) => return None,
+            };
+            if self.sent.is_some_and(|s| entry.order <= s) {
+                continue;
+            }
+            if entry.project.as_deref() != Some(self.project.as_str()) {
+                continue;
+            }
+            self.sent = Some(entry.order);
+            return Some(frame(&entry.id, &entry.data));
+        }
+    }
 }
 
 pub async fn get_stream(
@@ -62,88 +87,59 @@ pub async fn get_stream(
         .get("Last-Event-ID")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-        .filter(|v| valid_id(v))
+        .filter(|v| parse_id(v).is_some())
         .map(str::to_owned);
-    let unavailable = |e: wstg_queue::QueueError| {
-        tracing::warn!(error = %e, "change feed unavailable");
-        ApiError::Unavailable("queue")
+    // Subscribe first, then read what was missed: an entry written in
+    // between comes through both and is sent once.
+    let Some((slot, rx)) = state.live.open() else {
+        tracing::warn!(
+            open = state.live.open_streams(),
+            "live stream refused: the stream cap is reached"
+        );
+        return Err(ApiError::Busy {
+            what: "too many open live streams",
+            retry_after_secs: 5,
+        });
     };
-    // Missed events first (resume), then the live tail from where they end.
-    let (backlog, from) = match resume {
-        Some(after) => {
+    let mut sent = None;
+    let mut first = vec![Bytes::from_static(b"retry: 2000\n\n")];
+    if let Some(mut after) = resume {
+        sent = parse_id(&after);
+        for _ in 0..REPLAY_PAGES {
             let missed = state
                 .queue
-                .feed_since(Feed::Changes, &after, 1000)
+                .feed_since(Feed::Changes, &after, REPLAY_PAGE)
                 .await
-                .map_err(unavailable)?;
-            let from = missed.last().map(|e| e.id.clone()).unwrap_or(after);
-            (missed, from)
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "change feed unavailable");
+                    ApiError::Unavailable("queue")
+                })?;
+            let full = missed.len() == REPLAY_PAGE;
+            for entry in missed.into_iter().filter_map(LiveEntry::from_feed) {
+                sent = Some(entry.order);
+                after.clone_from(&entry.id);
+                if entry.project.as_deref() == Some(project.as_str()) {
+                    first.push(frame(&entry.id, &entry.data));
+                }
+            }
+            if !full {
+                break;
+            }
         }
-        None => (
-            Vec::new(),
-            state
-                .queue
-                .feed_last_id(Feed::Changes)
-                .await
-                .map_err(unavailable)?,
-        ),
+    }
+    let live = Live {
+        rx,
+        project,
+        sent,
+        _slot: slot,
     };
-    let reader = state
-        .queue
-        .feed_reader(Feed::Changes, from, KEEP_ALIVE)
-        .await
-        .map_err(unavailable)?;
-    let first: Vec<Result<Bytes, actix_web::Error>> =
-        std::iter::once(Ok(Bytes::from_static(b"retry: 2000\n\n")))
-            .chain(
-                backlog
-                    .iter()
-                    .filter(|e| for_project(e, &project))
-                    .map(|e| Ok(frame(e))),
-            )
-            .collect();
-    let live = stream::unfold(
-        (reader, project),
-        |(mut reader, project): (FeedReader, String)| async move {
-            let chunk = match reader.next().await {
-                Ok(entries) if entries.is_empty() => Bytes::from_static(b": keep-alive\n\n"),
-                Ok(entries) => {
-                    let text: String = entries
-                        .iter()
-                        .filter(|e| for_project(e, &project))
-                        .map(|e| String::from_utf8_lossy(&frame(e)).into_owned())
-                        .collect();
-                    if text.is_empty() {
-                        Bytes::from_static(b": keep-alive\n\n")
-                    } else {
-                        Bytes::from(text)
-                    }
-                }
-                Err(e) => {
-                    // End the stream; the browser reconnects with Last-Event-ID.
-                    tracing::debug!(error = %e, "change feed read failed; closing the stream");
-                    return None;
-                }
-            };
-            Some((Ok::<_, actix_web::Error>(chunk), (reader, project)))
-        },
-    );
+    let tail = stream::unfold(live, |mut live| async move {
+        let chunk = live.next_chunk().await?;
+        Some((Ok::<_, actix_web::Error>(chunk), live))
+    });
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(stream::iter(first).chain(live)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_stream_ids_are_accepted_as_resume_points() {
-        assert!(valid_id("1700000000000-0"));
-        assert!(!valid_id("abc"));
-        assert!(!valid_id("1-"));
-        assert!(!valid_id("+"));
-    }
+        .streaming(stream::iter(first.into_iter().map(Ok)).chain(tail)))
 }

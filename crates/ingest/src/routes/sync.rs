@@ -8,7 +8,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use tracing::Instrument;
-use wstg_domain::{Envelope, EventKind, Notes, Status, TrackerChange};
+use wstg_domain::text::{check_controls, Lines};
+use wstg_domain::{Envelope, EventKind, Notes, ProjectName, Status, TrackerChange};
 use wstg_queue::Published;
 
 use crate::auth::Principal;
@@ -25,11 +26,13 @@ pub async fn post_sync(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.backlog.admit()?;
     let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
     let received_at = Utc::now();
     let envelope = parse_tracker_change(&bytes, &state, received_at)?;
     crate::project_access::writable(&state, &principal, &envelope.project).await?;
     let idempotency_key = idempotency_key(&req)?;
+    let fingerprint = fingerprint(&bytes);
 
     let span = tracing::info_span!(
         "ingest_sync",
@@ -42,7 +45,12 @@ pub async fn post_sync(
             Some(key) => {
                 state
                     .queue
-                    .publish_idempotent(&envelope, key, IDEMPOTENCY_TTL)
+                    .publish_idempotent(
+                        &envelope,
+                        &scoped_key(&envelope.project, key),
+                        &fingerprint,
+                        IDEMPOTENCY_TTL,
+                    )
                     .await
             }
             None => state.queue.publish(&envelope).await.map(Published::New),
@@ -61,6 +69,7 @@ pub async fn post_sync(
                 "event_id": event_id,
                 "status": "duplicate",
             }))),
+            Ok(Published::KeyReused { .. }) => Err(key_reused()),
             Err(e) => {
                 tracing::warn!(error = %e, "could not queue tracker change");
                 Err(ApiError::Unavailable("queue"))
@@ -71,6 +80,30 @@ pub async fn post_sync(
     .await
 }
 
+/// The idempotency record's key: the client's key within its project, so
+/// two projects (two teams) using the same key never collide. Project names
+/// cannot contain ':', so the pair is unambiguous.
+pub(crate) fn scoped_key(project: &ProjectName, key: &str) -> String {
+    format!("{}:{key}", project.as_str())
+}
+
+/// What binds an idempotency key to one request: the SHA-256 of the body as
+/// sent. A retry sends the same bytes; another change under the same key
+/// is refused ([`key_reused`]) instead of being dropped as a duplicate.
+pub(crate) fn fingerprint(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(body))
+}
+
+/// 422: the key was already used, within its TTL, for another body.
+pub(crate) fn key_reused() -> ApiError {
+    ApiError::Conflict {
+        field: "Idempotency-Key".into(),
+        reason: "was already used with a different request body; use a new key for a new change"
+            .into(),
+    }
+}
+
 pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
@@ -79,6 +112,8 @@ pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiEr
         .to_str()
         .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable ASCII"))?
         .trim();
+    // HeaderValue::to_str lets a tab through; a key is one plain token.
+    text_field("Idempotency-Key", v, Lines::Single)?;
     if v.is_empty() || v.len() > 200 {
         return Err(ApiError::invalid(
             "Idempotency-Key",
@@ -107,17 +142,31 @@ pub fn tracker_change_from_object(
 ) -> Result<Envelope, ApiError> {
     let wstg_id = state
         .catalogue
-        .parse_id(req_str(obj, "wstg_id")?)
+        .parse_id(text_field(
+            "wstg_id",
+            req_str(obj, "wstg_id")?,
+            Lines::Single,
+        )?)
         .map_err(|e| ApiError::invalid("wstg_id", e))?;
     let status: Status = req_str(obj, "status")?
         .parse()
         .map_err(|e| ApiError::invalid("status", e))?;
     let notes = opt_str(obj, "notes")?
+        .map(|n| text_field("notes", n, Lines::Multi))
+        .transpose()?
         .map(Notes::parse)
         .transpose()
         .map_err(|e| ApiError::invalid("notes", e))?;
-    let project = crate::project_access::parse_project(opt_str(obj, "project")?, state)?;
-    let user = match opt_str(obj, "user")? {
+    let project = crate::project_access::parse_project(
+        opt_str(obj, "project")?
+            .map(|p| text_field("project", p, Lines::Single))
+            .transpose()?,
+        state,
+    )?;
+    let user = match opt_str(obj, "user")?
+        .map(|u| text_field("user", u, Lines::Single))
+        .transpose()?
+    {
         Some(u) if u.chars().count() > 128 => {
             return Err(ApiError::invalid("user", "is longer than 128 characters"))
         }
@@ -142,6 +191,17 @@ pub fn tracker_change_from_object(
         }),
         received_at,
     ))
+}
+
+/// `value` if it holds no control character (newlines and tabs only where
+/// `lines` allows them), else a 400 naming `field`.
+pub(crate) fn text_field<'a>(
+    field: &str,
+    value: &'a str,
+    lines: Lines,
+) -> Result<&'a str, ApiError> {
+    check_controls(value, lines).map_err(|e| ApiError::invalid(field, e))?;
+    Ok(value)
 }
 
 /// RFC 3339 (`2025-12-03T17:30:00Z`), a naive ISO time taken as UTC (Python's

@@ -18,6 +18,8 @@ use chrono::Utc;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
+use wstg_domain::text::is_token;
+
 use crate::auth::constant_time_eq;
 use crate::body::{json_object, read_limited};
 use crate::errors::ApiError;
@@ -56,16 +58,29 @@ pub async fn post_webhook(
     authenticate(&req, &state)?;
     let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
     let body = json_object(&bytes)?;
-    let event = req
-        .headers()
-        .get("X-DefectDojo-Event")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| body.get("event").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_else(|| "other".to_owned());
+    let event = event_name(&req, &body)?;
     let finding_id = finding_id_of(&body);
     if event == "ping" {
         return Ok(HttpResponse::Ok().json(json!({"success": true, "event": "ping"})));
+    }
+    // A flood of webhooks forces at most one poll per interval: the first
+    // takes the slot (shared by every ingest replica through Redis), the
+    // rest are answered 202 at once (DefectDojo disables a webhook that gets
+    // a 4xx) and served by that poll or the next regular one.
+    match take_poll_slot(&state).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(%event, "DefectDojo webhook: a poll was forced recently; not forcing another");
+            return Ok(HttpResponse::Accepted().json(json!({
+                "success": true,
+                "event": event,
+                "action": "poll_already_requested",
+            })));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check the webhook poll interval");
+            return Err(ApiError::Unavailable("queue"));
+        }
     }
     let hint = json!({
         "event": event,
@@ -86,6 +101,56 @@ pub async fn post_webhook(
             Err(ApiError::Unavailable("queue"))
         }
     }
+}
+
+/// Longest event name accepted; DefectDojo's longest is 20 characters.
+const EVENT_MAX: usize = 64;
+
+/// The event named by the `X-DefectDojo-Event` header or the body's `event`
+/// ("other" when neither): 1 to 64 of `[A-Za-z0-9_.:-]`, else 400. Checked
+/// before it reaches a log line, so no forged line or terminal escape can.
+fn event_name(
+    req: &HttpRequest,
+    body: &serde_json::Map<String, Value>,
+) -> Result<String, ApiError> {
+    let (field, raw) = match req.headers().get("X-DefectDojo-Event") {
+        Some(v) => (
+            "X-DefectDojo-Event",
+            v.to_str()
+                .map_err(|_| ApiError::invalid("X-DefectDojo-Event", EVENT_RULE))?,
+        ),
+        None => match body.get("event") {
+            None | Some(Value::Null) => return Ok("other".to_owned()),
+            Some(Value::String(s)) => ("event", s.as_str()),
+            Some(_) => return Err(ApiError::invalid("event", "must be a string")),
+        },
+    };
+    if !is_token(raw, EVENT_MAX) {
+        return Err(ApiError::invalid(field, EVENT_RULE));
+    }
+    Ok(raw.to_owned())
+}
+
+const EVENT_RULE: &str = "must be 1 to 64 characters of letters, digits, '_', '.', ':' and '-'";
+
+/// `true` when this webhook may force a poll: `SET P:webhook-poll NX PX
+/// <interval>` succeeded. A webhook names no project (DefectDojo's payloads
+/// carry only a finding URL) and a hint makes the pollers read every
+/// project, so one slot per deployment caps forced polls per project too.
+async fn take_poll_slot(state: &AppState) -> Result<bool, wstg_queue::QueueError> {
+    let key = format!("{}:webhook-poll", state.queue.keys().prefix());
+    let ms = u64::try_from(state.webhook_poll_interval.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let set: Option<String> = redis::cmd("SET")
+        .arg(key)
+        .arg(Utc::now().to_rfc3339())
+        .arg("NX")
+        .arg("PX")
+        .arg(ms)
+        .query_async(&mut state.queue.connection())
+        .await?;
+    Ok(set.is_some())
 }
 
 fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
