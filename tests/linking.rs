@@ -115,3 +115,112 @@ async fn sync_links_existing_and_original_design_findings_without_duplicating() 
     );
     sys.stop().await;
 }
+
+/// DefectDojo answers 500 to a write carrying a tag whose name has two tag
+/// rows differing only in case (docs/defectdojo.md §7). The worker re-reads
+/// the finding and completes the write without the refused tags, with an
+/// audit row naming the repair; the tester's change stands and nothing is
+/// dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_refused_for_a_tag_case_twin_is_completed_without_it() {
+    let sys = System::start(test_support::fresh_sqlite(), 1).await;
+    wstgctl(&sys, &["sync", "--project", "default"]).await;
+    let tests: Value = sys
+        .http
+        .get(format!("{}/api/v2/tests/", sys.sim.base_url))
+        .header("Authorization", format!("Token {DOJO_TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let test_id = tests["results"][0]["id"].as_i64().unwrap();
+    let seed = |body: Value| {
+        let sys = &sys;
+        async move {
+            let v: Value = sys
+                .http
+                .post(format!("{}/__sim/findings", sys.sim.base_url))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["id"].as_i64().expect("seeded finding id")
+        }
+    };
+    // Tag rows "WSTG" (written by the original design through the ORM) and
+    // "wstg" (made through the API): case twins. The design's finding for
+    // the item carries only its id tag, so the bridge tag is new to it.
+    seed(json!({
+        "test": test_id, "title": "Unrelated A", "description": "d", "severity": "Info",
+        "active": true, "mitigation": "", "tags": ["WSTG"],
+    }))
+    .await;
+    seed(json!({
+        "test": test_id, "title": "Unrelated B", "description": "d", "severity": "Info",
+        "active": true, "mitigation": "", "tags": ["wstg"],
+    }))
+    .await;
+    let design_id = seed(json!({
+        "test": test_id, "title": "WSTG-INFO-03: Review Webserver Metafiles",
+        "description": "d", "severity": "Info", "active": true,
+        "mitigation": "", "tags": ["WSTG-INFO-03"],
+    }))
+    .await;
+    wstgctl(&sys, &["sync"]).await;
+    eventually_async(Duration::from_secs(20), "design finding linked", || async {
+        (sys.item("WSTG-INFO-03").await["finding_id"] == json!(design_id)).then_some(())
+    })
+    .await;
+
+    let r = sys
+        .post_sync(
+            &json!({"wstg_id": "WSTG-INFO-03", "status": "blocked", "notes": "waiting on creds"}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let f = eventually_async(Duration::from_secs(20), "the write completed", || async {
+        let all = dojo_findings(&sys.http, &sys.sim.base_url).await;
+        all.into_iter().find(|f| {
+            f["id"] == json!(design_id)
+                && f["tags"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&json!("wstg-status:blocked")))
+        })
+    })
+    .await;
+    assert_eq!(flags_of(&f), flags_for(Status::Blocked));
+    assert_eq!(f["mitigation"], "waiting on creds");
+    let item = eventually_async(Duration::from_secs(20), "item synced", || async {
+        let item = sys.item("WSTG-INFO-03").await;
+        (item["sync_state"] == "synced").then_some(item)
+    })
+    .await;
+    assert_eq!(item["status"], "blocked", "the tester's change stands");
+    let audit = sys.audit().await;
+    assert!(
+        audit.iter().any(|a| a.wstg_id.as_str() == "WSTG-INFO-03"
+            && a.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("'WSTG'") && d.contains("admin"))),
+        "a warning names the tag and its repair: {audit:?}"
+    );
+    assert!(
+        !audit
+            .iter()
+            .any(|a| a.direction == wstg_store::Direction::DojoToTracker
+                && a.wstg_id.as_str() == "WSTG-INFO-03"
+                && a.new_status != Some(Status::NotStarted)),
+        "nothing of DefectDojo's was pulled over the tester's change"
+    );
+    assert_eq!(
+        dojo_findings(&sys.http, &sys.sim.base_url).await.len(),
+        3,
+        "no duplicate"
+    );
+    sys.stop().await;
+}

@@ -531,6 +531,10 @@ mod tests {
             );
             assert!(e.is_retryable(), "{status}: {e:?}");
             assert_eq!(e.status(), Some(status));
+            // Only a gateway timeout leaves the outcome open: DefectDojo may
+            // still be carrying the request out.
+            assert_eq!(e.outcome_unknown(), status == 504, "{status}");
+            assert!(!e.never_sent());
         }
         let generic = json!({"message": GENERIC_500_MESSAGE, "pro": [PRO]});
         // A generic 500 on a read: transient.

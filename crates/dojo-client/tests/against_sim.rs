@@ -577,6 +577,7 @@ async fn a_slow_server_is_a_transient_timeout() {
         "{err:?}"
     );
     assert!(err.is_retryable());
+    assert!(err.outcome_unknown(), "sent, no answer: {err:?}");
     assert!(err.to_string().contains("no answer within 300 ms"), "{err}");
     sim.stop().await;
 }
@@ -598,6 +599,7 @@ async fn a_refused_connection_is_transient() {
         matches!(err, DojoError::Transient { status: None, .. }),
         "{err:?}"
     );
+    assert!(err.never_sent() && !err.outcome_unknown(), "{err:?}");
     assert!(!err.to_string().contains(TOKEN));
 }
 

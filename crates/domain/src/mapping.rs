@@ -143,9 +143,10 @@ pub fn desired_tags(current: &[String], wstg_id: &WstgId, status: Status) -> Vec
     desired_tags_avoiding(current, wstg_id, status, &[])
 }
 
-/// [`desired_tags`] without the tags in `avoid` (compared in any case): the
-/// tags DefectDojo refused with a 500 because a tag row differing only in
-/// case exists (docs/defectdojo.md §7).
+/// [`desired_tags`] without adding the tags in `avoid` (compared in any
+/// case): tags DefectDojo refused with a 500 because a tag row differing only
+/// in case exists (docs/defectdojo.md §7). Tags the finding already holds are
+/// kept: DefectDojo looks up only the names new to a finding.
 pub fn desired_tags_avoiding(
     current: &[String],
     wstg_id: &WstgId,
@@ -156,9 +157,7 @@ pub fn desired_tags_avoiding(
     let mut tags: Vec<String> = current
         .iter()
         .filter(|t| {
-            status_from_tag(t).is_none()
-                && !t.to_ascii_lowercase().starts_with(STATUS_TAG_PREFIX)
-                && !avoided(t)
+            status_from_tag(t).is_none() && !t.to_ascii_lowercase().starts_with(STATUS_TAG_PREFIX)
         })
         .cloned()
         .collect();

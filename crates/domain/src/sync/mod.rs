@@ -32,10 +32,11 @@ mod plan;
 #[cfg(test)]
 mod tests;
 
-pub use answer::{interpret, Answer, Verdict, WriteKind};
+pub use answer::{collision_warning, interpret, Answer, Verdict, WriteKind};
 pub use explain::{explained_by_our_writes, InFlightWrite};
 pub use plan::{
-    plan, Audit, Direction, DojoRead, Plan, PlanInput, Read, RecordSide, RecordedAs, Trigger,
+    is_fresh, plan, Audit, Direction, DojoRead, Plan, PlanInput, Read, RecordSide, RecordedAs,
+    Trigger,
 };
 
 /// What one side holds for an item.
