@@ -24,6 +24,15 @@ use crate::model::{EngagementRec, Finding, FindingPage, IdOnly, Named, Page, Pro
 /// The attribution line every finding description made from the catalogue carries.
 pub const ATTRIBUTION_LINE: &str = "OWASP WSTG, CC BY-SA 4.0";
 
+/// What makes a test the WSTG test (docs/sync-rules.md, linking).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestCriteria {
+    /// Ids of the test types a WSTG test may have.
+    pub test_types: Vec<i64>,
+    /// Its title; untitled tests of those types match too.
+    pub title: String,
+}
+
 /// A page loop that has not ended after this many requests is a server bug.
 const MAX_PAGES: u32 = 10_000;
 
@@ -285,6 +294,72 @@ impl DojoClient {
             })
             .map(|r| r.id)
             .min())
+    }
+
+    /// The id of the test type called exactly `name`, if it exists (never
+    /// created: for names an existing WSTG test may have).
+    pub async fn test_type_id(&self, name: &str) -> Result<Option<i64>, DojoError> {
+        self.find_test_type(name).await
+    }
+
+    /// The WSTG test of `engagement`: a test whose type is one of
+    /// `criteria.test_types` and whose title is `criteria.title` or empty
+    /// (the original design made untitled tests, docs/defectdojo.md §7).
+    /// A titled match wins over an untitled one; of equals, the oldest.
+    pub async fn find_wstg_test(
+        &self,
+        engagement: i64,
+        criteria: &TestCriteria,
+    ) -> Result<Option<(i64, i64)>, DojoError> {
+        let e = engagement.to_string();
+        let url = self.list_url("tests/", &[("engagement", &e)])?;
+        let (items, ..) = self.list_all::<TestRec>(url, |_| true).await?;
+        Ok(items
+            .iter()
+            .filter(|r| r.engagement == Some(engagement))
+            .filter_map(|r| {
+                let of_type = r
+                    .test_type
+                    .is_some_and(|t| criteria.test_types.contains(&t));
+                let rank = match r.title.as_deref().map(str::trim) {
+                    Some(t) if t == criteria.title.trim() => 0,
+                    None | Some("") => 1,
+                    Some(_) => return None,
+                };
+                of_type.then_some((rank, r.id, r.test_type.unwrap_or_default()))
+            })
+            .min()
+            .map(|(_, id, test_type)| (id, test_type)))
+    }
+
+    /// [`DojoClient::find_wstg_test`], else a new test of `create_type`
+    /// titled `criteria.title`. Returns the test's id and test type.
+    pub async fn ensure_wstg_test(
+        &self,
+        engagement: i64,
+        create_type: i64,
+        criteria: &TestCriteria,
+    ) -> Result<(i64, i64), DojoError> {
+        if let Some(found) = self.find_wstg_test(engagement, criteria).await? {
+            return Ok(found);
+        }
+        let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let url = self.url("tests/", &[])?;
+        let body = json!({
+            "engagement": engagement,
+            "test_type": create_type,
+            "title": criteria.title,
+            "target_start": now,
+            "target_end": now,
+        });
+        let refind = || async {
+            Ok(self
+                .find_wstg_test(engagement, criteria)
+                .await?
+                .map(|(id, _)| id))
+        };
+        let id = self.create_or_refind(url, body, refind).await?;
+        Ok((id, create_type))
     }
 
     /// POSTs `body`; when DefectDojo refuses it as a conflict (400 unique

@@ -20,7 +20,7 @@ mod config;
 mod error;
 mod model;
 
-pub use client::{item_description, item_title, DojoClient, ATTRIBUTION_LINE};
+pub use client::{item_description, item_title, DojoClient, TestCriteria, ATTRIBUTION_LINE};
 pub use config::{DojoConfig, NotesField, NotesFieldError, Severity, UnknownSeverity};
 pub use error::{
     classify, error_message, parse_retry_after, DojoError, RequestContext, GENERIC_500_MESSAGE,

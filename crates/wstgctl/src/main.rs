@@ -192,12 +192,7 @@ async fn sync(
         dojo.clone(),
         store.clone(),
         locks,
-        HierarchyNames {
-            product_type: settings.dojo.product_type.clone(),
-            engagement: settings.dojo.engagement.clone(),
-            test_type: settings.dojo.test_type.clone(),
-            catalogue: settings.catalogue_version,
-        },
+        HierarchyNames::from_settings(settings),
     );
     let projects: Vec<ProjectName> = match project {
         Some(p) => vec![ProjectName::parse(&p)?],
