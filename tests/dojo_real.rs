@@ -18,8 +18,8 @@ mod bridge;
 mod common;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
-// WEBHOOK #[path = "dojo_real/webhook.rs"]
-// WEBHOOK mod webhook;
+#[path = "dojo_real/webhook.rs"]
+mod webhook;
 
 use backend::Backend;
 
@@ -53,5 +53,5 @@ on_real_dojo!(
     scenarios::notes_both_ways,
     scenarios::deletion,
     scenarios::original_design_leftovers,
-    // WEBHOOK webhook::setup_webhook_survives_an_ingest_restart,
+    webhook::setup_webhook_survives_an_ingest_restart,
 );

@@ -37,6 +37,7 @@ pub fn fresh_project(what: &str) -> String {
 }
 
 impl Bridge {
+    /// `{ingest}` in an `extra` value is replaced by wstg-ingest's base URL.
     pub async fn start(dojo: &Backend, project: &str, extra: &[(&str, &str)]) -> Bridge {
         test_support::init_test_logging();
         let db = test_support::fresh_sqlite();
@@ -57,7 +58,10 @@ impl Bridge {
         .chain(extra.iter().copied())
         {
             env.retain(|(ek, _)| ek != k);
-            env.push((k.to_owned(), v.to_owned()));
+            env.push((
+                k.to_owned(),
+                v.replace("{ingest}", &format!("http://{addr}")),
+            ));
         }
         let mut ingest = Proc::start("wstg-ingest", &[], &env).unwrap();
         ingest
@@ -90,16 +94,32 @@ impl Bridge {
         }
     }
 
-    /// Kills wstg-ingest and starts it again on the same address.
-    pub async fn restart_ingest(&mut self) {
+    /// Kills wstg-ingest (see [`Bridge::start_ingest`]).
+    pub async fn kill_ingest(&mut self) {
         self.ingest.signal("KILL").unwrap();
         let _ = self.ingest.wait(Duration::from_secs(10)).await;
+    }
+
+    /// Starts wstg-ingest again on the same address.
+    pub async fn start_ingest(&mut self) {
         let mut ingest = Proc::start("wstg-ingest", &[], &self.env).unwrap();
         ingest
             .wait_for_line("listening on", Duration::from_secs(30))
             .await
             .unwrap();
         self.ingest = ingest;
+    }
+
+    /// `GET /api/wstg/status`.
+    pub async fn status(&self) -> Value {
+        self.http
+            .get(format!("{}/api/wstg/status", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// A tracker change, accepted.

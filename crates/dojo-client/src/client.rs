@@ -220,6 +220,18 @@ impl DojoClient {
             .await
     }
 
+    /// The id of the product called exactly `name`, if it exists.
+    pub async fn product_id(&self, name: &str) -> Result<Option<i64>, DojoError> {
+        let url = self.list_url("products/", &[("name", name)])?;
+        let (items, ..) = self.list_all::<ProductRec>(url, |_| true).await?;
+        Ok(items.iter().filter(|p| p.name == name).map(|p| p.id).min())
+    }
+
+    /// The id of the engagement called exactly `name` in `product`, if it exists.
+    pub async fn engagement_id(&self, product: i64, name: &str) -> Result<Option<i64>, DojoError> {
+        self.find_engagement(product, name).await
+    }
+
     async fn find_engagement(&self, product: i64, name: &str) -> Result<Option<i64>, DojoError> {
         let product_s = product.to_string();
         let url = self.list_url("engagements/", &[("product", &product_s), ("name", name)])?;
@@ -604,7 +616,7 @@ impl DojoClient {
     // Plumbing
     // ------------------------------------------------------------------
 
-    fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, DojoError> {
+    pub(crate) fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, DojoError> {
         let mut url = self
             .inner
             .api
@@ -616,7 +628,7 @@ impl DojoClient {
         Ok(url)
     }
 
-    fn list_url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, DojoError> {
+    pub(crate) fn list_url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, DojoError> {
         let limit = self.inner.page_size.to_string();
         let mut q = query.to_vec();
         q.push(("limit", &limit));
@@ -658,7 +670,7 @@ impl DojoClient {
 
     /// Reads every page from `first`, while `keep_going(page)` is true.
     /// Returns the items, the number of requests and the first `count`.
-    async fn list_all<T: DeserializeOwned>(
+    pub(crate) async fn list_all<T: DeserializeOwned>(
         &self,
         first: Url,
         mut keep_going: impl FnMut(&[T]) -> bool,
@@ -696,7 +708,7 @@ impl DojoClient {
         Ok((out, requests, count))
     }
 
-    async fn send_json<T: DeserializeOwned>(
+    pub(crate) async fn send_json<T: DeserializeOwned>(
         &self,
         method: Method,
         url: Url,
@@ -709,7 +721,7 @@ impl DojoClient {
     }
 
     /// One request: the body of a 2xx answer, or the classified error.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         url: Url,

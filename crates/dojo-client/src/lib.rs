@@ -19,6 +19,7 @@ mod client;
 mod config;
 mod error;
 mod model;
+mod webhooks;
 
 pub use client::{item_description, item_title, DojoClient, TestCriteria, ATTRIBUTION_LINE};
 pub use config::{DojoConfig, NotesField, NotesFieldError, Severity, UnknownSeverity};
@@ -26,3 +27,6 @@ pub use error::{
     classify, error_message, parse_retry_after, DojoError, RequestContext, GENERIC_500_MESSAGE,
 };
 pub use model::{looks_like_wstg_id, Finding, FindingPage};
+pub use webhooks::{
+    Webhook, WebhookReport, WebhookSpec, API_NEEDS, SUBSCRIBED_EVENTS, WEBHOOK_NAME,
+};
