@@ -13,19 +13,28 @@ use crate::backend::{Backend, DesignFinding};
 use crate::bridge::{fresh_project, Bridge, WAIT};
 use crate::common::{flags_of, tags_of};
 
-/// The finding `id` once it carries `status` (flags and status tag).
+/// The finding `id` once it carries `status` (flags and status tag); on
+/// timeout the panic shows what DefectDojo held last.
 async fn finding_shows(dojo: &Backend, id: i64, status: Status) -> Value {
-    eventually_async(
-        WAIT,
-        &format!("finding {id} to show {}", status.as_str()),
-        || async {
-            let f = dojo.finding(id).await?;
-            (flags_of(&f) == flags_for(status)
-                && tags_of(&f).iter().any(|t| *t == status_tag(status)))
-            .then_some(f)
-        },
-    )
-    .await
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let f = dojo.finding(id).await;
+        if let Some(f) = &f {
+            if flags_of(f) == flags_for(status)
+                && tags_of(f).iter().any(|t| *t == status_tag(status))
+            {
+                return f.clone();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "finding {id} never showed {}: last {:?} tags {:?}",
+            status.as_str(),
+            f.as_ref().map(flags_of),
+            f.as_ref().map(tags_of)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// The WSTG id each finding of a test stands for, with how many findings
@@ -333,8 +342,9 @@ pub async fn original_design_leftovers(dojo: &Backend) {
         let reasons: Vec<String> = dead
             .iter()
             .map(|d| {
-                let s = d.to_string();
-                s.chars().take(300).collect()
+                let e = &d["envelope"];
+                let what = format!("{} {} {}", e["wstg_id"], e["status"], d["error"]);
+                what.chars().take(400).collect()
             })
             .collect();
         problems.push(format!("dead letters: {reasons:#?}"));
