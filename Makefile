@@ -31,7 +31,7 @@ test-dojo: services ## System tests against a real DefectDojo (staging via WSTG_
 	@set -e; \
 	if [ -z "$${WSTG_TEST_DOJO_URL:-}" ]; then \
 	  if ! scripts/dojo-kit.sh available; then \
-	    echo "test-dojo: SKIPPED - no real DefectDojo: set WSTG_TEST_DOJO_URL and WSTG_TEST_DOJO_TOKEN, or put the kit at ../shared/defectdojo/real (or WSTG_DOJO_KIT)"; \
+	    echo "test-dojo: SKIPPED - no real DefectDojo: set WSTG_TEST_DOJO_URL and WSTG_TEST_DOJO_TOKEN, or put the DefectDojo test kit where scripts/dojo-kit.sh looks (or set WSTG_DOJO_KIT)"; \
 	    exit 0; \
 	  fi; \
 	  out=$$(scripts/dojo-kit.sh start) || { echo "test-dojo: the DefectDojo kit did not start" >&2; exit 1; }; \

@@ -413,7 +413,7 @@ impl DojoClient {
     /// id tag (`tags=`, which lowercases its input and matches exactly),
     /// else by the id tag in upper case (`tags__and=`, exact case: the
     /// original design wrote `WSTG-INFO-01` tag rows that `tags=` cannot
-    /// see, FACTS §7). Never by title. Of several matches, the oldest.
+    /// see, docs/defectdojo.md §7). Never by title. Of several matches, the oldest.
     pub async fn find_item_finding(
         &self,
         test: i64,
@@ -447,7 +447,7 @@ impl DojoClient {
 
     /// Creates the finding of a checklist item.
     ///
-    /// Sends every field DefectDojo requires on create (FACTS §1), the status
+    /// Sends every field DefectDojo requires on create (docs/defectdojo.md §1), the status
     /// `flags`, `tags` lowercased, `unique_id_from_tool` and
     /// `vuln_id_from_tool` = the WSTG id, `references` = the guide URL, a
     /// description made of the objectives and the attribution line, and the
@@ -550,7 +550,7 @@ impl DojoClient {
     }
 
     /// The findings of `test` whose status changed at or after `since`
-    /// (DefectDojo has no such filter, FACTS §3: this pages through
+    /// (DefectDojo has no such filter, docs/defectdojo.md §3: this pages through
     /// `o=-last_status_update` and stops at the first older finding).
     /// Text, note and tag edits do not move `last_status_update`; use
     /// [`DojoClient::list_test_findings`] for a full scan.

@@ -1,6 +1,6 @@
 //! A typed client for the subset of DefectDojo's API v2 that wstg-bridge
 //! uses, written against the behaviour of the real 3.2.0 server
-//! (`/work/shared/defectdojo/FACTS.md`, the recorded exchanges, and
+//! (docs/defectdojo.md, the recorded exchanges, and
 //! DefectDojo's source).
 //!
 //! - Hierarchy bootstrap (`ensure_*`): list with the name filter, compare

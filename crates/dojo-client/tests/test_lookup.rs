@@ -65,7 +65,13 @@ async fn the_wstg_test_is_found_by_type_and_title_untitled_ones_included() {
         json!({"name": "WSTG Security Testing"}),
     )
     .await;
-    let other_type = post(&http, base, "test_types/", json!({"name": "Another Checklist"})).await;
+    let other_type = post(
+        &http,
+        base,
+        "test_types/",
+        json!({"name": "Another Checklist"}),
+    )
+    .await;
     let test = |test_type: i64, title: Option<&str>| {
         let mut body = json!({"engagement": eng, "test_type": test_type,
                               "target_start": "2026-01-01T00:00:00Z", "target_end": "2026-01-02T00:00:00Z"});

@@ -48,7 +48,7 @@ impl WebhookKeeper {
 
     /// Called after every pass; checks on the first and every `every`-th.
     pub async fn after_pass(&mut self, dojo: &DojoClient, queue: &Queue) {
-        let due = self.passes % self.every == 0;
+        let due = self.passes.is_multiple_of(self.every);
         self.passes = self.passes.wrapping_add(1);
         if due {
             self.check(dojo, queue).await;
