@@ -88,6 +88,13 @@ pub async fn five_statuses(dojo: &Backend) {
     assert_eq!(per.len(), 5, "{per:?}");
     assert!(per.values().all(|n| *n == 1), "duplicates: {per:?}");
     assert!(b.dead_letters().await.is_empty());
+    let (ok, out, err) = b.wstgctl(&["status"]).await;
+    assert!(ok, "wstgctl status: {err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        status["queue"]["live_consumers"], 2,
+        "two live workers: {status}"
+    );
 }
 
 /// What a lead does in DefectDojo comes back to the tracker: a PATCH that

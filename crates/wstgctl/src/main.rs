@@ -8,13 +8,13 @@ mod dlq;
 mod doctor;
 mod output;
 mod setup_webhook;
+mod status;
 mod sync;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use serde_json::json;
 use wstg_domain::ProjectName;
 use wstg_settings::{service, Settings};
 
@@ -90,7 +90,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     match cli.command {
-        Command::Status { project } => status(&settings, project).await,
+        Command::Status { project } => status::run(&settings, project).await,
         Command::Sync {
             project,
             item,
@@ -111,20 +111,4 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SetupWebhook { url } => setup_webhook::run(&settings, url).await,
         Command::Doctor => doctor::run(&settings).await,
     }
-}
-
-async fn status(settings: &Settings, project: Option<String>) -> anyhow::Result<()> {
-    let project = project.map(|p| ProjectName::parse(&p)).transpose()?;
-    let store = service::store(settings).await?;
-    let summary = store.status_summary(project.as_ref()).await?;
-    let queue = service::queue(settings, |_| {}).await?;
-    let stats = queue.stats().await?;
-    // Each worker's DefectDojo circuit breaker; a worker silent for 30 s is
-    // taken for dead and left out.
-    let breaker = queue.breaker_report(Duration::from_secs(30)).await?;
-    output::json(&json!({
-        "sync": summary,
-        "queue": stats,
-        "dojo": { "breaker": breaker },
-    }))
 }
