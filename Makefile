@@ -21,6 +21,26 @@ test: services ## Run every test (unit, integration, contract, system, browser) 
 	$(MAKE) --no-print-directory deny
 	$(CARGO) test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory test-dojo
+
+.PHONY: test-dojo
+# A staging DefectDojo: WSTG_TEST_DOJO_URL + WSTG_TEST_DOJO_TOKEN (+ WSTG_TEST_DOJO_SHELL, a command
+# running its `manage.py shell` on stdin, for the original-design scenario). Else the kit beside the
+# clone (scripts/dojo-kit.sh), started here. Else skipped, saying so.
+test-dojo: services ## System tests against a real DefectDojo (staging via WSTG_TEST_DOJO_URL/TOKEN, else the kit)
+	$(CARGO) build --workspace --bins
+	@set -e; \
+	if [ -z "$${WSTG_TEST_DOJO_URL:-}" ]; then \
+	  if ! scripts/dojo-kit.sh available; then \
+	    echo "test-dojo: SKIPPED - no real DefectDojo: set WSTG_TEST_DOJO_URL and WSTG_TEST_DOJO_TOKEN, or put the DefectDojo test kit where scripts/dojo-kit.sh looks (or set WSTG_DOJO_KIT)"; \
+	    exit 0; \
+	  fi; \
+	  out=$$(scripts/dojo-kit.sh start) || { echo "test-dojo: the DefectDojo kit did not start" >&2; exit 1; }; \
+	  eval "$$out"; \
+	  export WSTG_TEST_DOJO_URL="$$DOJO_URL" WSTG_TEST_DOJO_TOKEN="$$DOJO_TOKEN" WSTG_TEST_DOJO_KIT="$(CURDIR)/scripts/dojo-kit.sh"; \
+	fi; \
+	echo "test-dojo: against $$WSTG_TEST_DOJO_URL"; \
+	$(CARGO) test --features dojo-real --test dojo_real -- --test-threads=1
 
 .PHONY: deny
 deny: ## Supply chain: licenses, bans and sources of every dependency (cargo-deny, deny.toml)

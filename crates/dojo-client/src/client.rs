@@ -25,6 +25,15 @@ use crate::scrub;
 /// The attribution line every finding description made from the catalogue carries.
 pub const ATTRIBUTION_LINE: &str = "OWASP WSTG, CC BY-SA 4.0";
 
+/// What makes a test the WSTG test (docs/sync-rules.md, linking).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestCriteria {
+    /// Ids of the test types a WSTG test may have.
+    pub test_types: Vec<i64>,
+    /// Its title; untitled tests of those types match too.
+    pub title: String,
+}
+
 /// A page loop that has not ended after this many requests is a server bug.
 const MAX_PAGES: u32 = 10_000;
 
@@ -215,6 +224,18 @@ impl DojoClient {
             .await
     }
 
+    /// The id of the product called exactly `name`, if it exists.
+    pub async fn product_id(&self, name: &str) -> Result<Option<i64>, DojoError> {
+        let url = self.list_url("products/", &[("name", name)])?;
+        let (items, ..) = self.list_all::<ProductRec>(url, |_| true).await?;
+        Ok(items.iter().filter(|p| p.name == name).map(|p| p.id).min())
+    }
+
+    /// The id of the engagement called exactly `name` in `product`, if it exists.
+    pub async fn engagement_id(&self, product: i64, name: &str) -> Result<Option<i64>, DojoError> {
+        self.find_engagement(product, name).await
+    }
+
     async fn find_engagement(&self, product: i64, name: &str) -> Result<Option<i64>, DojoError> {
         let product_s = product.to_string();
         let url = self.list_url("engagements/", &[("product", &product_s), ("name", name)])?;
@@ -289,6 +310,72 @@ impl DojoClient {
             })
             .map(|r| r.id)
             .min())
+    }
+
+    /// The id of the test type called exactly `name`, if it exists (never
+    /// created: for names an existing WSTG test may have).
+    pub async fn test_type_id(&self, name: &str) -> Result<Option<i64>, DojoError> {
+        self.find_test_type(name).await
+    }
+
+    /// The WSTG test of `engagement`: a test whose type is one of
+    /// `criteria.test_types` and whose title is `criteria.title` or empty
+    /// (the original design made untitled tests, docs/defectdojo.md §7).
+    /// A titled match wins over an untitled one; of equals, the oldest.
+    pub async fn find_wstg_test(
+        &self,
+        engagement: i64,
+        criteria: &TestCriteria,
+    ) -> Result<Option<(i64, i64)>, DojoError> {
+        let e = engagement.to_string();
+        let url = self.list_url("tests/", &[("engagement", &e)])?;
+        let (items, ..) = self.list_all::<TestRec>(url, |_| true).await?;
+        Ok(items
+            .iter()
+            .filter(|r| r.engagement == Some(engagement))
+            .filter_map(|r| {
+                let of_type = r
+                    .test_type
+                    .is_some_and(|t| criteria.test_types.contains(&t));
+                let rank = match r.title.as_deref().map(str::trim) {
+                    Some(t) if t == criteria.title.trim() => 0,
+                    None | Some("") => 1,
+                    Some(_) => return None,
+                };
+                of_type.then_some((rank, r.id, r.test_type.unwrap_or_default()))
+            })
+            .min()
+            .map(|(_, id, test_type)| (id, test_type)))
+    }
+
+    /// [`DojoClient::find_wstg_test`], else a new test of `create_type`
+    /// titled `criteria.title`. Returns the test's id and test type.
+    pub async fn ensure_wstg_test(
+        &self,
+        engagement: i64,
+        create_type: i64,
+        criteria: &TestCriteria,
+    ) -> Result<(i64, i64), DojoError> {
+        if let Some(found) = self.find_wstg_test(engagement, criteria).await? {
+            return Ok(found);
+        }
+        let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let url = self.url("tests/", &[])?;
+        let body = json!({
+            "engagement": engagement,
+            "test_type": create_type,
+            "title": criteria.title,
+            "target_start": now,
+            "target_end": now,
+        });
+        let refind = || async {
+            Ok(self
+                .find_wstg_test(engagement, criteria)
+                .await?
+                .map(|(id, _)| id))
+        };
+        let id = self.create_or_refind(url, body, refind).await?;
+        Ok((id, create_type))
     }
 
     /// POSTs `body`; when DefectDojo refuses it as a conflict (400 unique
@@ -533,7 +620,7 @@ impl DojoClient {
     // Plumbing
     // ------------------------------------------------------------------
 
-    fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, DojoError> {
+    pub(crate) fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, DojoError> {
         let mut url = self
             .inner
             .api
@@ -545,7 +632,7 @@ impl DojoClient {
         Ok(url)
     }
 
-    fn list_url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, DojoError> {
+    pub(crate) fn list_url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, DojoError> {
         let limit = self.inner.page_size.to_string();
         let mut q = query.to_vec();
         q.push(("limit", &limit));
@@ -594,7 +681,7 @@ impl DojoClient {
 
     /// Reads every page from `first`, while `keep_going(page)` is true.
     /// Returns the items, the number of requests and the first `count`.
-    async fn list_all<T: DeserializeOwned>(
+    pub(crate) async fn list_all<T: DeserializeOwned>(
         &self,
         first: Url,
         mut keep_going: impl FnMut(&[T]) -> bool,
@@ -632,7 +719,7 @@ impl DojoClient {
         Ok((out, requests, count))
     }
 
-    async fn send_json<T: DeserializeOwned>(
+    pub(crate) async fn send_json<T: DeserializeOwned>(
         &self,
         method: Method,
         url: Url,
@@ -647,7 +734,7 @@ impl DojoClient {
     }
 
     /// One request: the body of a 2xx answer, or the classified error.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         url: Url,

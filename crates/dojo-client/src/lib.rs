@@ -20,11 +20,15 @@ mod config;
 mod error;
 mod model;
 pub mod scrub;
+mod webhooks;
 
-pub use client::{item_description, item_title, DojoClient, ATTRIBUTION_LINE};
+pub use client::{item_description, item_title, DojoClient, TestCriteria, ATTRIBUTION_LINE};
 pub use config::{DojoConfig, NotesField, NotesFieldError, Severity, UnknownSeverity};
 pub use error::{
     classify, error_message, parse_retry_after, DojoError, RequestContext, Sent,
     GENERIC_500_MESSAGE,
 };
 pub use model::{looks_like_wstg_id, Finding, FindingPage};
+pub use webhooks::{
+    Webhook, WebhookReport, WebhookSpec, API_NEEDS, SUBSCRIBED_EVENTS, WEBHOOK_NAME,
+};

@@ -11,6 +11,8 @@
 pub mod lease;
 pub mod observe;
 pub mod runner;
+pub mod webhook;
 
 pub use observe::{observe_project, Observation};
 pub use runner::{Poller, PollerOptions};
+pub use webhook::{webhook_state_key, WebhookKeeper};

@@ -31,6 +31,8 @@ pub struct Poller {
     leases: ProjectLeases,
     heartbeat_key: String,
     opts: PollerOptions,
+    /// Keeps DefectDojo's webhook alive when a webhook URL is configured.
+    webhook: Option<tokio::sync::Mutex<crate::webhook::WebhookKeeper>>,
 }
 
 impl Poller {
@@ -54,6 +56,8 @@ impl Poller {
             notes_field,
             leases,
             heartbeat_key,
+            webhook: crate::webhook::WebhookKeeper::from_settings(settings)
+                .map(tokio::sync::Mutex::new),
             opts: PollerOptions {
                 interval,
                 min_gap: Duration::from_millis(200),
@@ -82,6 +86,7 @@ impl Poller {
             let now = tokio::time::Instant::now();
             if now >= next_pass {
                 held = self.pass().await;
+                self.keep_webhook().await;
                 next_pass = now + self.opts.interval;
                 // Hints that arrive while a pass runs are served by the next.
             }
@@ -132,6 +137,18 @@ impl Poller {
         }
         tracing::info!("poller stopped");
         Ok(())
+    }
+
+    /// One replica (the holder of lease `dojo:webhook`, a name no project can have) checks DefectDojo's webhook.
+    async fn keep_webhook(&self) {
+        let Some(keeper) = &self.webhook else { return };
+        if let Ok(true) = self.leases.hold("dojo:webhook").await {
+            keeper
+                .lock()
+                .await
+                .after_pass(&self.dojo, &self.queue)
+                .await;
+        }
     }
 
     /// One pass over every project this replica holds. Returns them.

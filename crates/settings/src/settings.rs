@@ -72,6 +72,32 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     ),
     ("WSTG_DOJO_ENGAGEMENT", "dojo.engagement", "engagement name"),
     ("WSTG_DOJO_TEST_TYPE", "dojo.test_type", "test type name"),
+    // Finding an existing WSTG test (a DefectDojo with history).
+    (
+        "WSTG_DOJO_PRODUCT",
+        "dojo.product",
+        "product of the default project; empty: named after the project",
+    ),
+    (
+        "WSTG_DOJO_TEST_TITLE",
+        "dojo.test_title",
+        "title of the WSTG test; empty: OWASP WSTG <catalogue> checklist",
+    ),
+    (
+        "WSTG_DOJO_TEST_TYPES",
+        "dojo.test_types",
+        "other test type names an existing WSTG test may have, comma-separated",
+    ),
+    (
+        "WSTG_DOJO_WEBHOOK_URL",
+        "dojo.webhook_url",
+        "URL DefectDojo's webhook posts to (wstg-ingest's /api/wstg/webhook); set: the poller keeps it alive",
+    ),
+    (
+        "WSTG_DOJO_WEBHOOK_CHECK_PASSES",
+        "dojo.webhook_check_passes",
+        "poller passes between two checks of DefectDojo's webhook",
+    ),
     (
         "WSTG_INGEST_ADDR",
         "ingest.addr",
@@ -285,6 +311,11 @@ struct RawDojo {
     product_type: String,
     engagement: String,
     test_type: String,
+    product: String,
+    test_title: String,
+    test_types: Vec<String>,
+    webhook_url: Option<String>,
+    webhook_check_passes: u32,
 }
 #[derive(Deserialize)]
 struct RawIngest {
@@ -371,6 +402,19 @@ pub struct DojoSettings {
     pub product_type: String,
     pub engagement: String,
     pub test_type: String,
+    /// Product of the default project (an existing DefectDojo's product);
+    /// `None`: every product is named after its project.
+    pub product: Option<String>,
+    /// Title of the WSTG test; `None`: `OWASP WSTG <catalogue> checklist`.
+    pub test_title: Option<String>,
+    /// Other test type names an existing WSTG test may have (the original
+    /// design's "WSTG Security Testing"); `test_type` is always accepted.
+    pub test_types: Vec<String>,
+    /// Where DefectDojo's notification webhook posts to; set: the poller
+    /// checks the webhook and re-creates it when DefectDojo killed it.
+    pub webhook_url: Option<url::Url>,
+    /// Poller passes between two webhook checks.
+    pub webhook_check_passes: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -491,7 +535,7 @@ impl Settings {
                 continue;
             }
             let Some(value) = env(name) else { continue };
-            builder = if *key == "ingest.cors_origins" {
+            builder = if *key == "ingest.cors_origins" || *key == "dojo.test_types" {
                 let list: Vec<String> = value
                     .split(',')
                     .map(|s| s.trim().to_owned())
@@ -577,6 +621,29 @@ impl Settings {
                     SEVERITIES.join(", ")
                 ),
             ));
+        }
+        let non_empty = |v: String| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        let webhook_url = match raw.dojo.webhook_url.and_then(non_empty) {
+            None => None,
+            Some(u) => {
+                let u = url::Url::parse(&u).map_err(|e| invalid("dojo.webhook_url", e))?;
+                if !matches!(u.scheme(), "http" | "https") {
+                    return Err(invalid(
+                        "dojo.webhook_url",
+                        "must be an http:// or https:// URL",
+                    ));
+                }
+                Some(u)
+            }
+        };
+        if raw.dojo.webhook_check_passes == 0 {
+            return Err(invalid("dojo.webhook_check_passes", "must be at least 1"));
+        }
+        let mut test_types: Vec<String> = Vec::new();
+        for t in raw.dojo.test_types.into_iter().filter_map(non_empty) {
+            if !test_types.contains(&t) {
+                test_types.push(t);
+            }
         }
         let addr: SocketAddr = raw
             .ingest
@@ -682,6 +749,11 @@ impl Settings {
                 product_type: raw.dojo.product_type,
                 engagement: raw.dojo.engagement,
                 test_type: raw.dojo.test_type,
+                product: non_empty(raw.dojo.product),
+                test_title: non_empty(raw.dojo.test_title),
+                test_types,
+                webhook_url,
+                webhook_check_passes: raw.dojo.webhook_check_passes,
             },
             ingest: IngestSettings {
                 addr,
@@ -857,6 +929,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("WSTG_PUBLIC_HOST"), "{err}");
+    }
+
+    #[test]
+    fn wstg_test_lookup_settings_accept_the_original_design_by_default() {
+        let s = load(&[]).unwrap();
+        assert!(s
+            .dojo
+            .test_types
+            .iter()
+            .any(|t| t == "WSTG Security Testing"));
+        assert_eq!(s.dojo.product, None);
+        assert_eq!(s.dojo.test_title, None);
+        assert_eq!(s.dojo.webhook_url, None);
+        let s = load(&[
+            ("WSTG_DOJO_PRODUCT", "Medical Register App"),
+            ("WSTG_DOJO_TEST_TITLE", "Pentest 2026"),
+            (
+                "WSTG_DOJO_TEST_TYPES",
+                "Pen Test, WSTG Security Testing,,Pen Test",
+            ),
+            (
+                "WSTG_DOJO_WEBHOOK_URL",
+                "http://bridge:8088/api/wstg/webhook",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(s.dojo.product.as_deref(), Some("Medical Register App"));
+        assert_eq!(s.dojo.test_title.as_deref(), Some("Pentest 2026"));
+        assert_eq!(s.dojo.test_types, vec!["Pen Test", "WSTG Security Testing"]);
+        assert_eq!(
+            s.dojo.webhook_url.unwrap().as_str(),
+            "http://bridge:8088/api/wstg/webhook"
+        );
+        let err = load(&[("WSTG_DOJO_WEBHOOK_URL", "ftp://x")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WSTG_DOJO_WEBHOOK_URL"), "{err}");
     }
 
     #[test]

@@ -1,15 +1,20 @@
 //! The DefectDojo hierarchy a project's findings live in: product type,
-//! product (named after the project), engagement, test type and test, each
-//! found by exact name before it is created, once per project, and
-//! remembered in the store so later starts make no calls at all.
+//! product (named after the project, or the configured product of the
+//! default project), engagement, test type and test, each found before it is
+//! created, once per project, and remembered in the store so later starts
+//! make no calls at all. The test is found by configurable criteria (test
+//! type names, title) so a DefectDojo with history, the original design's
+//! untitled "WSTG Security Testing" test included, is linked, not duplicated
+//! (docs/sync-rules.md, linking).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dojo_client::DojoClient;
+use dojo_client::{DojoClient, TestCriteria};
 use tokio::sync::RwLock;
 use wstg_domain::{CatalogueVersion, ProjectName};
+use wstg_settings::Settings;
 use wstg_store::{ProjectLinks, Store};
 
 use crate::error::WorkError;
@@ -19,8 +24,47 @@ use crate::item_lock::ItemLocks;
 pub struct HierarchyNames {
     pub product_type: String,
     pub engagement: String,
+    /// The test type of the tests the bridge creates.
     pub test_type: String,
     pub catalogue: CatalogueVersion,
+    /// Product of `default_project` (a DefectDojo with history); `None`:
+    /// every product is named after its project.
+    pub product: Option<String>,
+    pub default_project: ProjectName,
+    /// Title of the WSTG test; `None`: `OWASP WSTG <catalogue> checklist`.
+    pub test_title: Option<String>,
+    /// Other test type names an existing WSTG test may have.
+    pub test_types: Vec<String>,
+}
+
+impl HierarchyNames {
+    pub fn from_settings(s: &Settings) -> HierarchyNames {
+        HierarchyNames {
+            product_type: s.dojo.product_type.clone(),
+            engagement: s.dojo.engagement.clone(),
+            test_type: s.dojo.test_type.clone(),
+            catalogue: s.catalogue_version,
+            product: s.dojo.product.clone(),
+            default_project: s.default_project.clone(),
+            test_title: s.dojo.test_title.clone(),
+            test_types: s.dojo.test_types.clone(),
+        }
+    }
+
+    /// The product name of `project`.
+    pub fn product_of(&self, project: &ProjectName) -> String {
+        match &self.product {
+            Some(p) if *project == self.default_project => p.clone(),
+            _ => project.as_str().to_owned(),
+        }
+    }
+
+    /// The title of the WSTG test.
+    pub fn test_title(&self) -> String {
+        self.test_title
+            .clone()
+            .unwrap_or_else(|| format!("OWASP WSTG {} checklist", self.catalogue))
+    }
 }
 
 #[derive(Clone)]
@@ -76,21 +120,36 @@ impl Bootstrapper {
         let product = self
             .dojo
             .ensure_product(
-                project.as_str(),
+                &n.product_of(project),
                 product_type,
                 &format!("OWASP WSTG checklist of project {project}, kept in sync by wstg-bridge."),
             )
             .await?;
         let engagement = self.dojo.ensure_engagement(product, &n.engagement).await?;
-        let test_type = self.dojo.ensure_test_type(&n.test_type).await?;
-        let test = self
-            .dojo
-            .ensure_test(
-                engagement,
-                test_type,
-                &format!("OWASP WSTG {} checklist", n.catalogue),
-            )
-            .await?;
+        // Every accepted test type that exists; the bridge's own is made
+        // only when a test has to be made.
+        let mut criteria = TestCriteria {
+            test_types: Vec::new(),
+            title: n.test_title(),
+        };
+        for name in std::iter::once(&n.test_type).chain(&n.test_types) {
+            if let Some(id) = self.dojo.test_type_id(name).await? {
+                criteria.test_types.push(id);
+            }
+        }
+        let (test, test_type) = match self.dojo.find_wstg_test(engagement, &criteria).await? {
+            Some(found) => {
+                tracing::info!(%project, test_id = found.0, "existing WSTG test found in DefectDojo");
+                found
+            }
+            None => {
+                let own = self.dojo.ensure_test_type(&n.test_type).await?;
+                criteria.test_types.push(own);
+                self.dojo
+                    .ensure_wstg_test(engagement, own, &criteria)
+                    .await?
+            }
+        };
         let links = ProjectLinks {
             product_type_id: product_type,
             product_id: product,

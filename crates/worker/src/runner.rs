@@ -76,12 +76,7 @@ impl Worker {
             dojo.clone(),
             store.clone(),
             locks.clone(),
-            HierarchyNames {
-                product_type: settings.dojo.product_type.clone(),
-                engagement: settings.dojo.engagement.clone(),
-                test_type: settings.dojo.test_type.clone(),
-                catalogue: settings.catalogue_version,
-            },
+            HierarchyNames::from_settings(settings),
         );
         let applier = Applier {
             dojo,

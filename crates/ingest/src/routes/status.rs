@@ -58,8 +58,24 @@ pub async fn status_body(
     body["queue"] = json!(queue);
     // Each worker's DefectDojo circuit breaker (crates/worker/src/breaker.rs).
     let breaker = state.queue.breaker_report(BREAKER_FRESH).await.ok();
-    body["dojo"] = json!({ "breaker": breaker });
+    body["dojo"] = json!({ "breaker": breaker, "webhook": webhook_state(state).await });
     body["catalogue_version"] = json!(state.catalogue.version().as_str());
     body["catalogue_items"] = json!(state.catalogue.len());
     Ok(body)
+}
+
+/// DefectDojo's webhook as the poller last found it (`<prefix>:dojo:webhook`,
+/// written by crates/poller/src/webhook.rs): status, whether it is healthy,
+/// how often the bridge re-created it. `null` when no webhook URL is
+/// configured or no poller has checked yet.
+async fn webhook_state(state: &AppState) -> serde_json::Value {
+    let key = format!("{}:dojo:webhook", state.queue.keys().prefix());
+    let raw: Option<String> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut state.queue.connection())
+        .await
+        .ok()
+        .flatten();
+    raw.and_then(|r| serde_json::from_str(&r).ok())
+        .unwrap_or(serde_json::Value::Null)
 }
