@@ -25,21 +25,21 @@ use backend::Backend;
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn real() -> Option<Backend> {
-    let dojo = Backend::real_from_env();
-    if dojo.is_none() {
-        eprintln!(
-            "SKIPPED: no real DefectDojo (set WSTG_TEST_DOJO_URL and WSTG_TEST_DOJO_TOKEN, or run `make test-dojo`)"
-        );
-    }
-    dojo
+/// The DefectDojo under test. These tests are built only with the
+/// `dojo-real` feature, which `make test-dojo` turns on after it found a
+/// server (or printed why it skips): here a missing server is an error, so
+/// a run that was meant to test a real DefectDojo cannot pass without one.
+fn real() -> Backend {
+    Backend::real_from_env().expect(
+        "no real DefectDojo: set WSTG_TEST_DOJO_URL and WSTG_TEST_DOJO_TOKEN, or run `make test-dojo`",
+    )
 }
 
 macro_rules! on_real_dojo {
     ($($module:ident :: $name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
-            let Some(dojo) = real() else { return };
+            let dojo = real();
             let _one = ONE_AT_A_TIME.lock().await;
             dojo.reset().await;
             $module::$name(&dojo).await;

@@ -13,7 +13,9 @@ use crate::backend::Backend;
 
 /// How long a real DefectDojo may take to show a change (PATCH ~70 ms, a
 /// list of a test ~250 ms, a poll pass every second).
-pub const WAIT: Duration = Duration::from_secs(60);
+/// Generous: a real DefectDojo on two shared cores answers a write in
+/// 0.1-0.5 s, and a scenario queues a whole checklist at once.
+pub const WAIT: Duration = Duration::from_secs(180);
 
 pub struct Bridge {
     pub url: String,
@@ -86,7 +88,8 @@ impl Bridge {
             prefix,
             project: project.to_owned(),
             env,
-            http: reqwest::Client::new(),
+            // The services take the harness's WSTG_INGEST_TOKEN (service_env).
+            http: crate::common::authed_client(),
             ingest,
             _workers: workers,
             _poller: poller,

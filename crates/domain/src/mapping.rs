@@ -214,19 +214,44 @@ pub fn plan_patch_avoiding(
         patch.is_mitigated = diff(want.is_mitigated, have.is_mitigated);
         patch.duplicate = diff(want.duplicate, have.duplicate);
     }
-    let tags = desired_tags_avoiding(&current.tags, desired.wstg_id, desired.status, avoid_tags);
-    // Tags are sent only when the set changes (in any case); a status tag
-    // that itself was refused leaves the tags alone.
-    let status_tag_avoided = avoid_tags
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(&status_tag(desired.status)));
-    if !status_tag_avoided && !same_tags(&tags, &current.tags) {
-        patch.tags = Some(tags);
-    }
+    patch.tags = tag_write(current, desired.wstg_id, desired.status, avoid_tags);
     if Notes::parse(current.notes.clone()).ok().as_ref() != Some(desired.notes) {
         patch.notes = Some(desired.notes.as_str().to_owned());
     }
     patch
+}
+
+/// True when the finding holds a tag that is not lowercase. DefectDojo
+/// lowercases every tag it creates through the API, so such a tag row was
+/// written around it (the original design wrote "WSTG" and "WSTG-INFO-01"
+/// through the ORM) and may have a lowercase twin. A PATCH of `tags` re-sets
+/// the whole list, and while both spellings have holders DefectDojo answers
+/// 500 after saving the other fields and wiping the finding's tags
+/// (docs/defectdojo.md §7, §9): the damage would be ours. So the bridge
+/// never writes the tags of such a finding; its status travels in the flags
+/// alone, and `wstgctl doctor` names the tag rows to repair.
+pub fn holds_foreign_case_tags(tags: &[String]) -> bool {
+    tags.iter().any(|t| t.chars().any(|c| c.is_uppercase()))
+}
+
+/// The tag list to write so the finding carries the bridge tag, its id tag
+/// and `status`'s tag, or `None` when no tag write is due: the set is
+/// already right (in any case), the status tag itself was refused, or the
+/// finding's tags must not be written ([`holds_foreign_case_tags`]).
+pub fn tag_write(
+    current: &DojoItem,
+    wstg_id: &WstgId,
+    status: Status,
+    avoid_tags: &[String],
+) -> Option<Vec<String>> {
+    if holds_foreign_case_tags(&current.tags) {
+        return None;
+    }
+    let status_tag_avoided = avoid_tags
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&status_tag(status)));
+    let tags = desired_tags_avoiding(&current.tags, wstg_id, status, avoid_tags);
+    (!status_tag_avoided && !same_tags(&tags, &current.tags)).then_some(tags)
 }
 
 /// Applies DefectDojo's serializer rules and pre-save rewrites (docs/defectdojo.md §1)

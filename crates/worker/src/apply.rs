@@ -7,12 +7,14 @@
 //! forgotten once its answer is known good, so a write that failed, half
 //! landed or lands late is recognised as ours by the planner.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use dojo_client::{DojoClient, DojoError, NotesField};
 use uuid::Uuid;
-use wstg_domain::mapping::{status_of, FindingPatch};
+use wstg_domain::mapping::{status_of, FindingPatch, BRIDGE_TAG};
 use wstg_domain::sync::{
     interpret, plan, Answer, Audit, DojoRead, InFlightWrite, Plan, PlanInput, Read, RecordSide,
     RecordedAs, Verdict, WriteKind,
@@ -85,6 +87,11 @@ pub struct Applier {
     pub min_write_interval: Duration,
     /// How long to wait for another replica to finish with the same item.
     pub lock_wait: Duration,
+    /// The bridge tag, once DefectDojo refused it for a case twin (the
+    /// original design's "WSTG" row): every finding carries it, so one
+    /// refusal says it for all, and later writes leave it out from the start
+    /// instead of each paying a 500 first. Per process, for its lifetime.
+    pub bridge_tag_refused: Arc<AtomicBool>,
 }
 
 /// The store's record, as the planner sees it.
@@ -225,7 +232,11 @@ impl Applier {
             record: self.store.item(project, wstg_id).await?,
             dojo: DojoRead::NotRead,
             in_flight: intent::load(&self.queue, project, wstg_id).await?,
-            avoid_tags: Vec::new(),
+            avoid_tags: if self.bridge_tag_refused.load(Ordering::Relaxed) {
+                vec![BRIDGE_TAG.to_owned()]
+            } else {
+                Vec::new()
+            },
             written: Vec::new(),
         };
         for _ in 0..MAX_STEPS {
@@ -519,6 +530,12 @@ impl Applier {
                         None,
                     )
                     .await?;
+                }
+                if avoid_tags
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(BRIDGE_TAG))
+                {
+                    self.bridge_tag_refused.store(true, Ordering::Relaxed);
                 }
                 step.avoid_tags = avoid_tags;
                 step.dojo = self.read(project, wstg_id, &read).await?;

@@ -90,6 +90,7 @@ impl Worker {
             dojo_ui: settings.dojo.url.as_str().trim_end_matches('/').to_owned(),
             min_write_interval: Duration::from_millis(settings.worker.item_write_interval_ms),
             lock_wait: lease,
+            bridge_tag_refused: Default::default(),
         };
         Ok(Worker {
             queue,

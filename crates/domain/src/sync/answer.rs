@@ -4,7 +4,7 @@ use crate::dojo_state::DojoItem;
 use crate::mapping::{status_from_tag, STATUS_TAG_PREFIX};
 
 use super::plan::{DojoRead, Read};
-use super::{state_of, ItemState};
+use super::{state_against, ItemState};
 
 /// Which write was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,7 @@ pub fn interpret(
         },
         (WriteKind::Align { .. }, _) => Verdict::Failed,
         (_, Answer::Saved(after)) => {
-            if state_of(&after) == *sent {
+            if state_against(&after, Some(sent)) == *sent {
                 Verdict::Done { after }
             } else {
                 Verdict::Replan {

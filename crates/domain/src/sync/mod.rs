@@ -119,6 +119,34 @@ pub fn state_of(d: &crate::DojoItem) -> ItemState {
     }
 }
 
+/// [`state_of`], read against what the bridge knows the item to be. A
+/// finding with no status tag (one whose tags the bridge must not write:
+/// `mapping::holds_foreign_case_tags`) cannot tell the open statuses apart:
+/// while its flags say "open" and `known` is an open status, it says
+/// `known`, not Not Started. Without this, a tester's Blocked written to such
+/// a finding would read back as a change made in DefectDojo.
+pub fn state_against(d: &crate::DojoItem, known: Option<&ItemState>) -> ItemState {
+    let mut state = state_of(d);
+    let untagged = !d
+        .tags
+        .iter()
+        .any(|t| crate::mapping::status_from_tag(t).is_some());
+    if let Some(known) = known {
+        if untagged && is_open(state.status) && is_open(known.status) {
+            state.status = known.status;
+        }
+    }
+    state
+}
+
+/// The statuses DefectDojo shows alike, as an active finding.
+fn is_open(status: crate::Status) -> bool {
+    matches!(
+        status,
+        crate::Status::NotStarted | crate::Status::InProgress | crate::Status::Blocked
+    )
+}
+
 /// An RFC 3339 time as DefectDojo writes it, if it parses.
 pub fn parse_time(t: Option<&str>) -> Option<chrono::DateTime<chrono::Utc>> {
     t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())

@@ -11,14 +11,16 @@ use serde::{Deserialize, Serialize};
 use crate::dojo_state::{DojoFlags, DojoItem};
 use crate::event::DojoObservation;
 use crate::mapping::{
-    desired_tags_avoiding, flags_for, plan_patch_avoiding, same_tags, status_of, status_tag,
-    DesiredItem, FindingPatch,
+    desired_tags_avoiding, flags_for, plan_patch_avoiding, status_of, tag_write, DesiredItem,
+    FindingPatch,
 };
 use crate::status::Status;
 use crate::wstg_id::WstgId;
 
 use super::explain::{explained_by_our_writes, InFlightWrite};
-use super::{dojo_changed_at, parse_time, state_of, ConflictPolicy, ItemState, SideChange};
+use super::{
+    dojo_changed_at, parse_time, state_against, state_of, ConflictPolicy, ItemState, SideChange,
+};
 
 /// Why an item is being synced.
 #[derive(Debug, Clone, PartialEq)]
@@ -197,12 +199,15 @@ pub fn plan(input: &PlanInput) -> Plan {
 
     let tracker = record.tracker.as_ref();
     let base = record.last_synced.as_ref();
-    let dojo_state = dojo.as_ref().map(state_of);
+    let dojo_state = dojo.as_ref().map(|d| state_against(d, base));
     let tracker_side = SideChange::of(tracker, base);
     let dojo_side = match (&dojo, &dojo_state) {
         (None, _) | (_, None) => DojoSide::Absent,
         (Some(d), Some(s)) => {
-            if base == Some(s) {
+            // DefectDojo equal to our last view of it has not been edited
+            // since, even where its state reads otherwise than the synced
+            // one (a status tag that could not be written).
+            if base == Some(s) || record.snapshot.as_ref() == Some(d) {
                 DojoSide::Unchanged
             } else if explained_by_our_writes(d, base, record.snapshot.as_ref(), &input.in_flight) {
                 DojoSide::Ours
@@ -458,16 +463,11 @@ fn pull(
     let state = state_of(&d);
     // After a pull the status tag says what the flags say (one write; the
     // recorded answer compares equal next time, so it never loops).
-    let tags = desired_tags_avoiding(&d.tags, &input.wstg_id, state.status, &input.avoid_tags);
-    let align = (!input
-        .avoid_tags
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(&status_tag(state.status)))
-        && !same_tags(&tags, &d.tags))
-    .then(|| FindingPatch {
-        tags: Some(tags),
-        ..FindingPatch::default()
-    });
+    let align =
+        tag_write(&d, &input.wstg_id, state.status, &input.avoid_tags).map(|tags| FindingPatch {
+            tags: Some(tags),
+            ..FindingPatch::default()
+        });
     Plan::Pull {
         audit: Audit {
             direction: Direction::DojoToTracker,

@@ -41,7 +41,7 @@ fn finding(status: Status, notes: &str, at: Option<DateTime<Utc>>) -> DojoItem {
         finding_id: 7,
         flags: flags_for(status),
         tags: desired_tags(
-            &["WSTG".to_owned(), "WSTG-INFO-01".to_owned()],
+            &["wstg".to_owned(), "wstg-info-01".to_owned()],
             &id(),
             status,
         ),
@@ -360,21 +360,20 @@ fn tags_are_compared_in_any_case_and_sent_only_when_they_change() {
         ConflictPolicy::DojoWins,
         Times::TrackerNewer,
     );
-    // Same status, notes change only: no tags in the PATCH although the
-    // finding holds 'WSTG' and 'WSTG-INFO-01' in upper case.
+    // Same status, notes change only: no tags in the PATCH.
     i.record.as_mut().unwrap().tracker = Some(st(Status::InProgress, "new notes"));
     let Plan::Patch { patch, .. } = plan(&i) else {
         panic!()
     };
     assert_eq!(patch.tags, None);
     assert_eq!(patch.notes.as_deref(), Some("new notes"));
-    // A status change: the upper-case tags are kept as they are, no twin.
+    // A status change: the held tags are kept as they are, the status tag changes.
     i.record.as_mut().unwrap().tracker = Some(tester());
     let Plan::Patch { patch, .. } = plan(&i) else {
         panic!()
     };
     let tags = patch.tags.unwrap();
-    assert_eq!(tags, vec!["WSTG", "WSTG-INFO-01", "wstg-status:blocked"]);
+    assert_eq!(tags, vec!["wstg", "wstg-info-01", "wstg-status:blocked"]);
 }
 
 #[test]
@@ -413,10 +412,10 @@ fn the_partial_500_sequence_completes_the_write_without_the_colliding_tags() {
         panic!("{v:?}")
     };
     assert_eq!(read, Read::Finding(7));
-    assert_eq!(avoid_tags, vec!["WSTG", "WSTG-INFO-01"]);
+    assert_eq!(avoid_tags, vec!["wstg", "wstg-info-01"]);
     let warning = warning.unwrap();
     assert!(
-        warning.contains("'WSTG'") && warning.contains("admin"),
+        warning.contains("'wstg'") && warning.contains("admin"),
         "{warning}"
     );
     // 3. The re-read shows the partial save: fields saved, tags wiped.
@@ -570,7 +569,7 @@ fn after_a_pull_the_status_tag_is_aligned_once() {
     let align = align.unwrap();
     assert_eq!(
         align.tags.as_deref().unwrap(),
-        ["WSTG", "WSTG-INFO-01", "wstg-status:done"]
+        ["wstg", "wstg-info-01", "wstg-status:done"]
     );
     // Aligned and recorded: the next reading is no change, so no second write.
     let mut after = dojo.clone();
@@ -657,4 +656,63 @@ fn an_answer_holding_our_late_write_and_our_patch_is_ours_not_a_conflict() {
         assert_eq!(sent, st(Status::Done, "v3"), "{p}");
         assert!(patch.changes_status(), "{p}");
     }
+}
+
+#[test]
+fn a_finding_holding_upper_case_tags_never_gets_a_tag_write() {
+    // The original design's finding: tag rows "WSTG" and "WSTG-INFO-01"
+    // written through the ORM. Any tag write could meet their lowercase
+    // twins (a 500 that wipes the tags), so the status goes in the flags only.
+    let mut i = input(
+        TrackerCase::Changed,
+        DojoCase::Unchanged,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
+    let mut design = finding(Status::NotStarted, "a", Some(t0()));
+    design.tags = vec!["WSTG".to_owned(), "WSTG-INFO-01".to_owned()];
+    let record = i.record.as_mut().unwrap();
+    record.snapshot = Some(design.clone());
+    record.tracker = Some(st(Status::Done, "a"));
+    i.dojo = DojoRead::Present(design.clone());
+    let Plan::Patch { patch, .. } = plan(&i) else {
+        panic!("{:?}", plan(&i))
+    };
+    assert_eq!(patch.tags, None);
+    assert_eq!(patch.is_mitigated, Some(true));
+
+    // DefectDojo's answer to that write says what was sent, although the
+    // finding has no status tag to say Blocked with.
+    let mut after = design.clone();
+    after.flags = flags_for(Status::Blocked);
+    let v = interpret(
+        WriteKind::Patch { finding_id: 7 },
+        &st(Status::Blocked, "a"),
+        None,
+        &[],
+        Answer::Saved(after.clone()),
+    );
+    assert_eq!(v, Verdict::Done { after });
+
+    // Blocked and Not Started read alike without a status tag: once our
+    // write is recorded, DefectDojo equal to the snapshot is unchanged, and
+    // the tester's Blocked is not pulled back as Not Started.
+    let record = i.record.as_mut().unwrap();
+    record.tracker = Some(st(Status::Blocked, "a"));
+    record.last_synced = Some(st(Status::Blocked, "a"));
+    record.tracker_pushed = true;
+    record.in_sync = true;
+    i.trigger = Trigger::Observed(DojoObservation::Present(design.clone()));
+    assert_eq!(plan(&i), Plan::NoOp);
+
+    // A lead's close is still seen, and no tag alignment follows it.
+    let mut closed = design;
+    closed.flags = flags_for(Status::Done);
+    closed.updated = Some(rfc(t0() + chrono::Duration::seconds(5)));
+    i.dojo = DojoRead::Present(closed);
+    let Plan::Pull { align, state, .. } = plan(&i) else {
+        panic!()
+    };
+    assert_eq!(state.status, Status::Done);
+    assert_eq!(align, None);
 }
