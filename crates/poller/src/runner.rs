@@ -35,8 +35,9 @@ pub struct Poller {
 
 impl Poller {
     pub async fn build(settings: &Settings) -> anyhow::Result<Poller> {
-        let queue = service::queue(settings, |_| {}).await?;
+        // The store first: a store that cannot open must leave nothing in Redis.
         let store = service::store(settings).await?;
+        let queue = service::queue(settings, |_| {}).await?;
         let notes_field = service::notes_field(settings)?;
         let dojo = service::dojo(settings, "wstg-poller")?;
         let holder = wstg_queue::unique_consumer_name("poller");

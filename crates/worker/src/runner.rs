@@ -59,6 +59,8 @@ pub fn default_consumer_name() -> String {
 impl Worker {
     pub async fn build(settings: &Settings) -> anyhow::Result<Worker> {
         let w = &settings.worker;
+        // The store first: a store that cannot open must leave nothing in Redis.
+        let store = service::store(settings).await?;
         let queue = service::queue(settings, |q| {
             q.block = Duration::from_millis(w.block_ms);
             q.batch = w.batch;
@@ -66,7 +68,6 @@ impl Worker {
             q.max_deliveries = w.max_deliveries;
         })
         .await?;
-        let store = service::store(settings).await?;
         let notes_field = service::notes_field(settings)?;
         let dojo = service::dojo(settings, "wstg-worker")?;
         let redis = redis::Client::open(settings.redis.url.as_str())?;
