@@ -172,6 +172,106 @@ async fn a_configured_token_is_required_and_never_echoed() {
     sys.stop().await;
 }
 
+/// Each 401 says what was missing or wrong, never the token itself.
+#[tokio::test]
+async fn a_401_says_what_was_missing_or_wrong() {
+    let sys = System::start_with(
+        test_support::fresh_sqlite(),
+        0,
+        &[
+            ("WSTG_INGEST_TOKEN", "tracker-secret-2"),
+            ("WSTG_WEBHOOK_KEY", "hook-secret-2"),
+            ("WSTG_WEBHOOK_HEADER", "X-API-Key"),
+        ],
+    )
+    .await;
+    let url = format!("{}/api/wstg/sync", sys.ingest_url);
+    let body = json!({"wstg_id": "WSTG-INFO-01", "status": "done"});
+    for (auth, reason, words) in [
+        (None, "missing_header", "missing Authorization header"),
+        (
+            Some("Token tracker-secret-2"),
+            "malformed_header",
+            "expected 'Bearer <token>'",
+        ),
+        (
+            Some("Bearer "),
+            "malformed_header",
+            "expected 'Bearer <token>'",
+        ),
+        (
+            Some("Bearer wrong-token-2"),
+            "unknown_token",
+            "unknown token",
+        ),
+    ] {
+        let mut req = sys.http.post(&url).json(&body);
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{auth:?}");
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+        let text = resp.text().await.unwrap();
+        assert!(
+            !text.contains("tracker-secret-2") && !text.contains("wrong-token-2"),
+            "{text}"
+        );
+        let got: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(got["reason"], reason, "{auth:?}: {got}");
+        assert_eq!(got["header"], "Authorization", "{got}");
+        assert!(
+            got["error"].as_str().is_some_and(|e| e.contains(words)),
+            "{auth:?}: {got}"
+        );
+    }
+
+    let hook = format!("{}/api/wstg/webhook", sys.ingest_url);
+    let event = json!({"description": "finding updated", "finding": {"id": 1}});
+    let missing: Value = sys
+        .http
+        .post(&hook)
+        .json(&event)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(missing["reason"], "missing_header", "{missing}");
+    assert_eq!(missing["header"], "X-API-Key", "{missing}");
+    assert!(
+        missing["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("'X-API-Key: <key>'")),
+        "{missing}"
+    );
+    let wrong = sys
+        .http
+        .post(&hook)
+        .header("X-API-Key", "not-the-key-2")
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let text = wrong.text().await.unwrap();
+    assert!(
+        !text.contains("not-the-key-2") && !text.contains("hook-secret-2"),
+        "{text}"
+    );
+    let wrong: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(wrong["reason"], "wrong_key", "{wrong}");
+    assert!(
+        wrong["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("X-API-Key")),
+        "{wrong}"
+    );
+    assert_eq!(stream_len(&sys.prefix).await, 0);
+    sys.stop().await;
+}
+
 #[tokio::test]
 async fn the_same_idempotency_key_is_queued_once() {
     let sys = System::start(test_support::fresh_sqlite(), 0).await;

@@ -5,27 +5,32 @@ use actix_web::HttpRequest;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
+use crate::auth_failure::AuthFailure;
 use crate::errors::ApiError;
 
-/// Checks `Authorization: Bearer <token>` when a token is configured.
+/// Checks `Authorization: Bearer <token>` when a token is configured; a
+/// refusal says whether the header was missing, malformed or the token unknown.
 pub fn require_bearer(req: &HttpRequest, expected: Option<&SecretString>) -> Result<(), ApiError> {
     let Some(expected) = expected else {
         return Ok(());
     };
-    let presented = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+        return Err(AuthFailure::MissingBearer.into());
+    };
+    let presented = value
+        .to_str()
+        .ok()
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .unwrap_or("");
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthFailure::MalformedBearer)?;
     if constant_time_eq(presented, expected.expose_secret()) {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized)
+        Err(AuthFailure::UnknownToken.into())
     }
 }
 

@@ -19,6 +19,7 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use crate::auth::constant_time_eq;
+use crate::auth_failure::AuthFailure;
 use crate::body::{json_object, read_limited};
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -90,14 +91,16 @@ pub async fn post_webhook(
 
 fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let Some(key) = state.webhook_key.as_ref() else {
-        return Err(ApiError::Unauthorized);
+        return Err(AuthFailure::WebhookKeyNotConfigured.into());
     };
-    let presented = req
-        .headers()
-        .get(state.webhook_header.as_str())
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or("");
+    let header = state.webhook_header.as_str();
+    let Some(value) = req.headers().get(header) else {
+        return Err(AuthFailure::MissingWebhookKey {
+            header: header.to_owned(),
+        }
+        .into());
+    };
+    let presented = value.to_str().map(str::trim).unwrap_or("");
     // `Authorization: Bearer <key>` and a bare key in a custom header both work.
     let presented = presented
         .strip_prefix("Bearer ")
@@ -106,7 +109,10 @@ fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     if constant_time_eq(presented, key.expose_secret()) {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized)
+        Err(AuthFailure::WrongWebhookKey {
+            header: header.to_owned(),
+        }
+        .into())
     }
 }
 
