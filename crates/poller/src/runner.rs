@@ -146,6 +146,17 @@ impl Poller {
         let mut held = Vec::new();
         let mut reachable = None;
         let mut last_error = None;
+        if projects.is_empty() {
+            // A fresh bridge has nothing to poll yet; one cheap read lets the
+            // dashboard say from the start whether DefectDojo answers.
+            match self.dojo.ping().await {
+                Ok(()) => reachable = Some(true),
+                Err(e) => {
+                    reachable = Some(false);
+                    last_error = Some(e.to_string());
+                }
+            }
+        }
         for (project, links) in projects {
             match self.leases.hold(project.as_str()).await {
                 Ok(true) => held.push(project.as_str().to_owned()),
