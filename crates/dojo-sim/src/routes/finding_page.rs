@@ -14,20 +14,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn page(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    let db = state.db();
-    let Some(finding) = id.parse::<u64>().ok().and_then(|id| db.findings.get(&id)) else {
-        drop(db);
-        return super::not_found().await;
+    // Render under the lock, answer after it is released.
+    let html = {
+        let db = state.db();
+        id.parse::<u64>()
+            .ok()
+            .and_then(|id| db.findings.get(&id))
+            .map(|finding| {
+                let notes: Vec<String> = finding
+                    .notes
+                    .iter()
+                    .filter_map(|n| db.notes.get(n))
+                    .map(|n| format!("<li>{}</li>", escape(&n.entry)))
+                    .collect();
+                render(finding, &notes)
+            })
     };
-    let notes: Vec<String> = finding
-        .notes
-        .iter()
-        .filter_map(|n| db.notes.get(n))
-        .map(|n| format!("<li>{}</li>", escape(&n.entry)))
-        .collect();
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(render(finding, &notes))
+    match html {
+        Some(html) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        None => super::not_found().await,
+    }
 }
 
 fn render(f: &Finding, notes: &[String]) -> String {
