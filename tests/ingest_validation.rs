@@ -360,3 +360,37 @@ async fn redis_unreachable_is_a_503_never_a_success() {
     redis.kill().unwrap();
     let _ = redis.wait();
 }
+
+/// A service that cannot reach Redis says so in one line, with the reason
+/// once, and opens the store first (so the SQLite file, written as a user
+/// writes it without `?mode=rwc`, exists afterwards).
+#[tokio::test]
+async fn a_refused_redis_is_one_line_with_its_reason_once() {
+    let port = free_port();
+    let db = test_support::fresh_sqlite();
+    let file = db
+        .url
+        .trim_start_matches("sqlite://")
+        .trim_end_matches("?mode=rwc")
+        .to_owned();
+    let out = tokio::process::Command::new(test_support::process::bin("wstg-ingest"))
+        .env("WSTG_REDIS_URL", format!("redis://127.0.0.1:{port}"))
+        .env("WSTG_DATABASE_URL", format!("sqlite://{file}"))
+        .env("WSTG_INGEST_ADDR", "127.0.0.1:0")
+        .env("WSTG_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("refused")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert_eq!(lines[0].matches("refused").count(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "wstg-ingest: could not start: connecting to Redis at redis://127.0.0.1:{port}: "
+        )),
+        "{stderr}"
+    );
+    assert!(std::path::Path::new(&file).exists(), "{stderr}");
+}
