@@ -88,7 +88,7 @@ wstg-bridge demo is running (Redis prefix $PREFIX, state in $STATE/).
   a finding      $DOJO/finding/1   (the "Finding #N" links; exists after the first change)
   logs           make wstg-logs DEMO_INGEST_PORT=$INGEST_PORT   (files in $STATE/logs/)
 
-tracker -> DefectDojo (then open $DOJO/finding/1):
+tracker -> DefectDojo (then open the finding page above):
   curl -s -X POST $INGEST/api/wstg/sync -H 'Content-Type: application/json' \\
        -d '{"wstg_id": "WSTG-INFO-01", "status": "In Progress", "notes": "started recon", "user": "alice"}'
 DefectDojo -> tracker (close the finding; the tracker item turns Done within a poll, ${WSTG_POLL_INTERVAL_SECS}s):
