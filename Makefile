@@ -16,14 +16,16 @@ build: ## Build every crate and binary
 	$(CARGO) build --workspace --bins
 
 .PHONY: test
+# The tests run every binary but the benchmarks'; leaving wstg-bench out changes
+# no dependency feature (see docs/benchmarks.md), so nothing is built twice.
 test: services ## Run every test (unit, integration, contract, system, browser) against real Redis, PostgreSQL, SQLite
-	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) build --workspace --bins --exclude wstg-bench
+	$(CARGO) test --workspace --exclude wstg-bench --no-fail-fast
 	$(MAKE) --no-print-directory test-browser
 
 .PHONY: test-browser
 test-browser: services ## Browser tests of the tracker page, dashboard and drop-in script (Playwright + Debian's Chromium)
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --exclude wstg-bench
 	scripts/ensure-browser.sh && cd tests/browser && npm ci --silent && node --test
 
 .PHONY: screenshots
