@@ -70,13 +70,26 @@ async fn malformed_and_invalid_bodies_are_refused_and_nothing_is_queued() {
         "wstg_id",
     )
     .await;
-    expect_error(
+    let refused = expect_error(
         sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01", "status": "finished-ish"}))
             .await,
         400,
         "status",
     )
     .await;
+    // The 400 lists every accepted spelling (docs/sync-rules.md, "Statuses").
+    let reason = refused["reason"].as_str().unwrap_or_default();
+    for spelling in [
+        "not_started",
+        "todo",
+        "in_progress",
+        "done",
+        "closed",
+        "n/a",
+        "skipped",
+    ] {
+        assert!(reason.contains(spelling), "{spelling} missing: {reason}");
+    }
     expect_error(
         sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01"})).await,
         400,
@@ -126,6 +139,14 @@ async fn malformed_and_invalid_bodies_are_refused_and_nothing_is_queued() {
         202
     );
     assert_eq!(stream_len(&sys.prefix).await, 1);
+    // "closed", the word DefectDojo's UI uses, is Done.
+    assert_eq!(
+        sys.post_sync(&json!({"wstg_id": "wstg-info-02", "status": "Closed"}))
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(stream_len(&sys.prefix).await, 2);
     sys.stop().await;
 }
 
