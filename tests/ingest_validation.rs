@@ -415,3 +415,37 @@ async fn a_refused_redis_is_one_line_with_its_reason_once() {
     );
     assert!(std::path::Path::new(&file).exists(), "{stderr}");
 }
+
+/// A store that cannot open stops every service before it touches Redis: no
+/// consumer group, no stream, no key under the prefix.
+#[tokio::test]
+async fn a_store_that_cannot_open_leaves_nothing_in_redis() {
+    let prefix = test_support::unique_prefix();
+    let env = common::service_env(
+        &prefix,
+        "sqlite:///proc/wstg-store-order.db",
+        "http://127.0.0.1:1",
+        "127.0.0.1:0",
+    );
+    let settings = common::settings_from(&env);
+    let errors = [
+        wstg_ingest::Application::build(&settings).await.err(),
+        wstg_worker::Worker::build(&settings).await.err(),
+        wstg_poller::Poller::build(&settings).await.err(),
+    ];
+    for err in errors {
+        let shown = format!("{:#}", err.expect("the service refuses to start"));
+        assert!(
+            shown.contains("cannot create the SQLite database file /proc/wstg-store-order.db"),
+            "{shown}"
+        );
+    }
+    let client = redis::Client::open(test_support::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+}
