@@ -16,10 +16,12 @@ build: ## Build every crate and binary
 	$(CARGO) build --workspace --bins
 
 .PHONY: test
+# The tests run every binary but the benchmarks'; leaving wstg-bench out changes
+# no dependency feature (see docs/benchmarks.md), so nothing is built twice.
 test: services ## Run every test (unit, integration, contract, system, browser) against real Redis, PostgreSQL, SQLite
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --exclude wstg-bench
 	$(MAKE) --no-print-directory deny
-	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) test --workspace --exclude wstg-bench --no-fail-fast
 	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory test-dojo
 
@@ -28,7 +30,7 @@ test: services ## Run every test (unit, integration, contract, system, browser) 
 # running its `manage.py shell` on stdin, for the original-design scenario). Else the kit beside the
 # clone (scripts/dojo-kit.sh), started here. Else skipped, saying so.
 test-dojo: services ## System tests against a real DefectDojo (staging via WSTG_TEST_DOJO_URL/TOKEN, else the kit)
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --exclude wstg-bench
 	@set -e; \
 	if [ -z "$${WSTG_TEST_DOJO_URL:-}" ]; then \
 	  if ! scripts/dojo-kit.sh available; then \
@@ -54,7 +56,7 @@ deny-advisories: ## RustSec advisories of every dependency (needs to fetch the a
 
 .PHONY: test-browser
 test-browser: services ## Browser tests of the tracker page, dashboard and drop-in script (Playwright + Debian's Chromium)
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --exclude wstg-bench
 	scripts/ensure-browser.sh && cd tests/browser && npm ci --silent && node --test
 
 .PHONY: screenshots
@@ -75,8 +77,21 @@ bench: services ## Run the benchmarks (results go to docs/benchmarks.md by hand,
 	@scripts/bench.sh
 
 .PHONY: sync-wstg
-# Ops targets use the environment (WSTG_*), or the running demo's (.demo/env).
-WSTGCTL = set -a; [ ! -f .demo/env ] || . .demo/env; set +a; $(CARGO) run -q -p wstgctl --
+# Ops targets act on the running demo (its .demo/PORT/env; DEMO_INGEST_PORT picks
+# which, 8088 by default), else on the deployment WSTG_DATABASE_URL names. They
+# run the built wstgctl: `cargo run -p wstgctl` alone resolves other dependency
+# features than the demo's build and recompiles dozens of crates.
+DEMO_INGEST_PORT ?= 8088
+DEMO_STATE = .demo/$(DEMO_INGEST_PORT)
+DEMO_PACKAGES = -p dojo-sim -p wstg-ingest -p wstg-worker -p wstg-poller -p wstgctl
+WSTGCTL_BIN = $${CARGO_TARGET_DIR:-target}/debug/wstgctl
+WSTGCTL = set -a; [ ! -f $(DEMO_STATE)/env ] || . $(DEMO_STATE)/env; set +a; \
+	if [ -z "$${WSTG_DATABASE_URL:-}" ]; then \
+	  echo "no demo is running on port $(DEMO_INGEST_PORT) ($(DEMO_STATE)/env is missing) and WSTG_DATABASE_URL is not set:" >&2; \
+	  echo "  start one with 'make demo' (DEMO_INGEST_PORT=$(DEMO_INGEST_PORT)), or export WSTG_DATABASE_URL and WSTG_REDIS_URL for your deployment" >&2; \
+	  exit 2; fi; \
+	[ -x "$(WSTGCTL_BIN)" ] || $(CARGO) build -q $(DEMO_PACKAGES); \
+	"$(WSTGCTL_BIN)"
 
 sync-wstg: ## Reconcile every project with DefectDojo now (wstgctl sync)
 	@$(WSTGCTL) sync
@@ -86,8 +101,12 @@ wstg-status: ## Show sync status, queue depth and dead letters (wstgctl status)
 	@$(WSTGCTL) status
 
 .PHONY: wstg-logs
-wstg-logs: ## Follow the logs of the services started by `make demo`
-	@tail -n 50 -F .demo/logs/*.log
+wstg-logs: ## Follow the logs of the services started by `make demo` (DEMO_INGEST_PORT picks the demo)
+	@if [ ! -f $(DEMO_STATE)/env ]; then \
+	  echo "no demo is running on port $(DEMO_INGEST_PORT) ($(DEMO_STATE)/env is missing): start one with 'make demo'" >&2; \
+	  ls $(DEMO_STATE)/logs/*.log >/dev/null 2>&1 && echo "the last demo's logs are in $(DEMO_STATE)/logs/" >&2; \
+	  exit 2; fi
+	@tail -n 50 -F $(DEMO_STATE)/logs/*.log
 
 .PHONY: dlq
 dlq: ## List the dead-letter queue (wstgctl dlq list)

@@ -2,6 +2,8 @@
 # `make demo`: the whole system on this machine. Redis-backed services with the
 # embedded SQLite store, against the built-in DefectDojo emulator.
 # Ctrl-C stops everything. Ports: DEMO_INGEST_PORT (8088), DEMO_DOJO_PORT (8080).
+# Each demo is keyed by its ingest port: Redis prefix wstg-demo-PORT, state in
+# .demo/PORT/ (store, env, logs), so two demos on one Redis stay apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,17 +20,21 @@ for p in "$INGEST_PORT" "$DOJO_PORT"; do
 done
 
 scripts/ensure-services.sh redis
-cargo build --workspace --bins
-BIN=target/debug
+# Only what the demo runs (and wstgctl for `make wstg-status`): not the
+# benchmarks or test helpers. The Makefile's DEMO_PACKAGES is the same list.
+cargo build -p dojo-sim -p wstg-ingest -p wstg-worker -p wstg-poller -p wstgctl
+BIN=${CARGO_TARGET_DIR:-target}/debug
+STATE=.demo/$INGEST_PORT
+PREFIX=wstg-demo-$INGEST_PORT
 # The emulator keeps its data in memory, so each demo starts from nothing:
-# a fresh store and a fresh Redis prefix.
-rm -f .demo/wstg.db .demo/wstg.db-wal .demo/wstg.db-shm
-redis-cli --scan --pattern 'wstg-demo:*' | xargs -r redis-cli del >/dev/null
-mkdir -p .demo/logs
+# a fresh store and a fresh Redis prefix (this demo's only).
+rm -rf "$STATE"
+redis-cli --scan --pattern "$PREFIX:*" | xargs -r redis-cli del >/dev/null
+mkdir -p "$STATE/logs"
 
 export WSTG_REDIS_URL=redis://127.0.0.1:6379
-export WSTG_KEY_PREFIX=wstg-demo
-export WSTG_DATABASE_URL="sqlite://./.demo/wstg.db?mode=rwc"
+export WSTG_KEY_PREFIX=$PREFIX
+export WSTG_DATABASE_URL="sqlite://./$STATE/wstg.db"
 export WSTG_DOJO_URL=http://127.0.0.1:$DOJO_PORT
 export WSTG_DOJO_TOKEN=$TOKEN
 export WSTG_INGEST_ADDR=127.0.0.1:$INGEST_PORT
@@ -37,27 +43,27 @@ export WSTG_WEBHOOK_KEY=demo-webhook-key
 export WSTG_POLL_INTERVAL_SECS=5
 
 # `make wstg-status`, `make sync-wstg` and `make dlq` read this, so they
-# operate on the running demo.
-env | grep -E '^WSTG_' | sed 's/^/export /' > .demo/env
+# operate on the running demo (DEMO_INGEST_PORT picks which).
+env | grep -E '^WSTG_' | sed 's/^/export /' > "$STATE/env"
 
 pids=()
 cleanup() {
   echo; echo "stopping the demo…"
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -f .demo/env
+  rm -f "$STATE/env"
 }
 trap cleanup EXIT INT TERM
 
 start() { # name logfile cmd...
   local name=$1; shift
-  "$@" >".demo/logs/$name.log" 2>&1 &
+  "$@" >"$STATE/logs/$name.log" 2>&1 &
   pids+=($!)
 }
 
 wait_http() { # url
   for _ in $(seq 1 100); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "demo: $1 did not come up; see .demo/logs/" >&2; return 1
+  echo "demo: $1 did not come up; see $STATE/logs/" >&2; return 1
 }
 
 start dojo-sim "$BIN/dojo-sim" --addr "127.0.0.1:$DOJO_PORT" --token "$TOKEN" \
@@ -75,25 +81,31 @@ wait_http "http://127.0.0.1:$INGEST_PORT/readyz"
 # here, and the tracker page asks for it.
 BRIDGE_TOKEN=$("$BIN/wstgctl" token create --label "make demo" --write default)
 
+INGEST=http://127.0.0.1:$INGEST_PORT
+DOJO=http://127.0.0.1:$DOJO_PORT
 cat <<MSG
 
-wstg-bridge demo is running.
-  tracker page   http://127.0.0.1:$INGEST_PORT/
-  status         http://127.0.0.1:$INGEST_PORT/api/wstg/status   (with the token below)
-  DefectDojo     http://127.0.0.1:$DOJO_PORT/api/v2/findings/   (emulator; header "Authorization: Token $TOKEN")
-  logs           make wstg-logs   (files in .demo/logs/)
+wstg-bridge demo is running (Redis prefix $PREFIX, state in $STATE/).
+  tracker page   $INGEST/
+  dashboard      $INGEST/dashboard
+  status (JSON)  $INGEST/api/wstg/status   (with the token below)
+  DefectDojo     $DOJO/api/v2/findings/   (emulator; header "Authorization: Token $TOKEN")
+  a finding      $DOJO/finding/1   (the "Finding #N" links; exists after the first change)
+  logs           make wstg-logs DEMO_INGEST_PORT=$INGEST_PORT   (files in $STATE/logs/)
 
 Your bridge token (project "default", read-write; shown once, the page asks for it):
   $BRIDGE_TOKEN
 
-Make a finding appear:
-  curl -s -X POST http://127.0.0.1:$INGEST_PORT/api/wstg/sync -H 'Content-Type: application/json' \\
+tracker -> DefectDojo (then open the finding page above):
+  curl -s -X POST $INGEST/api/wstg/sync -H 'Content-Type: application/json' \\
        -H "Authorization: Bearer $BRIDGE_TOKEN" \\
        -d '{"wstg_id": "WSTG-INFO-01", "status": "In Progress", "notes": "started recon", "user": "alice"}'
-  curl -s -H "Authorization: Token $TOKEN" "http://127.0.0.1:$DOJO_PORT/api/v2/findings/?tags=wstg-info-01"
+DefectDojo -> tracker (close the finding; the tracker item turns Done within a poll, ${WSTG_POLL_INTERVAL_SECS}s):
+  curl -s -o /dev/null -w '%{http_code}\\n' -X PATCH $DOJO/api/v2/findings/1/ -H "Authorization: Token $TOKEN" \\
+       -H 'Content-Type: application/json' -d '{"active": false, "is_mitigated": true}'
 
 More projects and tokens (admin, from a shell):
-  set -a; . .demo/env; set +a
+  set -a; . $STATE/env; set +a
   $BIN/wstgctl project add "Client A"
   $BIN/wstgctl token create --label alice --write "Client A" --read default
 

@@ -70,13 +70,26 @@ async fn malformed_and_invalid_bodies_are_refused_and_nothing_is_queued() {
         "wstg_id",
     )
     .await;
-    expect_error(
+    let refused = expect_error(
         sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01", "status": "finished-ish"}))
             .await,
         400,
         "status",
     )
     .await;
+    // The 400 lists every accepted spelling (docs/sync-rules.md, "Statuses").
+    let reason = refused["reason"].as_str().unwrap_or_default();
+    for spelling in [
+        "not_started",
+        "todo",
+        "in_progress",
+        "done",
+        "closed",
+        "n/a",
+        "skipped",
+    ] {
+        assert!(reason.contains(spelling), "{spelling} missing: {reason}");
+    }
     expect_error(
         sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01"})).await,
         400,
@@ -126,6 +139,14 @@ async fn malformed_and_invalid_bodies_are_refused_and_nothing_is_queued() {
         202
     );
     assert_eq!(stream_len(&sys.prefix).await, 1);
+    // "closed", the word DefectDojo's UI uses, is Done.
+    assert_eq!(
+        sys.post_sync(&json!({"wstg_id": "wstg-info-02", "status": "Closed"}))
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(stream_len(&sys.prefix).await, 2);
     sys.stop().await;
 }
 
@@ -171,6 +192,106 @@ async fn a_configured_token_is_required_and_never_echoed() {
         .unwrap();
     assert_eq!(ok.status(), 202);
     assert_eq!(stream_len(&sys.prefix).await, 1);
+    sys.stop().await;
+}
+
+/// Each 401 says what was missing or wrong, never the token itself.
+#[tokio::test]
+async fn a_401_says_what_was_missing_or_wrong() {
+    let sys = System::start_with(
+        test_support::fresh_sqlite(),
+        0,
+        &[
+            ("WSTG_INGEST_TOKEN", "tracker-secret-2"),
+            ("WSTG_WEBHOOK_KEY", "hook-secret-2"),
+            ("WSTG_WEBHOOK_HEADER", "X-API-Key"),
+        ],
+    )
+    .await;
+    let url = format!("{}/api/wstg/sync", sys.ingest_url);
+    let body = json!({"wstg_id": "WSTG-INFO-01", "status": "done"});
+    for (auth, reason, words) in [
+        (None, "missing_header", "missing Authorization header"),
+        (
+            Some("Token tracker-secret-2"),
+            "malformed_header",
+            "expected 'Bearer <token>'",
+        ),
+        (
+            Some("Bearer "),
+            "malformed_header",
+            "expected 'Bearer <token>'",
+        ),
+        (
+            Some("Bearer wrong-token-2"),
+            "unknown_token",
+            "unknown token",
+        ),
+    ] {
+        let mut req = sys.http.post(&url).json(&body);
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{auth:?}");
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+        let text = resp.text().await.unwrap();
+        assert!(
+            !text.contains("tracker-secret-2") && !text.contains("wrong-token-2"),
+            "{text}"
+        );
+        let got: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(got["reason"], reason, "{auth:?}: {got}");
+        assert_eq!(got["header"], "Authorization", "{got}");
+        assert!(
+            got["error"].as_str().is_some_and(|e| e.contains(words)),
+            "{auth:?}: {got}"
+        );
+    }
+
+    let hook = format!("{}/api/wstg/webhook", sys.ingest_url);
+    let event = json!({"description": "finding updated", "finding": {"id": 1}});
+    let missing: Value = sys
+        .http
+        .post(&hook)
+        .json(&event)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(missing["reason"], "missing_header", "{missing}");
+    assert_eq!(missing["header"], "X-API-Key", "{missing}");
+    assert!(
+        missing["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("'X-API-Key: <key>'")),
+        "{missing}"
+    );
+    let wrong = sys
+        .http
+        .post(&hook)
+        .header("X-API-Key", "not-the-key-2")
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let text = wrong.text().await.unwrap();
+    assert!(
+        !text.contains("not-the-key-2") && !text.contains("hook-secret-2"),
+        "{text}"
+    );
+    let wrong: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(wrong["reason"], "wrong_key", "{wrong}");
+    assert!(
+        wrong["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("X-API-Key")),
+        "{wrong}"
+    );
+    assert_eq!(stream_len(&sys.prefix).await, 0);
     sys.stop().await;
 }
 
@@ -261,4 +382,72 @@ async fn redis_unreachable_is_a_503_never_a_success() {
     sys.stop().await;
     redis.kill().unwrap();
     let _ = redis.wait();
+}
+
+/// A service that cannot reach Redis says so in one line, with the reason
+/// once, and opens the store first (so the SQLite file, written as a user
+/// writes it without `?mode=rwc`, exists afterwards).
+#[tokio::test]
+async fn a_refused_redis_is_one_line_with_its_reason_once() {
+    let port = free_port();
+    let db = test_support::fresh_sqlite();
+    let file = db
+        .url
+        .trim_start_matches("sqlite://")
+        .trim_end_matches("?mode=rwc")
+        .to_owned();
+    let out = tokio::process::Command::new(test_support::process::bin("wstg-ingest"))
+        .env("WSTG_REDIS_URL", format!("redis://127.0.0.1:{port}"))
+        .env("WSTG_DATABASE_URL", format!("sqlite://{file}"))
+        .env("WSTG_INGEST_ADDR", "127.0.0.1:0")
+        .env("WSTG_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("refused")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert_eq!(lines[0].matches("refused").count(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "wstg-ingest: could not start: connecting to Redis at redis://127.0.0.1:{port}: "
+        )),
+        "{stderr}"
+    );
+    assert!(std::path::Path::new(&file).exists(), "{stderr}");
+}
+
+/// A store that cannot open stops every service before it touches Redis: no
+/// consumer group, no stream, no key under the prefix.
+#[tokio::test]
+async fn a_store_that_cannot_open_leaves_nothing_in_redis() {
+    let prefix = test_support::unique_prefix();
+    let env = common::service_env(
+        &prefix,
+        "sqlite:///proc/wstg-store-order.db",
+        "http://127.0.0.1:1",
+        "127.0.0.1:0",
+    );
+    let settings = common::settings_from(&env);
+    let errors = [
+        wstg_ingest::Application::build(&settings).await.err(),
+        wstg_worker::Worker::build(&settings).await.err(),
+        wstg_poller::Poller::build(&settings).await.err(),
+    ];
+    for err in errors {
+        let shown = format!("{:#}", err.expect("the service refuses to start"));
+        assert!(
+            shown.contains("cannot create the SQLite database file /proc/wstg-store-order.db"),
+            "{shown}"
+        );
+    }
+    let client = redis::Client::open(test_support::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
 }

@@ -162,6 +162,15 @@ impl DojoClient {
         .await
     }
 
+    /// One cheap authenticated read (a page of one test type): whether
+    /// DefectDojo answers with this token, before any project exists.
+    pub async fn ping(&self) -> Result<(), DojoError> {
+        let url = self.url("test_types/", &[("limit", "1")])?;
+        self.send(Method::GET, url, None, RequestContext::default())
+            .await
+            .map(|_| ())
+    }
+
     async fn find_product_type(&self, name: &str) -> Result<Option<i64>, DojoError> {
         let url = self.list_url("product_types/", &[("name", name)])?;
         let (items, ..) = self.list_all::<Named>(url, |_| true).await?;

@@ -14,7 +14,9 @@ use crate::faults::{self, Fault};
 use crate::state::AppState;
 use crate::stats::{is_write, route_key};
 
-/// Logs one line per request. Headers and bodies are never logged (they carry the token).
+/// Logs one line per request, at DEBUG: the bridge polls every few seconds, and
+/// those lines would drown everything else at INFO (`RUST_LOG=debug` shows them).
+/// Headers and bodies are never logged (they carry the token).
 pub async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -23,7 +25,7 @@ pub async fn log_requests(
     let method = req.method().to_string();
     let path = req.path().to_string();
     let res = next.call(req).await?;
-    tracing::info!(
+    tracing::debug!(
         method = %method,
         path = %path,
         status = res.status().as_u16(),

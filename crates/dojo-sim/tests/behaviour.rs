@@ -1477,3 +1477,41 @@ async fn api_webhook_status_rules() {
     handle404.stop(false).await;
     sentinel_handle.stop(false).await;
 }
+
+// ---------------------------------------------------------------- the read-only finding page
+
+/// The bridge links each item to `{dojo}/finding/{id}` (DefectDojo's UI path); the emulator
+/// answers it with a small HTML page, escaped, and 404 for a finding it does not hold.
+#[tokio::test]
+async fn the_finding_page_shows_a_finding_at_the_ui_path() {
+    let (sim, test) = sim_with_test(false).await;
+    let f = create_finding(
+        &sim.api,
+        &finding_body(test, "WSTG-INFO-01 <script>", &["wstg"]),
+    )
+    .await;
+    let id = f["id"].as_u64().expect("id");
+    let client = reqwest::Client::new();
+    let res = client
+        .get(format!("{}/finding/{id}", sim.running.base_url))
+        .send()
+        .await
+        .expect("GET /finding/{id}");
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html")));
+    let html = res.text().await.expect("body");
+    assert!(html.contains(&format!("Finding #{id}")), "{html}");
+    assert!(html.contains("WSTG-INFO-01 &lt;script&gt;"), "{html}");
+    assert!(!html.contains("<script>"), "{html}");
+    let missing = client
+        .get(format!("{}/finding/999999", sim.running.base_url))
+        .send()
+        .await
+        .expect("GET missing");
+    assert_eq!(missing.status(), 404);
+    sim.running.stop().await;
+}

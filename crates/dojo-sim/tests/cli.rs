@@ -61,7 +61,8 @@ async fn serves_until_sigterm_and_never_logs_the_token() {
             "--latency-ms",
             "0",
         ],
-        &[("DOJO_SIM_TOKEN", TOKEN)],
+        // per-request lines are DEBUG
+        &[("DOJO_SIM_TOKEN", TOKEN), ("RUST_LOG", "debug")],
     );
     let client = reqwest::Client::new();
     let res = client
@@ -142,4 +143,31 @@ fn rejects_invalid_flags() {
         .output()
         .expect("binary runs");
     assert!(!out.status.success(), "--token is required");
+}
+
+/// At the default level a poll is not worth a line (the bridge polls every few
+/// seconds), and a log that is not a terminal gets no colour codes.
+#[tokio::test]
+async fn requests_are_not_logged_at_info_and_files_get_no_colour() {
+    let (mut child, addr, _stdout) =
+        start(&["--addr", "127.0.0.1:0"], &[("DOJO_SIM_TOKEN", TOKEN)]);
+    let res = reqwest::Client::new()
+        .get(format!("http://{addr}/api/v2/findings/"))
+        .header("Authorization", format!("Token {TOKEN}"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(res.status(), 200);
+    let status = terminate(&mut child);
+    assert!(status.success(), "clean exit, got {status}");
+    let mut err = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        stderr.read_to_string(&mut err).expect("stderr readable");
+    }
+    assert!(err.contains("dojo-sim ready"), "{err}");
+    assert!(
+        !err.contains("/api/v2/findings/"),
+        "request logged at INFO: {err}"
+    );
+    assert!(!err.contains('\u{1b}'), "colour codes in a pipe: {err:?}");
 }

@@ -16,8 +16,54 @@ pub enum Status {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("'{0}' is not a status (expected one of: not_started, in_progress, blocked, done, not_applicable)")]
+#[error("'{0}' is not a status (accepted, case, spaces, '-' and '_' ignored: {accepted})", accepted = accepted_spellings())]
 pub struct UnknownStatus(pub String);
+
+/// Every accepted spelling per status, after normalising (lower case, only
+/// letters, digits and '/'). The one table behind parsing, the 400 message
+/// and docs/sync-rules.md ("Status spellings"), so they cannot drift apart.
+pub const ALIASES: [(Status, &[&str]); 5] = [
+    (
+        Status::NotStarted,
+        &["notstarted", "todo", "new", "open", "nottested", "pending"],
+    ),
+    (
+        Status::InProgress,
+        &[
+            "inprogress",
+            "started",
+            "doing",
+            "testing",
+            "testinginprogress",
+            "wip",
+        ],
+    ),
+    (Status::Blocked, &["blocked", "onhold"]),
+    (
+        Status::Done,
+        &[
+            "done",
+            "complete",
+            "completed",
+            "tested",
+            "finished",
+            "closed",
+        ],
+    ),
+    (
+        Status::NotApplicable,
+        &["notapplicable", "n/a", "na", "notapplic", "skipped"],
+    ),
+];
+
+/// "not_started (todo, new, …); in_progress (…); …" for error messages.
+fn accepted_spellings() -> String {
+    ALIASES
+        .iter()
+        .map(|(status, aliases)| format!("{} ({})", status.as_str(), aliases[1..].join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 impl Status {
     pub const ALL: [Status; 5] = [
@@ -69,23 +115,40 @@ impl FromStr for Status {
             .filter(|c| c.is_ascii_alphanumeric() || *c == '/')
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        let status = match key.as_str() {
-            "notstarted" | "todo" | "new" | "open" | "nottested" | "pending" => Status::NotStarted,
-            "inprogress" | "started" | "doing" | "testing" | "testinginprogress" | "wip" => {
-                Status::InProgress
-            }
-            "blocked" | "onhold" => Status::Blocked,
-            "done" | "complete" | "completed" | "tested" | "finished" => Status::Done,
-            "notapplicable" | "n/a" | "na" | "notapplic" | "skipped" => Status::NotApplicable,
-            _ => return Err(UnknownStatus(raw.to_owned())),
-        };
-        Ok(status)
+        ALIASES
+            .iter()
+            .find(|(_, aliases)| aliases.contains(&key.as_str()))
+            .map(|(status, _)| *status)
+            .ok_or_else(|| UnknownStatus(raw.to_owned()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_refusal_lists_every_accepted_spelling() {
+        let msg = "maybe".parse::<Status>().unwrap_err().to_string();
+        assert!(msg.starts_with("'maybe' is not a status"), "{msg}");
+        for (status, aliases) in ALIASES {
+            assert!(msg.contains(status.as_str()), "{msg}");
+            for alias in &aliases[1..] {
+                assert!(msg.contains(alias), "{alias} missing from: {msg}");
+            }
+        }
+        assert!(msg.contains("closed"), "{msg}");
+    }
+
+    #[test]
+    fn no_spelling_means_two_statuses() {
+        let mut seen = std::collections::HashSet::new();
+        for (_, aliases) in ALIASES {
+            for alias in aliases {
+                assert!(seen.insert(*alias), "{alias} listed twice");
+            }
+        }
+    }
 
     #[test]
     fn parses_the_spellings_trackers_use() {
@@ -105,6 +168,10 @@ mod tests {
             ("NA", Status::NotApplicable),
             ("Not Applicable", Status::NotApplicable),
             ("not_applicable", Status::NotApplicable),
+            ("closed", Status::Done),
+            ("Closed", Status::Done),
+            ("skipped", Status::NotApplicable),
+            ("todo", Status::NotStarted),
         ];
         for (raw, want) in cases {
             assert_eq!(raw.parse::<Status>(), Ok(want), "{raw}");
@@ -121,7 +188,7 @@ mod tests {
 
     #[test]
     fn rejects_unknown_statuses() {
-        for raw in ["", "finished-ish", "closed?", "maybe"] {
+        for raw in ["", "finished-ish", "reopened", "maybe"] {
             assert!(raw.parse::<Status>().is_err(), "{raw}");
         }
     }

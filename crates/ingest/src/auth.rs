@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 use wstg_domain::ProjectName;
 use wstg_store::{Access, TokenGrant};
 
+use crate::auth_failure::AuthFailure;
 use crate::errors::ApiError;
 use crate::state::AppState;
 
@@ -96,18 +97,23 @@ impl FromRequest for Principal {
     }
 }
 
-/// The bearer token of a request, if it sent one.
-pub fn bearer(req: &impl HttpMessage) -> Option<String> {
-    req.headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+/// The bearer token of a request: `None` without an `Authorization`
+/// header, an error for one that is not `Bearer <token>`.
+pub fn bearer(req: &impl HttpMessage) -> Result<Option<String>, AuthFailure> {
+    let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .map(str::to_owned)
+        .map(|t| Some(t.to_owned()))
+        .ok_or(AuthFailure::MalformedBearer)
 }
 
 /// Who presented `token` (or nothing), or 401.
@@ -120,7 +126,7 @@ pub async fn authenticate(state: &AppState, token: Option<&str>) -> Result<Princ
                 label: "anonymous".to_owned(),
             })
         } else {
-            Err(ApiError::Unauthorized)
+            Err(AuthFailure::MissingBearer.into())
         };
     };
     // Both configured tokens are compared, whichever matches, so the time
@@ -153,7 +159,7 @@ pub async fn authenticate(state: &AppState, token: Option<&str>) -> Result<Princ
             },
             label: format!("token {}", stored.id),
         }),
-        Ok(None) => Err(ApiError::Unauthorized),
+        Ok(None) => Err(AuthFailure::UnknownToken.into()),
         Err(e) => {
             tracing::warn!(error = %e, "store unavailable for a token lookup");
             Err(ApiError::Unavailable("store"))

@@ -15,6 +15,9 @@ pub enum ApiError {
     TooLarge { limit: usize },
     #[error("authentication required")]
     Unauthorized,
+    /// Not authenticated, and why (the body says what was missing or wrong).
+    #[error(transparent)]
+    Auth(#[from] crate::auth_failure::AuthFailure),
     /// The endpoint is switched off (e.g. admin endpoints without a token).
     #[error("{0}")]
     Forbidden(&'static str),
@@ -70,7 +73,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::Auth(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::Denied(_) | ApiError::CrossSite(_) => {
                 StatusCode::FORBIDDEN
             }
@@ -87,6 +90,9 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let ApiError::Auth(failure) = self {
+            return failure.error_response();
+        }
         let mut body = json!({ "success": false, "error": self.to_string() });
         match self {
             ApiError::Invalid { field, reason } | ApiError::Conflict { field, reason } => {

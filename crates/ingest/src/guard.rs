@@ -61,7 +61,7 @@ async fn check(req: &ServiceRequest, state: &AppState) -> Result<crate::auth::Pr
     if is_state_changing(req.method()) && !declares_json(req) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    authenticate(state, bearer(req).as_deref()).await
+    authenticate(state, bearer(req)?.as_deref()).await
 }
 
 /// The Host header (HTTP/1.1) or the URI's authority (HTTP/2).

@@ -3,6 +3,7 @@
 //! the append succeeded. It never calls DefectDojo itself: the workers do.
 
 pub mod auth;
+pub mod auth_failure;
 pub mod backlog;
 pub mod body;
 pub mod errors;

@@ -15,7 +15,8 @@ async fn main() -> ExitCode {
     let app = match Application::build(&settings).await {
         Ok(app) => app,
         Err(e) => {
-            tracing::error!("wstg-ingest could not start: {e:#}");
+            // One line, as the worker and poller say it: the log goes to
+            // stderr too, and a second copy there is noise.
             eprintln!("wstg-ingest: could not start: {e:#}");
             return ExitCode::FAILURE;
         }

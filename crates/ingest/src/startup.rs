@@ -23,8 +23,9 @@ impl Application {
     /// Connects to Redis and the store and binds `settings.ingest.addr`.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         let auth = auth_config(settings)?;
-        let queue = service::queue(settings, |_| {}).await?;
+        // The store first: a store that cannot open must leave nothing in Redis.
         let store = service::store(settings).await?;
+        let queue = service::queue(settings, |_| {}).await?;
         let listener = TcpListener::bind(settings.ingest.addr)
             .with_context(|| format!("binding {}", settings.ingest.addr))?;
         let port = listener.local_addr()?.port();

@@ -37,8 +37,9 @@ pub struct Poller {
 
 impl Poller {
     pub async fn build(settings: &Settings) -> anyhow::Result<Poller> {
-        let queue = service::queue(settings, |_| {}).await?;
+        // The store first: a store that cannot open must leave nothing in Redis.
         let store = service::store(settings).await?;
+        let queue = service::queue(settings, |_| {}).await?;
         let notes_field = service::notes_field(settings)?;
         let dojo = service::dojo(settings, "wstg-poller")?;
         let holder = wstg_queue::unique_consumer_name("poller");
@@ -163,6 +164,17 @@ impl Poller {
         let mut held = Vec::new();
         let mut reachable = None;
         let mut last_error = None;
+        if projects.is_empty() {
+            // A fresh bridge has nothing to poll yet; one cheap read lets the
+            // dashboard say from the start whether DefectDojo answers.
+            match self.dojo.ping().await {
+                Ok(()) => reachable = Some(true),
+                Err(e) => {
+                    reachable = Some(false);
+                    last_error = Some(e.to_string());
+                }
+            }
+        }
         for (project, links) in projects {
             match self.leases.hold(project.as_str()).await {
                 Ok(true) => held.push(project.as_str().to_owned()),

@@ -159,8 +159,21 @@ impl Queue {
         if name.is_empty() {
             return Err(QueueError::Config("consumer name must not be empty".into()));
         }
-        let conn =
+        let mut conn =
             connection::dedicated(&self.pool, &self.cfg, &format!("consumer:{name}")).await?;
+        // Redis 7.0 registers a consumer only when it is first handed an
+        // entry; join explicitly so the group (and the dashboard) counts every
+        // running worker from its start. Best effort: reading works without it.
+        let joined: Result<(), redis::RedisError> = redis::cmd("XGROUP")
+            .arg("CREATECONSUMER")
+            .arg(&self.keys.events)
+            .arg(GROUP)
+            .arg(name)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = joined {
+            tracing::debug!(consumer = %name, error = %e, "could not announce the consumer");
+        }
         Ok(Consumer {
             name: name.to_owned(),
             cfg: self.cfg.clone(),

@@ -14,8 +14,12 @@ pub enum QueueError {
     /// told by [`QueueError::is_transient`]: connection refused or dropped,
     /// timeouts, LOADING, OOM, failovers are transient; WRONGTYPE, NOPERM or a
     /// bad password are not.
+    ///
+    /// The Redis error is in the message and deliberately not the
+    /// `source()`: it already prints its own cause, and `{:#}` chains would
+    /// repeat "Connection refused" once per level.
     #[error("redis: {0}")]
-    Redis(#[from] RedisError),
+    Redis(RedisError),
     /// Data in Redis is not what this crate wrote (a hand-made entry, another
     /// version's format, a reply of an unexpected shape).
     #[error("cannot decode {0}")]
@@ -31,6 +35,12 @@ pub enum QueueError {
     /// reader stops.
     #[error("no free connection in the blocking Redis pool: {0}")]
     PoolExhausted(String),
+}
+
+impl From<RedisError> for QueueError {
+    fn from(e: RedisError) -> Self {
+        QueueError::Redis(e)
+    }
 }
 
 impl QueueError {
@@ -105,6 +115,21 @@ pub(crate) fn server_code(e: &RedisError) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    /// A refused connection is reported with its reason once, however the
+    /// error is printed (`{:#}` walks every source).
+    #[test]
+    fn a_refused_connection_names_its_reason_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let err = anyhow::Error::from(QueueError::from(RedisError::from(io)))
+            .context("connecting to Redis at redis://127.0.0.1:1");
+        let shown = format!("{err:#}");
+        assert_eq!(shown.matches("Connection refused").count(), 1, "{shown}");
+        assert!(
+            shown.starts_with("connecting to Redis at redis://127.0.0.1:1: redis: "),
+            "{shown}"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -389,6 +389,19 @@ async fn pending_entries_whose_data_was_deleted_are_acked_away_by_claim() {
     cleanup(&q).await;
 }
 
+/// A consumer counts in the group from the moment it joins, before it is
+/// handed anything (Redis 7.0 alone would register it at its first entry),
+/// so the dashboard shows every running worker from its start.
+#[tokio::test]
+async fn a_consumer_counts_from_the_moment_it_joins() {
+    let q = queue_with(config()).await;
+    assert_eq!(q.stats().await.unwrap().consumers, 0);
+    let _a = q.consumer("a").await.unwrap();
+    let _b = q.consumer("b").await.unwrap();
+    assert_eq!(q.stats().await.unwrap().consumers, 2);
+    cleanup(&q).await;
+}
+
 #[tokio::test]
 async fn idle_consumers_without_pending_work_are_pruned() {
     let q = queue_with(QueueConfig {
@@ -400,7 +413,6 @@ async fn idle_consumers_without_pending_work_are_pruned() {
     q.publish(&envelope(2)).await.unwrap();
     let mut busy = q.consumer("busy").await.unwrap();
     read_n(&mut busy, 1).await; // holds one pending entry
-                                // Redis 7.0 registers a consumer only once it is handed an entry.
     let mut idle = q.consumer("idle").await.unwrap();
     let done = read_n(&mut idle, 1).await;
     idle.ack(&[done[0].id.clone()]).await.unwrap();

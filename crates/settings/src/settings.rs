@@ -42,7 +42,7 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     (
         "WSTG_DATABASE_URL",
         "database.url",
-        "sqlite://path?mode=rwc or postgres://…",
+        "sqlite:///abs/path.db or sqlite://rel/path.db (created when missing), or postgres://…",
     ),
     ("WSTG_DOJO_URL", "dojo.url", "DefectDojo base URL"),
     (
@@ -274,6 +274,23 @@ fn invalid(key: &'static str, reason: impl fmt::Display) -> SettingsError {
         env: env_of(key),
         reason: reason.to_string(),
     }
+}
+
+/// A value of the wrong type ("5s" for a number of seconds) is reported
+/// like every other invalid value: by key and environment variable.
+fn read_error(e: config::ConfigError) -> SettingsError {
+    if let config::ConfigError::Type {
+        key: Some(key),
+        unexpected,
+        expected,
+        ..
+    } = &e
+    {
+        if let Some((_, key, _)) = ENV_VARS.iter().find(|(_, k, _)| k == key) {
+            return invalid(key, format!("{unexpected} is not {expected}"));
+        }
+    }
+    SettingsError::Read(e.to_string())
 }
 
 /// The raw, stringly shape of the file, before parsing into domain types.
@@ -550,7 +567,7 @@ impl Settings {
         let raw: Raw = builder
             .build()
             .and_then(Config::try_deserialize)
-            .map_err(|e| SettingsError::Read(e.to_string()))?;
+            .map_err(read_error)?;
         Self::parse(raw)
     }
 
@@ -876,6 +893,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("WSTG_DATABASE_URL"), "{err}");
+        let err = load(&[("WSTG_POLL_INTERVAL_SECS", "5s")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "poller.interval_secs (WSTG_POLL_INTERVAL_SECS): string \"5s\" is not an integer"
+        );
         let err = load(&[])
             .unwrap()
             .require_dojo_token("wstg-worker")

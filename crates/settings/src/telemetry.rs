@@ -1,5 +1,7 @@
 //! Logging set-up: human-readable or JSON lines, filtered by `[log] level`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::{LogFormat, LogSettings};
@@ -16,7 +18,9 @@ pub fn init(log: &LogSettings) {
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
             .try_init(),
+        // Colour codes only on a terminal: in a log file they are noise.
         LogFormat::Human => tracing_subscriber::fmt()
+            .with_ansi(std::io::stderr().is_terminal())
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
             .try_init(),

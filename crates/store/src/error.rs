@@ -25,6 +25,12 @@ pub enum StoreError {
         error: std::io::Error,
     },
 
+    #[error("cannot create the SQLite database file {}: {error} (make its directory writable, or point WSTG_DATABASE_URL at a writable place)", path.display())]
+    CreateFile {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+
     #[error("cannot connect to {target}: {error}")]
     Connect { target: String, error: sqlx::Error },
 
@@ -75,6 +81,7 @@ impl StoreError {
             }
             StoreError::InvalidUrl { .. }
             | StoreError::CreateDir { .. }
+            | StoreError::CreateFile { .. }
             | StoreError::Migrate { .. }
             | StoreError::Corrupt { .. } => false,
         }

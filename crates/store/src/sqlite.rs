@@ -35,7 +35,39 @@ pub(crate) async fn prepare(database_url: &str, target: &Target) -> Result<(), S
                 error,
             })?;
     }
+    if creates_file(database_url) {
+        create_file(file)?;
+    }
     enable_wal(database_url, target).await
+}
+
+/// Whether the URL lets the file be created: no `mode=` (what a user
+/// writes, `sqlite:///path/x.db`) or `mode=rwc`. `mode=ro` / `mode=rw` ask
+/// for an existing file and are left to fail as they say.
+fn creates_file(database_url: &str) -> bool {
+    let mode = database_url
+        .split_once('?')
+        .and_then(|(_, params)| params.split('&').find_map(|kv| kv.strip_prefix("mode=")));
+    matches!(mode, None | Some("rwc"))
+}
+
+/// Creates a missing database file (SQLite takes an empty file as an empty
+/// database). Done here rather than by the driver so that a directory we
+/// cannot write to is reported by path and reason, not as SQLite's bare
+/// "unable to open database file".
+fn create_file(file: &std::path::Path) -> Result<(), StoreError> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::CreateFile {
+            path: file.to_owned(),
+            error,
+        }),
+    }
 }
 
 /// Per-connection settings, run on every new connection. sqlx's Any driver

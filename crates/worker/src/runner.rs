@@ -57,6 +57,8 @@ pub const DEAD_CONSUMER_IDLE: Duration = Duration::from_secs(600);
 impl Worker {
     pub async fn build(settings: &Settings) -> anyhow::Result<Worker> {
         let w = &settings.worker;
+        // The store first: a store that cannot open must leave nothing in Redis.
+        let store = service::store(settings).await?;
         let queue = service::queue(settings, |q| {
             q.block = Duration::from_millis(w.block_ms);
             q.batch = w.batch;
@@ -64,7 +66,6 @@ impl Worker {
             q.max_deliveries = w.max_deliveries;
         })
         .await?;
-        let store = service::store(settings).await?;
         let notes_field = service::notes_field(settings)?;
         let dojo = service::dojo(settings, "wstg-worker")?;
         // A lease outlives the slowest DefectDojo call with its retries.

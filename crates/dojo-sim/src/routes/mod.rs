@@ -4,6 +4,7 @@ mod auth;
 mod control;
 mod engagements;
 mod finding_actions;
+mod finding_page;
 mod findings;
 mod notes;
 mod notification_webhooks;
@@ -31,6 +32,7 @@ use crate::pipeline;
 /// Mounts everything on an `App`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/__sim").configure(control::routes))
+        .configure(finding_page::routes)
         .service(
             web::scope("/api/v2")
                 .wrap(from_fn(pipeline::api_pipeline))

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use wstg_domain::text::is_token;
 
 use crate::auth::constant_time_eq;
+use crate::auth_failure::AuthFailure;
 use crate::body::{json_object, read_limited};
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -155,14 +156,16 @@ async fn take_poll_slot(state: &AppState) -> Result<bool, wstg_queue::QueueError
 
 fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let Some(key) = state.webhook_key.as_ref() else {
-        return Err(ApiError::Unauthorized);
+        return Err(AuthFailure::WebhookKeyNotConfigured.into());
     };
-    let presented = req
-        .headers()
-        .get(state.webhook_header.as_str())
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or("");
+    let header = state.webhook_header.as_str();
+    let Some(value) = req.headers().get(header) else {
+        return Err(AuthFailure::MissingWebhookKey {
+            header: header.to_owned(),
+        }
+        .into());
+    };
+    let presented = value.to_str().map(str::trim).unwrap_or("");
     // `Authorization: Bearer <key>` and a bare key in a custom header both work.
     let presented = presented
         .strip_prefix("Bearer ")
@@ -171,7 +174,10 @@ fn authenticate(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     if constant_time_eq(presented, key.expose_secret()) {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized)
+        Err(AuthFailure::WrongWebhookKey {
+            header: header.to_owned(),
+        }
+        .into())
     }
 }
 

@@ -83,6 +83,41 @@ async fn sqlite_creates_the_directory_and_uses_wal() {
     pool.close().await;
 }
 
+/// `sqlite:///path/x.db`, as a user writes it (no `?mode=rwc`), creates the file.
+#[tokio::test]
+async fn a_sqlite_url_without_mode_creates_the_file() {
+    let db = test_support::fresh_sqlite();
+    let file = db
+        .url
+        .trim_start_matches("sqlite://")
+        .trim_end_matches("?mode=rwc")
+        .replace("/wstg.db", "/plain.db");
+    let url = format!("sqlite://{file}");
+    assert!(!std::path::Path::new(&file).exists());
+    let store = Store::connect(&url).await.unwrap();
+    store.ping().await.unwrap();
+    assert!(std::path::Path::new(&file).exists());
+    store.close().await;
+}
+
+/// A directory the file cannot be created in is named, with the reason and
+/// the variable to change, instead of SQLite's "unable to open database file".
+/// (/proc refuses new files even to root, so this holds under any user.)
+#[tokio::test]
+async fn an_unwritable_sqlite_directory_is_reported_by_path() {
+    let err = Store::connect("sqlite:///proc/wstg-store-test.db")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, StoreError::CreateFile { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("cannot create the SQLite database file /proc/wstg-store-test.db: "),
+        "{msg}"
+    );
+    assert!(msg.contains("WSTG_DATABASE_URL"), "{msg}");
+}
+
 #[tokio::test]
 async fn errors_and_debug_output_never_show_the_password() {
     // Nothing listens on port 1: the connection is refused (and retried
