@@ -190,20 +190,9 @@ mod tests {
         assert!(c.validate().is_err());
     }
 
+    /// The redactor itself is tested where it lives (wstg_domain::redact).
     #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            redact_url("redis://user:s3cret@host:6379/0"),
-            "redis://user:***@host:6379/0"
-        );
-        assert_eq!(
-            redact_url("redis://:s3cret@host:6379"),
-            "redis://:***@host:6379"
-        );
-        assert_eq!(redact_url("rediss://s3cret@host"), "rediss://***@host");
-        assert_eq!(redact_url("redis://u:p@ss@host/1"), "redis://u:***@host/1");
-        assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
-        assert_eq!(redact_url("not a url"), "not a url");
+    fn debug_output_hides_the_redis_password() {
         let c = QueueConfig::new("redis://u:hunter2@h", "wstg");
         assert!(!format!("{c:?}").contains("hunter2"));
     }
