@@ -88,7 +88,7 @@ cat <<MSG
 wstg-bridge demo is running (Redis prefix $PREFIX, state in $STATE/).
   tracker page   $INGEST/
   dashboard      $INGEST/dashboard
-  status (JSON)  $INGEST/api/wstg/status   (with the token below)
+  status (JSON)  $INGEST/api/wstg/status?project=default   (with the token below)
   DefectDojo     $DOJO/api/v2/findings/   (emulator; header "Authorization: Token $TOKEN")
   a finding      $DOJO/finding/1   (the "Finding #N" links; exists after the first change)
   logs           make wstg-logs DEMO_INGEST_PORT=$INGEST_PORT   (files in $STATE/logs/)
