@@ -126,11 +126,13 @@ async fn unacked_entry_is_reclaimed_after_min_idle_with_rising_delivery_count() 
     let id = q.publish(&env).await.unwrap();
 
     let mut dead = q.consumer("dies").await.unwrap();
+    // Before the delivery: the entry's idle time starts at the delivery, so
+    // a claim after 200 ms of idleness is at least 200 ms after this.
+    let started = Instant::now();
     let first = read_n(&mut dead, 1).await;
     assert_eq!(first[0].deliveries, 1);
 
     let mut rescuer = q.consumer("rescuer").await.unwrap();
-    let started = Instant::now();
     // Not idle long enough yet: nothing to claim.
     assert!(rescuer.claim_stale().await.unwrap().is_empty());
 
