@@ -14,10 +14,15 @@ mod scenarios;
 
 use backend::Backend;
 
+/// One scenario at a time, as against the kit: each runs an ingest, two
+/// workers and a poller, and five at once on two cores starve them.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 macro_rules! on_sim {
     ($($name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
+            let _one = ONE_AT_A_TIME.lock().await;
             let dojo = Backend::sim().await;
             scenarios::$name(&dojo).await;
             dojo.stop().await;
