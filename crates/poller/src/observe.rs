@@ -42,13 +42,19 @@ pub async fn observe_project(
     only: Option<&WstgId>,
     reason: &str,
 ) -> anyhow::Result<Observation> {
-    let page = dojo.list_test_findings(links.test_id).await?;
+    // The store first, DefectDojo second: every finding the store links was
+    // then made before the list was read, so it is in the list unless it was
+    // deleted. Read the other way round, a finding a worker created and
+    // recorded between the two reads looked deleted: the item was unlinked
+    // and the next tracker change created a second finding (seen in the
+    // original-design scenario under load).
     let records: HashMap<WstgId, ItemRecord> = store
         .items(project)
         .await?
         .into_iter()
         .map(|r| (r.wstg_id.clone(), r))
         .collect();
+    let page = dojo.list_test_findings(links.test_id).await?;
     let present: HashSet<i64> = page.findings.iter().map(|f| f.id).collect();
     let in_scope = |id: &WstgId| only.is_none_or(|o| o == id);
 
