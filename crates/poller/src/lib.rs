@@ -15,4 +15,4 @@ pub mod webhook;
 
 pub use observe::{observe_project, Observation};
 pub use runner::{Poller, PollerOptions};
-pub use webhook::{webhook_state_key, WebhookKeeper};
+pub use webhook::WebhookKeeper;

@@ -14,11 +14,6 @@ use serde_json::{json, Value};
 use wstg_queue::Queue;
 use wstg_settings::Settings;
 
-/// The Redis key holding the webhook's last known state (JSON).
-pub fn webhook_state_key(prefix: &str) -> String {
-    format!("{prefix}:dojo:webhook")
-}
-
 pub struct WebhookKeeper {
     spec: WebhookSpec,
     every: u32,
@@ -42,7 +37,7 @@ impl WebhookKeeper {
             },
             every: settings.dojo.webhook_check_passes.max(1),
             passes: 0,
-            key: webhook_state_key(&settings.redis.key_prefix),
+            key: wstg_queue::Keys::new(&settings.redis.key_prefix).dojo_webhook,
         })
     }
 

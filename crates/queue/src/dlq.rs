@@ -147,9 +147,8 @@ impl Queue {
         let error = truncate(error, MAX_ERROR_LEN);
         let failed_at_key = match event_id {
             Some(id) => self.keys.failed_at(&id),
-            // Nothing was recorded for an unknown event; a key that cannot
-            // exist keeps the script's KEYS fixed.
-            None => format!("{}:failed_at:-", self.keys.prefix()),
+            // Nothing was recorded for an unknown event.
+            None => self.keys.failed_at_unknown(),
         };
         let id: String = scripts::DEAD_LETTER
             .key(&self.keys.dlq)

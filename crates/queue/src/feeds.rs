@@ -63,7 +63,7 @@ fn entries(raw: RawEntries) -> Vec<FeedEntry> {
 
 impl Queue {
     pub fn feed_key(&self, feed: Feed) -> String {
-        format!("{}:{}", self.keys.prefix(), feed.suffix())
+        self.keys.feed(feed.suffix())
     }
 
     /// Appends `data` (JSON text) to a feed; returns its stream id.

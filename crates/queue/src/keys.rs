@@ -40,6 +40,8 @@ pub struct Keys {
     pub dlq: String,
     pub breaker: String,
     pub poller_heartbeat: String,
+    /// DefectDojo's notification webhook as the poller last saw it (JSON).
+    pub dojo_webhook: String,
 }
 
 impl Keys {
@@ -52,6 +54,7 @@ impl Keys {
             dlq: format!("{prefix}:dlq"),
             breaker: format!("{prefix}:breaker"),
             poller_heartbeat: format!("{prefix}:poller:heartbeat"),
+            dojo_webhook: format!("{prefix}:dojo:webhook"),
         }
     }
 
@@ -67,6 +70,12 @@ impl Keys {
     /// When `event_id` first failed (kept while it waits for retries).
     pub fn failed_at(&self, event_id: &Uuid) -> String {
         format!("{}:failed_at:{event_id}", self.prefix)
+    }
+
+    /// A `failed_at` key that cannot exist (an event without an id): it
+    /// keeps a script's KEYS fixed.
+    pub fn failed_at_unknown(&self) -> String {
+        format!("{}:failed_at:-", self.prefix)
     }
 
     /// A lease named `name` (`item:<project>:<id>`, `project:<project>`).

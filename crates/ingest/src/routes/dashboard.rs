@@ -220,7 +220,7 @@ pub struct Heartbeat {
 }
 
 async fn read_heartbeat(state: &AppState) -> Option<Heartbeat> {
-    let key = format!("{}:poller:heartbeat", state.queue.keys().prefix());
+    let key = state.queue.keys().poller_heartbeat.clone();
     let mut conn = state.queue.connection();
     let raw: Option<String> = match redis::cmd("GET").arg(&key).query_async(&mut conn).await {
         Ok(v) => v,

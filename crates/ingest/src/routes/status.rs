@@ -69,7 +69,7 @@ pub async fn status_body(
 /// how often the bridge re-created it. `null` when no webhook URL is
 /// configured or no poller has checked yet.
 async fn webhook_state(state: &AppState) -> serde_json::Value {
-    let key = format!("{}:dojo:webhook", state.queue.keys().prefix());
+    let key = state.queue.keys().dojo_webhook.clone();
     let raw: Option<String> = redis::cmd("GET")
         .arg(&key)
         .query_async(&mut state.queue.connection())
