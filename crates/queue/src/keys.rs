@@ -18,6 +18,9 @@
 //! | `P:poller:heartbeat`             | string | the poller's last pass, JSON with `dojo_reachable` |
 //! | `P:poll-hints`                   | stream | "poll soon" requests (webhooks, wstgctl), capped |
 //! | `P:changes`                      | stream | item change notices for trackers (server-sent events), capped |
+//! | `P:poller:last_ok`               | string | RFC 3339 time of the last poll pass that read every project it held |
+//! | `P:alert:lease`                  | string | which poller replica evaluates and sends alerts: holder name, PX |
+//! | `P:alert:incidents`              | hash   | alert rule (and project) → JSON state of its incident: firing or not, since, last notice |
 //!
 //! Delayed retries are keyed by event id rather than by their JSON so that
 //! scheduling the same event twice (a worker that crashed between scheduling
@@ -42,6 +45,13 @@ pub struct Keys {
     pub poller_heartbeat: String,
     /// DefectDojo's notification webhook as the poller last saw it (JSON).
     pub dojo_webhook: String,
+    /// When a poll pass last read every project it held (RFC 3339).
+    pub poller_last_ok: String,
+    /// The lease of the one replica that evaluates and sends alerts.
+    pub alert_lease: String,
+    /// Each alert incident's state (hash: rule key → JSON), so a restart
+    /// or a failover neither re-sends nor forgets an incident.
+    pub alert_incidents: String,
 }
 
 impl Keys {
@@ -55,6 +65,9 @@ impl Keys {
             breaker: format!("{prefix}:breaker"),
             poller_heartbeat: format!("{prefix}:poller:heartbeat"),
             dojo_webhook: format!("{prefix}:dojo:webhook"),
+            poller_last_ok: format!("{prefix}:poller:last_ok"),
+            alert_lease: format!("{prefix}:alert:lease"),
+            alert_incidents: format!("{prefix}:alert:incidents"),
         }
     }
 
@@ -117,6 +130,9 @@ mod tests {
         assert_eq!(k.dlq, "wstg:dlq");
         assert_eq!(k.breaker, "wstg:breaker");
         assert_eq!(k.poller_heartbeat, "wstg:poller:heartbeat");
+        assert_eq!(k.poller_last_ok, "wstg:poller:last_ok");
+        assert_eq!(k.alert_lease, "wstg:alert:lease");
+        assert_eq!(k.alert_incidents, "wstg:alert:incidents");
         assert_eq!(k.idem("abc"), "wstg:idem:abc");
         let id = Uuid::nil();
         assert_eq!(

@@ -17,6 +17,7 @@
 //! (`src/scripts.rs`), so replicas can race on them freely. Connection setup
 //! and the reasons for it: `src/connection.rs`.
 
+pub mod alert_state;
 pub mod backoff;
 pub mod breaker_state;
 pub mod config;

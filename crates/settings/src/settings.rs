@@ -13,6 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use wstg_domain::{CatalogueVersion, ConflictPolicy, ProjectName};
 
+use crate::alert::{AlertSettings, RawAlert};
+
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// Every environment variable the services read, the key it sets, and what
@@ -238,6 +240,67 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "limits.webhook_poll_interval_secs",
         "least time between two polls forced by DefectDojo webhooks",
     ),
+    (
+        "WSTG_ALERT_WEBHOOK_URL",
+        "alert.webhook_url",
+        "incoming webhook alerts are posted to (secret; also WSTG_ALERT_WEBHOOK_URL_FILE); unset: no alerts",
+    ),
+    ("WSTG_ALERT_KIND", "alert.kind", "alert body: slack or json"),
+    (
+        "WSTG_ALERT_INTERVAL_SECS",
+        "alert.interval_secs",
+        "seconds between two evaluations of the alert rules",
+    ),
+    (
+        "WSTG_ALERT_COOLDOWN_SECS",
+        "alert.cooldown_secs",
+        "least time between a rule's resolved message and its next alert",
+    ),
+    (
+        "WSTG_ALERT_TIMEOUT_SECS",
+        "alert.timeout_secs",
+        "time limit of one webhook delivery attempt",
+    ),
+    (
+        "WSTG_ALERT_RETRIES",
+        "alert.retries",
+        "further delivery attempts after a 5xx, 429 or timeout",
+    ),
+    (
+        "WSTG_ALERT_DEAD_LETTERS_MAX",
+        "alert.dead_letters_max",
+        "dead letters tolerated before the dead_letters alert",
+    ),
+    (
+        "WSTG_ALERT_DOJO_UNREACHABLE_SECS",
+        "alert.dojo_unreachable_secs",
+        "DefectDojo unreachable this long: dojo_unreachable alert",
+    ),
+    (
+        "WSTG_ALERT_SYNC_STALE_SECS",
+        "alert.sync_stale_secs",
+        "no successful sync this long: sync_stale alert",
+    ),
+    (
+        "WSTG_ALERT_CONFLICTS_MAX",
+        "alert.conflicts_max",
+        "items of a project in conflict tolerated before the conflicts alert",
+    ),
+    (
+        "WSTG_ALERT_PENDING_PERCENT",
+        "alert.pending_percent",
+        "pending items above this % of a project's items (for pending_for_secs): pending alert",
+    ),
+    (
+        "WSTG_ALERT_PENDING_FOR_SECS",
+        "alert.pending_for_secs",
+        "how long pending must stay above pending_percent before the pending alert",
+    ),
+    (
+        "WSTG_ALERT_BACKLOG_AGE_SECS",
+        "alert.backlog_age_secs",
+        "oldest unfinished event older than this: backlog_age alert",
+    ),
     ("WSTG_LOG_FORMAT", "log.format", "human or json"),
     ("WSTG_LOG", "log.level", "tracing filter, e.g. info"),
 ];
@@ -268,7 +331,7 @@ fn env_of(key: &str) -> &'static str {
         .unwrap_or("-")
 }
 
-fn invalid(key: &'static str, reason: impl fmt::Display) -> SettingsError {
+pub(crate) fn invalid(key: &'static str, reason: impl fmt::Display) -> SettingsError {
     SettingsError::Invalid {
         key,
         env: env_of(key),
@@ -306,6 +369,7 @@ struct Raw {
     poller: RawPoller,
     auth: RawAuth,
     limits: LimitSettings,
+    alert: RawAlert,
     log: RawLog,
 }
 #[derive(Deserialize)]
@@ -373,6 +437,7 @@ pub struct Settings {
     pub poller: PollerSettings,
     pub auth: AuthSettings,
     pub limits: LimitSettings,
+    pub alert: AlertSettings,
     pub log: LogSettings,
 }
 
@@ -535,6 +600,47 @@ fn secret(v: Option<String>) -> Option<SecretString> {
         .map(|s| SecretString::from(s.trim().to_owned()))
 }
 
+/// Secrets that may be given as a file (`<VAR>_FILE`: a path whose content,
+/// trimmed, is the value), as container secrets are mounted.
+const SECRET_VARS: &[&str] = &[
+    "WSTG_DOJO_TOKEN",
+    "WSTG_INGEST_TOKEN",
+    "WSTG_ADMIN_TOKEN",
+    "WSTG_WEBHOOK_KEY",
+    "WSTG_ALERT_WEBHOOK_URL",
+];
+
+/// `name`'s value, or for a secret the content of the file `name_FILE`
+/// names. Setting both is an error (which one wins would be a guess).
+fn env_or_file(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<String>, SettingsError> {
+    let direct = env(name);
+    if !SECRET_VARS.contains(&name) {
+        return Ok(direct);
+    }
+    let file_var = format!("{name}_FILE");
+    let Some(path) = env(&file_var) else {
+        return Ok(direct);
+    };
+    let key = ENV_VARS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, k, _)| *k)
+        .unwrap_or("-");
+    if direct.is_some() {
+        return Err(invalid(
+            key,
+            format!("both {name} and {file_var} are set; set one"),
+        ));
+    }
+    // The error names the path, never the content.
+    std::fs::read_to_string(&path)
+        .map(|s| Some(s.trim().to_owned()))
+        .map_err(|e| invalid(key, format!("{file_var}: cannot read {path}: {e}")))
+}
+
 impl Settings {
     /// Loads from the defaults, `WSTG_CONFIG` and the process environment.
     pub fn load() -> Result<Settings, SettingsError> {
@@ -551,7 +657,9 @@ impl Settings {
             if *key == "-" {
                 continue;
             }
-            let Some(value) = env(name) else { continue };
+            let Some(value) = env_or_file(&env, *name)? else {
+                continue;
+            };
             builder = if *key == "ingest.cors_origins" || *key == "dojo.test_types" {
                 let list: Vec<String> = value
                     .split(',')
@@ -792,6 +900,7 @@ impl Settings {
                 create_projects_on_demand: raw.auth.create_projects_on_demand,
             },
             limits: raw.limits,
+            alert: crate::alert::parse(raw.alert)?,
             log: LogSettings {
                 format,
                 level: raw.log.level,
@@ -990,6 +1099,53 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("WSTG_DOJO_WEBHOOK_URL"), "{err}");
+    }
+
+    #[test]
+    fn alerts_are_off_without_a_webhook_url() {
+        let s = load(&[]).unwrap();
+        assert!(!s.alert.enabled());
+        assert_eq!(s.alert.kind, crate::alert::AlertKind::Slack);
+        assert_eq!(s.alert.thresholds.conflicts_max, 10);
+        assert_eq!(s.alert.thresholds.pending_percent, 20);
+        assert_eq!(s.alert.thresholds.sync_stale, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn the_alert_webhook_url_is_a_secret_and_may_come_from_a_file() {
+        let url = "https://hooks.slack.example/services/T0/B0/alert-secret-part";
+        let s = load(&[("WSTG_ALERT_WEBHOOK_URL", url), ("WSTG_ALERT_KIND", "JSON")]).unwrap();
+        assert!(s.alert.enabled());
+        assert_eq!(s.alert.kind, crate::alert::AlertKind::Json);
+        assert!(!format!("{s:?}").contains("alert-secret-part"));
+
+        let dir = std::env::temp_dir().join(format!("wstg-alert-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("url");
+        std::fs::write(&file, format!("{url}\n")).unwrap();
+        let path = file.display().to_string();
+        let s = load(&[("WSTG_ALERT_WEBHOOK_URL_FILE", path.as_str())]).unwrap();
+        assert_eq!(
+            s.alert.webhook_url.as_ref().unwrap().expose_secret(),
+            url
+        );
+        let err = load(&[
+            ("WSTG_ALERT_WEBHOOK_URL_FILE", path.as_str()),
+            ("WSTG_ALERT_WEBHOOK_URL", url),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("set one"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // A bad URL is refused without quoting it.
+        let err = load(&[("WSTG_ALERT_WEBHOOK_URL", "ftp://secret-host/x")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WSTG_ALERT_WEBHOOK_URL"), "{err}");
+        assert!(!err.contains("secret-host"), "{err}");
+        let err = load(&[("WSTG_ALERT_KIND", "pager")]).unwrap_err().to_string();
+        assert!(err.contains("WSTG_ALERT_KIND"), "{err}");
     }
 
     #[test]

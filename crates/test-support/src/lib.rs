@@ -10,6 +10,7 @@
 pub mod db;
 pub mod eventually;
 pub mod process;
+pub mod receiver;
 pub mod redis_env;
 pub mod sim_stats;
 
