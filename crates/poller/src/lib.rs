@@ -8,6 +8,7 @@
 //! becomes one reconciliation event on the stream; the workers decide what
 //! it means (pull, conflict, unlink). Nothing changed: no stream write.
 
+pub mod alerts;
 pub mod lease;
 pub mod observe;
 pub mod runner;

@@ -33,6 +33,8 @@ pub struct Poller {
     opts: PollerOptions,
     /// Keeps DefectDojo's webhook alive when a webhook URL is configured.
     webhook: Option<tokio::sync::Mutex<crate::webhook::WebhookKeeper>>,
+    /// Alerts to people, when a webhook is configured (spawned by `run`).
+    alerter: Option<wstg_alerts::Alerter>,
 }
 
 impl Poller {
@@ -49,7 +51,9 @@ impl Poller {
         let leases =
             ProjectLeases::new(queue.connection(), &settings.redis.key_prefix, &holder, ttl);
         let heartbeat_key = queue.keys().poller_heartbeat.clone();
+        let alerter = crate::alerts::build(settings, &queue, &store, &holder)?;
         Ok(Poller {
+            alerter,
             dojo,
             store,
             queue,
@@ -72,7 +76,8 @@ impl Poller {
     }
 
     /// Runs until `shutdown`, then gives up its leases.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let alerts = crate::alerts::spawn(self.alerter.take(), &shutdown);
         let start = self
             .queue
             .feed_last_id(Feed::PollHints)
@@ -135,6 +140,9 @@ impl Poller {
         }
         for project in held {
             self.leases.release(&project).await;
+        }
+        if let Some(job) = alerts {
+            let _ = job.await;
         }
         tracing::info!("poller stopped");
         Ok(())
@@ -228,6 +236,14 @@ impl Poller {
         }
         // Only a replica that polled something knows whether DefectDojo
         // answers; a standby must not overwrite that with "no idea".
+        // A pass that read every project it held (or, with none yet, found
+        // DefectDojo answering) is a successful sync: the `sync_stale` alert
+        // measures from the last one.
+        if reachable == Some(true) && last_error.is_none() {
+            if let Err(e) = self.queue.mark_poll_ok(chrono::Utc::now()).await {
+                tracing::debug!(error = %e, "last successful pass not recorded");
+            }
+        }
         if reachable.is_some() {
             self.heartbeat(reachable, last_error).await;
         }

@@ -4,6 +4,7 @@
 //! One module per command; a new command is a variant of [`Command`] and a
 //! line in [`run`].
 
+mod alert;
 mod dlq;
 mod doctor;
 mod output;
@@ -81,6 +82,11 @@ enum Command {
         #[arg(long)]
         url: Option<url::Url>,
     },
+    /// Alerts to people: `alert test` sends one to the configured webhook.
+    Alert {
+        #[command(subcommand)]
+        command: alert::AlertCommand,
+    },
     /// Check the token's permissions, the WSTG test, damaged tag rows, the
     /// webhook, Redis persistence and eviction, and the store.
     Doctor,
@@ -125,5 +131,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::SetupWebhook { url } => setup_webhook::run(&settings, url).await,
         Command::Doctor => doctor::run(&settings).await,
+        Command::Alert { command } => alert::run(&settings, command).await,
     }
 }
