@@ -7,6 +7,7 @@
 #
 #   scripts/grep-test-logs.sh                 # the fault suite
 #   scripts/grep-test-logs.sh --test bounds   # another suite
+#   scripts/grep-test-logs.sh --test alerts   # the alert webhook URL too
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=$(mktemp -d -t wstg-test-logs.XXXXXX)
@@ -19,8 +20,9 @@ if [ "$logs" -eq 0 ]; then
     echo "grep-test-logs: no process wrote a log in $dir" >&2
     exit 1
 fi
-# The system tests' DefectDojo token, and credential shapes of any value.
-if grep -rlE -e 'system-test-dojo-token' \
+# The system tests' DefectDojo token, the alert receiver's URL secret
+# (test_support::receiver), and credential shapes of any value.
+if grep -rlE -e 'system-test-dojo-token' -e 'T0-B0-[0-9a-f]{32}' \
     -e '(Token|Bearer|Basic) [A-Za-z0-9._~+/=-]{16,}' \
     -e '(api_key|password|token)=[^*[&[:space:]]{6,}' "$dir"; then
     echo "grep-test-logs: a credential appears in the logs above (kept in $dir)" >&2

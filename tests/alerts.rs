@@ -79,12 +79,13 @@ impl Bed {
             &format!("127.0.0.1:{port}"),
         );
         env.extend(alert_env(&rx.url, rules));
+        // scripts/grep-test-logs.sh --test alerts runs this at debug level
+        // and looks for the webhook URL's secret in every line.
+        let level = std::env::var("FAULT_LOG").unwrap_or_else(|_| "warn,wstg_alerts=info".into());
+        env.push(("WSTG_LOG".into(), level));
         let mut procs = Vec::new();
         let mut ingest = Proc::start("wstg-ingest", &[], &env).unwrap();
-        ingest
-            .wait_for_line("listening on", WAIT)
-            .await
-            .unwrap();
+        ingest.wait_for_line("listening on", WAIT).await.unwrap();
         procs.push(ingest);
         let mut worker = Proc::start("wstg-worker", &[], &env).unwrap();
         worker
@@ -122,7 +123,8 @@ impl Bed {
 
     /// A tracker change that reaches DefectDojo; its finding.
     async fn synced(&self, wstg_id: &str, status: &str) -> Value {
-        self.post(json!({"wstg_id": wstg_id, "status": status})).await;
+        self.post(json!({"wstg_id": wstg_id, "status": status}))
+            .await;
         eventually_async(WAIT, "the finding exists", || async {
             dojo_finding(&self.http, &self.sim.base_url, wstg_id).await
         })
@@ -220,8 +222,11 @@ async fn a_defectdojo_outage_alerts_once_and_resolves_once_with_two_pollers() {
     )
     .await;
     bed.synced("WSTG-INFO-01", "In Progress").await;
-    bed.still(&[("dojo_unreachable", "firing", 0), ("sync_stale", "firing", 0)])
-        .await;
+    bed.still(&[
+        ("dojo_unreachable", "firing", 0),
+        ("sync_stale", "firing", 0),
+    ])
+    .await;
 
     bed.faults(json!({"error_rate": 1.0, "error_status": 500}))
         .await;
@@ -238,8 +243,11 @@ async fn a_defectdojo_outage_alerts_once_and_resolves_once_with_two_pollers() {
         alert["summary"].as_str().unwrap().contains("DefectDojo"),
         "{alert}"
     );
-    bed.still(&[("dojo_unreachable", "firing", 1), ("sync_stale", "firing", 1)])
-        .await;
+    bed.still(&[
+        ("dojo_unreachable", "firing", 1),
+        ("sync_stale", "firing", 1),
+    ])
+    .await;
 
     bed.faults(json!({})).await;
     bed.wait_for("dojo_unreachable", "resolved", 1).await;
@@ -275,7 +283,10 @@ async fn a_dead_letter_alerts_once_and_resolves_once_after_replay() {
     bed.faults(json!({})).await;
     bed.wait_for("dead_letters", "firing", 1).await;
     let alert = bed.rx.bodies()[0].clone();
-    assert_eq!((alert["value"].clone(), alert["threshold"].clone()), (json!(1), json!(0)));
+    assert_eq!(
+        (alert["value"].clone(), alert["threshold"].clone()),
+        (json!(1), json!(0))
+    );
     bed.still(&[("dead_letters", "firing", 1)]).await;
 
     let out = tokio::process::Command::new(bin("wstgctl"))
@@ -284,10 +295,17 @@ async fn a_dead_letter_alerts_once_and_resolves_once_after_replay() {
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     bed.wait_for("dead_letters", "resolved", 1).await;
-    bed.still(&[("dead_letters", "firing", 1), ("dead_letters", "resolved", 1)])
-        .await;
+    bed.still(&[
+        ("dead_letters", "firing", 1),
+        ("dead_letters", "resolved", 1),
+    ])
+    .await;
     bed.paired("dead_letters");
     bed.stop().await;
 }
@@ -400,12 +418,19 @@ async fn wstgctl_alert_test_reports_the_receivers_status() {
     };
     let out = run(env.clone()).await;
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["status"], 200, "{report}");
     let bodies = rx.bodies();
     assert_eq!(bodies.len(), 1);
-    assert!(bodies[0]["text"].as_str().unwrap().contains("TEST"), "{bodies:?}");
+    assert!(
+        bodies[0]["text"].as_str().unwrap().contains("TEST"),
+        "{bodies:?}"
+    );
 
     rx.answer_next(&[403]);
     let out = run(env.clone()).await;

@@ -144,7 +144,9 @@ impl Alerter {
         // again: it is resolved, not left firing for ever.
         if readings.projects.is_some() {
             for (key, incident) in &stored {
-                let Some(rule) = rule_of_key(key) else { continue };
+                let Some(rule) = rule_of_key(key) else {
+                    continue;
+                };
                 if incident.firing && rule.per_project() && !checks.iter().any(|c| &c.key() == key)
                 {
                     let project = key.split_once(':').map(|(_, p)| p.to_owned());
@@ -168,8 +170,7 @@ impl Alerter {
         for check in &checks {
             let key = check.key();
             let before = stored.get(&key).cloned().unwrap_or_default();
-            let (mut after, transition) =
-                before.observe(check, now, self.settings.cooldown);
+            let (mut after, transition) = before.observe(check, now, self.settings.cooldown);
             let state = match transition {
                 Transition::Stay => None,
                 Transition::Fire => Some(NoticeState::Firing),

@@ -76,7 +76,11 @@ pub fn evaluate(
     let mut dojo = deployment(
         Rule::DojoUnreachable,
         r.dojo_unreachable.is_some(),
-        if r.dojo_unreachable.is_some() { 1.0 } else { 0.0 },
+        if r.dojo_unreachable.is_some() {
+            1.0
+        } else {
+            0.0
+        },
         secs(t.dojo_unreachable),
         "s",
         format!(
@@ -242,7 +246,12 @@ mod tests {
         let r = Readings::default();
         let fresh = evaluate(&r, &thresholds(), now, now - chrono::Duration::seconds(10));
         assert!(!holds(&fresh, "sync_stale"));
-        let old = evaluate(&r, &thresholds(), now, now - chrono::Duration::seconds(4000));
+        let old = evaluate(
+            &r,
+            &thresholds(),
+            now,
+            now - chrono::Duration::seconds(4000),
+        );
         assert!(holds(&old, "sync_stale"));
     }
 }

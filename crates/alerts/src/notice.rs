@@ -179,7 +179,10 @@ mod tests {
     fn the_slack_body_is_escaped_text() {
         let v = notice().body(AlertKind::Slack);
         let text = v["text"].as_str().unwrap();
-        assert!(text.contains("*FIRING*") && text.contains("*conflicts*"), "{text}");
+        assert!(
+            text.contains("*FIRING*") && text.contains("*conflicts*"),
+            "{text}"
+        );
         assert!(text.contains("&lt;!channel&gt;"), "{text}");
         assert!(!text.contains("<!channel>"), "{text}");
     }

@@ -83,7 +83,10 @@ impl Bed {
             },
             Utc::now(),
         );
-        self.queue.dead_letter(&env, "", "refused for the test").await.unwrap();
+        self.queue
+            .dead_letter(&env, "", "refused for the test")
+            .await
+            .unwrap();
     }
 
     async fn drop_lease(&self) {
@@ -99,7 +102,10 @@ impl Bed {
 async fn one_alert_and_one_resolved_whichever_replica_evaluates() {
     let b = bed(Duration::ZERO).await;
     let (a, c) = (b.alerter("replica-a"), b.alerter("replica-c"));
-    assert!(a.evaluate_once().await.unwrap().sent.is_empty(), "all quiet");
+    assert!(
+        a.evaluate_once().await.unwrap().sent.is_empty(),
+        "all quiet"
+    );
     b.dead_letter().await;
     for _ in 0..3 {
         let ea = a.evaluate_once().await.unwrap();
@@ -107,12 +113,20 @@ async fn one_alert_and_one_resolved_whichever_replica_evaluates() {
         assert!(ec.skipped, "the lease holder alone evaluates");
         assert!(!ea.skipped);
     }
-    assert_eq!(b.rx.count("dead_letters", "firing"), 1, "{:?}", b.rx.bodies());
+    assert_eq!(
+        b.rx.count("dead_letters", "firing"),
+        1,
+        "{:?}",
+        b.rx.bodies()
+    );
     let fired = b.rx.bodies()[0].clone();
     assert_eq!(fired["value"], 1);
     assert_eq!(fired["threshold"], 0);
     assert_eq!(fired["deployment"], b.queue.keys().prefix());
-    assert!(fired["since"].is_string() && fired["project"].is_null(), "{fired}");
+    assert!(
+        fired["since"].is_string() && fired["project"].is_null(),
+        "{fired}"
+    );
 
     // Failover: replica a is gone (its lease expired); c takes over and
     // knows the incident was announced.
@@ -121,15 +135,28 @@ async fn one_alert_and_one_resolved_whichever_replica_evaluates() {
     for _ in 0..2 {
         assert!(!c.evaluate_once().await.unwrap().skipped);
     }
-    assert_eq!(b.rx.count("dead_letters", "firing"), 1, "{:?}", b.rx.bodies());
+    assert_eq!(
+        b.rx.count("dead_letters", "firing"),
+        1,
+        "{:?}",
+        b.rx.bodies()
+    );
 
     b.queue.dlq_purge().await.unwrap();
     for _ in 0..3 {
         c.evaluate_once().await.unwrap();
     }
-    assert_eq!(b.rx.count("dead_letters", "resolved"), 1, "{:?}", b.rx.bodies());
+    assert_eq!(
+        b.rx.count("dead_letters", "resolved"),
+        1,
+        "{:?}",
+        b.rx.bodies()
+    );
     let resolved = b.rx.bodies().last().cloned().unwrap();
-    assert_eq!(resolved["incident_id"], fired["incident_id"], "paired with its alert");
+    assert_eq!(
+        resolved["incident_id"], fired["incident_id"],
+        "paired with its alert"
+    );
     assert_eq!(b.rx.bodies().len(), 2, "{:?}", b.rx.bodies());
     b.rx.stop().await;
 }
@@ -158,7 +185,12 @@ async fn the_cooldown_holds_back_a_condition_that_comes_back_at_once() {
     a.evaluate_once().await.unwrap();
     b.queue.dlq_purge().await.unwrap();
     a.evaluate_once().await.unwrap();
-    assert_eq!(b.rx.bodies().len(), 2, "fired and resolved: {:?}", b.rx.bodies());
+    assert_eq!(
+        b.rx.bodies().len(),
+        2,
+        "fired and resolved: {:?}",
+        b.rx.bodies()
+    );
 
     // Back at once: quiet within the cooldown, announced when it ends.
     b.dead_letter().await;
@@ -184,6 +216,9 @@ async fn the_cooldown_holds_back_a_condition_that_comes_back_at_once() {
         at(1),
         at(2)
     );
-    assert_ne!(bodies[2]["incident_id"], bodies[0]["incident_id"], "a new incident");
+    assert_ne!(
+        bodies[2]["incident_id"], bodies[0]["incident_id"],
+        "a new incident"
+    );
     b.rx.stop().await;
 }

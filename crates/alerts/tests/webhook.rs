@@ -56,7 +56,14 @@ async fn server_errors_and_timeouts_are_retried_with_backoff() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, DeliveryError::Unavailable { attempts: 2, status: Some(500), .. }),
+        matches!(
+            e,
+            DeliveryError::Unavailable {
+                attempts: 2,
+                status: Some(500),
+                ..
+            }
+        ),
         "{e:?}"
     );
     rx.stop().await;
@@ -81,7 +88,10 @@ async fn a_client_error_is_not_retried_and_the_url_is_never_in_the_error() {
         .send(&Notice::test("wstg"))
         .await
         .unwrap_err();
-    assert!(matches!(e, DeliveryError::Unavailable { attempts: 2, .. }), "{e:?}");
+    assert!(
+        matches!(e, DeliveryError::Unavailable { attempts: 2, .. }),
+        "{e:?}"
+    );
     assert!(!format!("{e} {e:?}").contains(&rx.secret), "{e:?}");
     rx.stop().await;
 }

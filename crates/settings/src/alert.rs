@@ -117,7 +117,10 @@ pub(crate) fn parse(raw: RawAlert) -> Result<AlertSettings, SettingsError> {
         Some(u) => {
             // The reason never quotes the URL: it is a credential.
             let parsed = url::Url::parse(u).map_err(|e| {
-                invalid("alert.webhook_url", format!("not a URL ({e}); value not shown"))
+                invalid(
+                    "alert.webhook_url",
+                    format!("not a URL ({e}); value not shown"),
+                )
             })?;
             if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
                 return Err(invalid(

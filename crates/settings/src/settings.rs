@@ -657,7 +657,7 @@ impl Settings {
             if *key == "-" {
                 continue;
             }
-            let Some(value) = env_or_file(&env, *name)? else {
+            let Some(value) = env_or_file(&env, name)? else {
                 continue;
             };
             builder = if *key == "ingest.cors_origins" || *key == "dojo.test_types" {
@@ -1125,10 +1125,7 @@ mod tests {
         std::fs::write(&file, format!("{url}\n")).unwrap();
         let path = file.display().to_string();
         let s = load(&[("WSTG_ALERT_WEBHOOK_URL_FILE", path.as_str())]).unwrap();
-        assert_eq!(
-            s.alert.webhook_url.as_ref().unwrap().expose_secret(),
-            url
-        );
+        assert_eq!(s.alert.webhook_url.as_ref().unwrap().expose_secret(), url);
         let err = load(&[
             ("WSTG_ALERT_WEBHOOK_URL_FILE", path.as_str()),
             ("WSTG_ALERT_WEBHOOK_URL", url),
@@ -1144,7 +1141,9 @@ mod tests {
             .to_string();
         assert!(err.contains("WSTG_ALERT_WEBHOOK_URL"), "{err}");
         assert!(!err.contains("secret-host"), "{err}");
-        let err = load(&[("WSTG_ALERT_KIND", "pager")]).unwrap_err().to_string();
+        let err = load(&[("WSTG_ALERT_KIND", "pager")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("WSTG_ALERT_KIND"), "{err}");
     }
 

@@ -99,10 +99,7 @@ impl Receiver {
     }
 }
 
-async fn hook(
-    shared: web::Data<Arc<Mutex<Shared>>>,
-    body: web::Json<Value>,
-) -> HttpResponse {
+async fn hook(shared: web::Data<Arc<Mutex<Shared>>>, body: web::Json<Value>) -> HttpResponse {
     let scripted = {
         let mut s = shared.lock().unwrap();
         s.requests += 1;
