@@ -243,6 +243,10 @@ async fn a_defectdojo_outage_alerts_once_and_resolves_once_with_two_pollers() {
         alert["summary"].as_str().unwrap().contains("DefectDojo"),
         "{alert}"
     );
+    assert!(
+        alert["value"].as_i64().unwrap() >= 2,
+        "seconds unreachable: {alert}"
+    );
     bed.still(&[
         ("dojo_unreachable", "firing", 1),
         ("sync_stale", "firing", 1),
@@ -259,6 +263,16 @@ async fn a_defectdojo_outage_alerts_once_and_resolves_once_with_two_pollers() {
         ("sync_stale", "resolved", 1),
     ])
     .await;
+    let resolved = bed
+        .rx
+        .bodies()
+        .into_iter()
+        .find(|b| b["rule"] == "dojo_unreachable" && b["state"] == "resolved")
+        .unwrap();
+    assert_eq!(
+        resolved["summary"], "DefectDojo answers again",
+        "{resolved}"
+    );
     bed.paired("dojo_unreachable");
     bed.paired("sync_stale");
     assert_eq!(bed.rx.bodies().len(), 4, "{:#?}", bed.rx.bodies());

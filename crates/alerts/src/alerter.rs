@@ -22,7 +22,7 @@ use crate::check::{evaluate, Check};
 use crate::incident::{Incident, Transition};
 use crate::notice::{Notice, NoticeState};
 use crate::readings;
-use crate::rule::rule_of_key;
+use crate::rule::{rule_of_key, Rule};
 use crate::webhook::Webhook;
 
 /// What one evaluation did.
@@ -190,10 +190,17 @@ impl Alerter {
                         before.id.unwrap_or_else(uuid::Uuid::now_v7)
                     }
                 };
+                let value = match check.rule {
+                    // Seconds unreachable so far: since first seen.
+                    Rule::DojoUnreachable => after
+                        .holding_since
+                        .map_or(0.0, |t| (now - t).num_seconds() as f64),
+                    _ => check.value,
+                };
                 let notice = Notice {
                     rule: check.rule.as_str().to_owned(),
                     state,
-                    value: check.value,
+                    value,
                     threshold: check.threshold,
                     unit: check.unit.to_owned(),
                     project: check.project.clone(),

@@ -67,27 +67,34 @@ pub fn evaluate(
         r.dead_letters as f64,
         t.dead_letters_max as f64,
         "dead letters",
-        format!(
-            "{} dead letter(s) in the queue (more than {} tolerated): events that will not reach DefectDojo until replayed (wstgctl dlq list)",
-            r.dead_letters, t.dead_letters_max
-        ),
+        if r.dead_letters > t.dead_letters_max {
+            format!(
+                "{} dead letter(s) in the queue (more than {} tolerated): events that will not reach DefectDojo until replayed (wstgctl dlq list)",
+                r.dead_letters, t.dead_letters_max
+            )
+        } else {
+            format!(
+                "{} dead letter(s) in the queue ({} tolerated)",
+                r.dead_letters, t.dead_letters_max
+            )
+        },
     ));
 
+    // The value (seconds unreachable) is the incident's to tell: the
+    // alerter fills it in from when the condition was first seen.
     let mut dojo = deployment(
         Rule::DojoUnreachable,
         r.dojo_unreachable.is_some(),
-        if r.dojo_unreachable.is_some() {
-            1.0
-        } else {
-            0.0
-        },
+        0.0,
         secs(t.dojo_unreachable),
         "s",
-        format!(
-            "DefectDojo unreachable for more than {} s: {}",
-            t.dojo_unreachable.as_secs(),
-            r.dojo_unreachable.as_deref().unwrap_or("reachable")
-        ),
+        match &r.dojo_unreachable {
+            Some(why) => format!(
+                "DefectDojo unreachable for more than {} s: {why}",
+                t.dojo_unreachable.as_secs()
+            ),
+            None => "DefectDojo answers again".to_owned(),
+        },
     );
     dojo.hold_for = t.dojo_unreachable;
     checks.push(dojo);
@@ -101,6 +108,11 @@ pub fn evaluate(
         secs(t.sync_stale),
         "s",
         match r.last_sync() {
+            Some(at) if age <= t.sync_stale => format!(
+                "syncing again: last successful sync {} s ago, at {}",
+                age.as_secs(),
+                at.to_rfc3339()
+            ),
             Some(at) => format!(
                 "no successful sync for {} s (threshold {} s); last at {}",
                 age.as_secs(),
