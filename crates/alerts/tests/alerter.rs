@@ -24,6 +24,10 @@ struct Bed {
 }
 
 async fn bed(cooldown: Duration) -> Bed {
+    bed_with(cooldown, |_| {}).await
+}
+
+async fn bed_with(cooldown: Duration, tune: impl FnOnce(&mut AlertThresholds)) -> Bed {
     test_support::init_test_logging();
     let rx = Receiver::start().await;
     let queue = Queue::connect(QueueConfig::new(
@@ -35,7 +39,7 @@ async fn bed(cooldown: Duration) -> Bed {
     let db = test_support::fresh_sqlite();
     let store = Store::connect(&db.url).await.unwrap();
     // Only the dead-letter rule can fire here; the others are far away.
-    let settings = AlertSettings {
+    let mut settings = AlertSettings {
         webhook_url: Some(SecretString::from(rx.url.clone())),
         kind: AlertKind::Json,
         interval: Duration::from_secs(1),
@@ -52,6 +56,7 @@ async fn bed(cooldown: Duration) -> Bed {
             backlog_age: Duration::from_secs(3600),
         },
     };
+    tune(&mut settings.thresholds);
     Bed {
         queue,
         store,
@@ -220,5 +225,89 @@ async fn the_cooldown_holds_back_a_condition_that_comes_back_at_once() {
         bodies[2]["incident_id"], bodies[0]["incident_id"],
         "a new incident"
     );
+    b.rx.stop().await;
+}
+
+/// Evaluates until a message is sent; returns what was sent.
+async fn until_sent(a: &Alerter, what: &str) -> Vec<(String, &'static str)> {
+    test_support::eventually_async(Duration::from_secs(10), what, || async {
+        let e = a.evaluate_once().await.unwrap();
+        (!e.sent.is_empty()).then_some(e.sent)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_backlog_alerts_and_resolves_when_it_drains() {
+    let b = bed_with(Duration::ZERO, |t| {
+        t.dead_letters_max = 1000;
+        t.backlog_age = Duration::from_secs(1);
+    })
+    .await;
+    let a = b.alerter("replica-a");
+    // No worker runs: the event waits on the stream.
+    let env = Envelope::new(
+        ProjectName::default_project(),
+        EventKind::Reconcile {
+            wstg_id: None,
+            reason: "alert test".into(),
+            observed: None,
+        },
+        Utc::now(),
+    );
+    b.queue.publish(&env).await.unwrap();
+    let sent = until_sent(&a, "the backlog alert").await;
+    assert_eq!(sent, vec![("backlog_age".to_owned(), "firing")]);
+    let alert = b.rx.bodies()[0].clone();
+    assert!(alert["value"].as_i64().unwrap() >= 1, "{alert}");
+
+    redis::cmd("XTRIM")
+        .arg(&b.queue.keys().events)
+        .arg("MAXLEN")
+        .arg(0)
+        .query_async::<()>(&mut b.queue.connection())
+        .await
+        .unwrap();
+    let sent = a.evaluate_once().await.unwrap().sent;
+    assert_eq!(sent, vec![("backlog_age".to_owned(), "resolved")]);
+    b.rx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_worker_breaker_counts_as_defectdojo_unreachable() {
+    let b = bed_with(Duration::ZERO, |t| {
+        t.dead_letters_max = 1000;
+        t.dojo_unreachable = Duration::from_secs(1);
+    })
+    .await;
+    let a = b.alerter("replica-a");
+    let now = Utc::now();
+    let state = |s: &str| wstg_queue::BreakerState {
+        consumer: "worker-test".into(),
+        state: s.into(),
+        failures: 5,
+        opened_at: Some(now),
+        reopen_at: Some(now + chrono::Duration::seconds(60)),
+        cooldown_secs: 60,
+        trips: 1,
+        last_error: Some("HTTP 502 from DefectDojo".into()),
+        updated_at: Utc::now(),
+    };
+    b.queue.publish_breaker(&state("open")).await.unwrap();
+    assert!(
+        a.evaluate_once().await.unwrap().sent.is_empty(),
+        "not for long enough yet"
+    );
+    let sent = until_sent(&a, "the unreachable alert").await;
+    assert_eq!(sent, vec![("dojo_unreachable".to_owned(), "firing")]);
+    let alert = b.rx.bodies()[0].clone();
+    assert!(
+        alert["summary"].as_str().unwrap().contains("HTTP 502"),
+        "{alert}"
+    );
+
+    b.queue.publish_breaker(&state("closed")).await.unwrap();
+    let sent = a.evaluate_once().await.unwrap().sent;
+    assert_eq!(sent, vec![("dojo_unreachable".to_owned(), "resolved")]);
     b.rx.stop().await;
 }
