@@ -110,7 +110,14 @@ impl Alerter {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            if let Err(e) = self.evaluate_once().await {
+            // A delivery with its retries may take a minute; SIGTERM does not
+            // wait for it. A message cut off here was not recorded as sent,
+            // so the next holder sends it (at least once, never lost).
+            let result = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = self.evaluate_once() => r,
+            };
+            if let Err(e) = result {
                 tracing::warn!(error = %format!("{e:#}"), "alerts: evaluation failed; trying again next interval");
             }
         }
