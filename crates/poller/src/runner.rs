@@ -234,8 +234,6 @@ impl Poller {
                 }
             }
         }
-        // Only a replica that polled something knows whether DefectDojo
-        // answers; a standby must not overwrite that with "no idea".
         // A pass that read every project it held (or, with none yet, found
         // DefectDojo answering) is a successful sync: the `sync_stale` alert
         // measures from the last one.
@@ -244,6 +242,8 @@ impl Poller {
                 tracing::debug!(error = %e, "last successful pass not recorded");
             }
         }
+        // Only a replica that polled something knows whether DefectDojo
+        // answers; a standby must not overwrite that with "no idea".
         if reachable.is_some() {
             self.heartbeat(reachable, last_error).await;
         }
