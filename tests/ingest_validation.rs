@@ -203,8 +203,8 @@ async fn a_401_says_what_was_missing_or_wrong() {
         0,
         &[
             ("WSTG_INGEST_TOKEN", "tracker-secret-2"),
-            ("WSTG_WEBHOOK_KEY", "hook-secret-2"),
-            ("WSTG_WEBHOOK_HEADER", "X-API-Key"),
+            ("WSTG_INGEST_WEBHOOK_KEY", "hook-secret-2"),
+            ("WSTG_INGEST_WEBHOOK_HEADER", "X-API-Key"),
         ],
     )
     .await;
@@ -402,7 +402,7 @@ async fn a_refused_redis_is_one_line_with_its_reason_once() {
         .env("WSTG_REDIS_URL", format!("redis://127.0.0.1:{port}"))
         .env("WSTG_DATABASE_URL", format!("sqlite://{file}"))
         .env("WSTG_INGEST_ADDR", "127.0.0.1:0")
-        .env("WSTG_LOG", "warn")
+        .env("WSTG_LOG_LEVEL", "warn")
         .output()
         .await
         .unwrap();
