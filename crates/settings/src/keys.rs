@@ -46,7 +46,7 @@ pub const TEST_PREFIX: &str = "WSTG_TEST_";
 
 /// Variables renamed when the names became derived from the keys: starting
 /// with an old name fails with the new one in the message.
-pub(crate) const RENAMED: &[(&str, &str)] = &[
+pub const RENAMED: &[(&str, &str)] = &[
     ("WSTG_KEY_PREFIX", "redis.key_prefix"),
     ("WSTG_LOG", "log.level"),
     ("WSTG_ADMIN_TOKEN", "ingest.admin_token"),
