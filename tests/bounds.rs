@@ -700,7 +700,10 @@ async fn writes_get_503_with_retry_after_while_the_backlog_is_over_its_bound() {
     let sys = System::start_with(
         test_support::fresh_sqlite(),
         0,
-        &[("WSTG_INGEST_TOKEN", TOKEN), ("WSTG_LIMITS_MAX_BACKLOG", "5")],
+        &[
+            ("WSTG_INGEST_TOKEN", TOKEN),
+            ("WSTG_LIMITS_MAX_BACKLOG", "5"),
+        ],
     )
     .await;
     let post = || {

@@ -36,7 +36,13 @@ async fn run(name: &str, args: &[&str], env: &[(&str, String)]) -> (i32, String,
 #[tokio::test]
 async fn every_binary_answers_help_and_version_without_starting() {
     let db = fresh_sqlite();
-    for name in ["wstg-ingest", "wstg-worker", "wstg-poller", "dojo-sim", "wstgctl"] {
+    for name in [
+        "wstg-ingest",
+        "wstg-worker",
+        "wstg-poller",
+        "dojo-sim",
+        "wstgctl",
+    ] {
         // An address it would listen on, were it to start: free afterwards.
         let port = free_port();
         let env = [
@@ -50,8 +56,16 @@ async fn every_binary_answers_help_and_version_without_starting() {
         assert_eq!(code, 0, "{name} --help: {err}");
         assert!(out.contains("Usage:"), "{name} --help:\n{out}");
         if name.starts_with("wstg-") {
-            for var in ["WSTG_CONFIG", "WSTG_REDIS_URL", "WSTG_DATABASE_URL", "WSTG_LOG_LEVEL"] {
-                assert!(out.contains(var), "{name} --help does not name {var}:\n{out}");
+            for var in [
+                "WSTG_CONFIG",
+                "WSTG_REDIS_URL",
+                "WSTG_DATABASE_URL",
+                "WSTG_LOG_LEVEL",
+            ] {
+                assert!(
+                    out.contains(var),
+                    "{name} --help does not name {var}:\n{out}"
+                );
             }
         }
         let (code, out, err) = run(name, &["--version"], &env).await;
@@ -77,11 +91,17 @@ async fn an_unknown_setting_stops_the_start_naming_it() {
     let (code, _, err) = run(
         "wstg-worker",
         &[],
-        &[("WSTG_REDIS_URL", format!("redis://127.0.0.1:{}", free_port()))],
+        &[(
+            "WSTG_REDIS_URL",
+            format!("redis://127.0.0.1:{}", free_port()),
+        )],
     )
     .await;
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("dojo.token (WSTG_DOJO_TOKEN) is required by wstg-worker"), "{err}");
+    assert!(
+        err.contains("dojo.token (WSTG_DOJO_TOKEN) is required by wstg-worker"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -121,31 +141,45 @@ async fn a_service_started_before_redis_waits_and_becomes_ready() {
     })
     .await
     .expect("a retry is logged");
-    assert!(retry.contains(&format!("127.0.0.1:{redis_port}")), "{retry}");
+    assert!(
+        retry.contains(&format!("127.0.0.1:{redis_port}")),
+        "{retry}"
+    );
     tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
     assert!(ingest.try_wait().unwrap().is_none(), "wstg-ingest exited");
 
     // Redis arrives: the ingest starts and answers.
     let _redis = Command::new("redis-server")
-        .args(["--port", &redis_port.to_string(), "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &redis_port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .kill_on_drop(true)
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server is installed");
     let http = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{ingest_port}/healthz");
-    eventually_async(Duration::from_secs(60), "the ingest answers /healthz", || {
-        let http = http.clone();
-        let url = url.clone();
-        async move {
-            http.get(&url)
-                .send()
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-                .map(|_| ())
-        }
-    })
+    eventually_async(
+        Duration::from_secs(60),
+        "the ingest answers /healthz",
+        || {
+            let http = http.clone();
+            let url = url.clone();
+            async move {
+                http.get(&url)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+                    .map(|_| ())
+            }
+        },
+    )
     .await;
     let mut out = BufReader::new(ingest.stdout.take().unwrap()).lines();
     let first = out.next_line().await.unwrap().unwrap_or_default();

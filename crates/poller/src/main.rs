@@ -12,7 +12,8 @@ fn main() -> ExitCode {
         Service {
             name: "wstg-poller",
             version: env!("CARGO_PKG_VERSION"),
-            about: "Polls DefectDojo and queues what changed there for the tracker (replicas stand by)",
+            about:
+                "Polls DefectDojo and queues what changed there for the tracker (replicas stand by)",
             keys: &[
                 "dojo.url",
                 "dojo.token",

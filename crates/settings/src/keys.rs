@@ -56,8 +56,14 @@ pub const RENAMED: &[(&str, &str)] = &[
     ("WSTG_WEBHOOK_HEADER", "ingest.webhook_header"),
     ("WSTG_CLAIM_MIN_IDLE_SECS", "worker.claim_min_idle_secs"),
     ("WSTG_MAX_DELIVERIES", "worker.max_deliveries"),
-    ("WSTG_ITEM_WRITE_INTERVAL_MS", "worker.item_write_interval_ms"),
-    ("WSTG_SHUTDOWN_DEADLINE_SECS", "worker.shutdown_deadline_secs"),
+    (
+        "WSTG_ITEM_WRITE_INTERVAL_MS",
+        "worker.item_write_interval_ms",
+    ),
+    (
+        "WSTG_SHUTDOWN_DEADLINE_SECS",
+        "worker.shutdown_deadline_secs",
+    ),
     ("WSTG_POLL_INTERVAL_SECS", "poller.interval_secs"),
     ("WSTG_CONFLICT_POLICY", "poller.conflict_policy"),
     ("WSTG_ALLOW_ANONYMOUS", "auth.allow_anonymous"),
@@ -95,7 +101,8 @@ impl Key {
 
     /// `WSTG_…_FILE` for a secret.
     pub fn file_env(&self) -> Option<String> {
-        self.is_secret().then(|| format!("{}{FILE_SUFFIX}", self.env))
+        self.is_secret()
+            .then(|| format!("{}{FILE_SUFFIX}", self.env))
     }
 }
 
@@ -161,7 +168,10 @@ mod tests {
     fn the_rule_names_every_variable() {
         assert_eq!(env_var("redis.key_prefix"), "WSTG_REDIS_KEY_PREFIX");
         assert_eq!(env_var("catalogue_version"), "WSTG_CATALOGUE_VERSION");
-        assert_eq!(find("log.level").map(|k| k.env.as_str()), Some("WSTG_LOG_LEVEL"));
+        assert_eq!(
+            find("log.level").map(|k| k.env.as_str()),
+            Some("WSTG_LOG_LEVEL")
+        );
     }
 
     #[test]

@@ -14,9 +14,9 @@ use crate::keys::{self, Key, CONFIG_VAR, DEFAULTS, NOT_SETTINGS, RENAMED, TEST_P
 /// The merged configuration of `vars` (the process environment, or a test's
 /// map), not yet deserialized.
 pub(crate) fn merge(vars: &BTreeMap<String, String>) -> Result<Config, SettingsError> {
-    let file = vars.get(CONFIG_VAR).map(|path| {
-        File::new(path, FileFormat::Toml).required(true)
-    });
+    let file = vars
+        .get(CONFIG_VAR)
+        .map(|path| File::new(path, FileFormat::Toml).required(true));
     let mut unknown = unknown_variables(vars);
     if let (Some(source), Some(path)) = (&file, vars.get(CONFIG_VAR)) {
         let table = source

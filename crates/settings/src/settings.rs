@@ -15,8 +15,8 @@ use serde::Deserialize;
 use wstg_domain::{CatalogueVersion, ConflictPolicy, ProjectName};
 
 use crate::error::{invalid, SettingsError};
-use crate::layers;
 use crate::keys::{self, env_var};
+use crate::layers;
 
 /// A value of the wrong type ("5s" for a number of seconds) is reported
 /// like every other invalid value: by key and environment variable.
@@ -300,7 +300,9 @@ impl Settings {
     }
 
     /// Loads with `vars` as the whole environment (tests pass their own).
-    pub fn load_from<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Settings, SettingsError>
+    pub fn load_from<K, V>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Settings, SettingsError>
     where
         K: Into<String>,
         V: Into<String>,
@@ -537,10 +539,7 @@ impl Settings {
                 create_projects_on_demand: raw.auth.create_projects_on_demand,
             },
             limits: raw.limits,
-            log: LogSettings {
-                format,
-                level,
-            },
+            log: LogSettings { format, level },
         })
     }
 
@@ -567,7 +566,10 @@ impl Settings {
 fn log_filter(level: &str) -> Result<String, SettingsError> {
     const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
     if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(level) {
-        return Err(invalid("log.level", format!("'{level}' is not a tracing filter: {e}")));
+        return Err(invalid(
+            "log.level",
+            format!("'{level}' is not a tracing filter: {e}"),
+        ));
     }
     for directive in level.split(',').map(str::trim) {
         let word = directive.to_ascii_lowercase();
@@ -595,10 +597,8 @@ mod tests {
 
     /// A file under the temp dir holding `content`, unique to this test.
     fn temp_file(name: &str, content: &str) -> String {
-        let path = std::env::temp_dir().join(format!(
-            "wstg-settings-{}-{name}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("wstg-settings-{}-{name}", std::process::id()));
         std::fs::write(&path, content).unwrap();
         path.to_string_lossy().into_owned()
     }
@@ -658,7 +658,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("log.level (WSTG_LOG_LEVEL): 'info,wstg_worker=loud' is not a tracing filter"),
+            err.starts_with(
+                "log.level (WSTG_LOG_LEVEL): 'info,wstg_worker=loud' is not a tracing filter"
+            ),
             "{err}"
         );
         let err = load(&[("WSTG_LOG_LEVEL", "debgu")])
@@ -687,7 +689,10 @@ mod tests {
             "file-token"
         );
         assert_eq!(
-            s.ingest.admin_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            s.ingest
+                .admin_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
             Some("file-token".to_owned())
         );
         assert_eq!(s.redis.url, "redis://:pw@10.0.0.9:6379");
@@ -708,7 +713,10 @@ mod tests {
         let err = load(&[("WSTG_DOJO_URL_FILE", &token)])
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("unknown variable WSTG_DOJO_URL_FILE"), "{err}");
+        assert!(
+            err.starts_with("unknown variable WSTG_DOJO_URL_FILE"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -728,9 +736,16 @@ mod tests {
 
     #[test]
     fn a_secret_that_is_a_number_stays_a_string() {
-        let s = load(&[("WSTG_INGEST_TOKEN", "007"), ("WSTG_REDIS_KEY_PREFIX", "01")]).unwrap();
+        let s = load(&[
+            ("WSTG_INGEST_TOKEN", "007"),
+            ("WSTG_REDIS_KEY_PREFIX", "01"),
+        ])
+        .unwrap();
         assert_eq!(
-            s.ingest.token.as_ref().map(|t| t.expose_secret().to_owned()),
+            s.ingest
+                .token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
             Some("007".to_owned())
         );
         assert_eq!(s.redis.key_prefix, "01");
@@ -746,7 +761,10 @@ mod tests {
             let known = keys::known()
                 .iter()
                 .any(|k| k.env == word || k.file_env().as_deref() == Some(word));
-            assert!(known, "config/default.toml names {word}, which is no setting");
+            assert!(
+                known,
+                "config/default.toml names {word}, which is no setting"
+            );
         }
         // And each key's comment names its variable.
         for key in keys::known() {

@@ -27,10 +27,7 @@ fn cells(row: &str) -> Vec<Vec<&str>> {
 }
 
 fn rows(block: &str) -> impl Iterator<Item = Vec<Vec<&str>>> {
-    block
-        .lines()
-        .filter(|l| l.starts_with("| `"))
-        .map(cells)
+    block.lines().filter(|l| l.starts_with("| `")).map(cells)
 }
 
 #[test]
@@ -92,7 +89,10 @@ fn docs_name_no_variable_that_does_not_exist() {
                 || keys::known()
                     .iter()
                     .any(|k| k.env == name || k.file_env().as_deref() == Some(name));
-            assert!(exists, "docs/configuration.md names `{name}`, which does not exist: {line}");
+            assert!(
+                exists,
+                "docs/configuration.md names `{name}`, which does not exist: {line}"
+            );
         }
     }
 }

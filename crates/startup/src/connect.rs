@@ -71,10 +71,12 @@ pub async fn store(settings: &Settings) -> anyhow::Result<Store> {
 /// [`store`], waiting while the database is unreachable.
 pub async fn wait_for_store(settings: &Settings) -> anyhow::Result<Store> {
     let target = settings.database.redacted_url();
-    wait_for("the store", &target, || Store::connect(&settings.database.url))
-        .await
-        .map_err(|e: StoreError| anyhow::Error::new(e))
-        .with_context(|| store_context(settings))
+    wait_for("the store", &target, || {
+        Store::connect(&settings.database.url)
+    })
+    .await
+    .map_err(|e: StoreError| anyhow::Error::new(e))
+    .with_context(|| store_context(settings))
 }
 
 fn store_context(settings: &Settings) -> String {

@@ -43,9 +43,8 @@ impl Service {
     /// The variables the service reads, named by the settings' own rule
     /// (so the help cannot name a variable that does not exist).
     fn variables_help(&self) -> String {
-        let mut help = String::from(
-            "Configured by the environment (every setting: docs/configuration.md):\n",
-        );
+        let mut help =
+            String::from("Configured by the environment (every setting: docs/configuration.md):\n");
         let _ = writeln!(
             help,
             "  {CONFIG_VAR:<40} a TOML file layered over the compiled defaults"
@@ -124,7 +123,9 @@ where
 /// 2 for a configuration error found while building (a setting the service
 /// needs is missing), 1 for everything else.
 fn exit_code(e: &anyhow::Error) -> ExitCode {
-    if e.chain().any(|c| c.downcast_ref::<SettingsError>().is_some()) {
+    if e.chain()
+        .any(|c| c.downcast_ref::<SettingsError>().is_some())
+    {
         ExitCode::from(2)
     } else {
         ExitCode::FAILURE

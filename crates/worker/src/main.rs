@@ -11,7 +11,8 @@ fn main() -> ExitCode {
         Service {
             name: "wstg-worker",
             version: env!("CARGO_PKG_VERSION"),
-            about: "Applies the queued tracker events to DefectDojo (run as many replicas as you like)",
+            about:
+                "Applies the queued tracker events to DefectDojo (run as many replicas as you like)",
             keys: &[
                 "dojo.url",
                 "dojo.token",
