@@ -7,6 +7,8 @@ mod error;
 pub mod keys;
 mod layers;
 pub mod settings;
+mod startup;
 
 pub use error::{SettingsError, Unknown};
 pub use settings::{LogFormat, LogSettings, Settings};
+pub use startup::StartupSettings;

@@ -17,6 +17,7 @@ use wstg_domain::{CatalogueVersion, ConflictPolicy, ProjectName};
 use crate::error::{invalid, SettingsError};
 use crate::keys::{self, env_var};
 use crate::layers;
+pub use crate::startup::StartupSettings;
 
 /// A value of the wrong type ("5s" for a number of seconds) is reported
 /// like every other invalid value: by key and environment variable.
@@ -53,6 +54,7 @@ struct Raw {
     poller: RawPoller,
     auth: RawAuth,
     limits: LimitSettings,
+    startup: StartupSettings,
     log: RawLog,
 }
 #[derive(Deserialize)]
@@ -127,6 +129,7 @@ pub struct Settings {
     pub poller: PollerSettings,
     pub auth: AuthSettings,
     pub limits: LimitSettings,
+    pub startup: StartupSettings,
     pub log: LogSettings,
 }
 
@@ -539,6 +542,7 @@ impl Settings {
                 create_projects_on_demand: raw.auth.create_projects_on_demand,
             },
             limits: raw.limits,
+            startup: raw.startup,
             log: LogSettings { format, level },
         })
     }

@@ -33,10 +33,12 @@ pub async fn wait_for_queue(
 ) -> anyhow::Result<Queue> {
     let cfg = queue_config(settings, tune);
     let target = settings.redis.redacted_url();
-    let queue = wait_for("Redis", &target, || Queue::connect(cfg.clone()))
-        .await
-        .map_err(|e: QueueError| anyhow::Error::new(e))
-        .with_context(|| redis_context(settings))?;
+    let queue = wait_for("Redis", &target, settings.startup.wait(), || {
+        Queue::connect(cfg.clone())
+    })
+    .await
+    .map_err(|e: QueueError| anyhow::Error::new(e))
+    .with_context(|| redis_context(settings))?;
     warn_on_eviction(&queue).await;
     Ok(queue)
 }
@@ -71,7 +73,7 @@ pub async fn store(settings: &Settings) -> anyhow::Result<Store> {
 /// [`store`], waiting while the database is unreachable.
 pub async fn wait_for_store(settings: &Settings) -> anyhow::Result<Store> {
     let target = settings.database.redacted_url();
-    wait_for("the store", &target, || {
+    wait_for("the store", &target, settings.startup.wait(), || {
         Store::connect(&settings.database.url)
     })
     .await

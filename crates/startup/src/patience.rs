@@ -3,16 +3,13 @@
 //! then only makes the orchestrator restart us in a loop, so a transient
 //! failure is retried with a bounded exponential backoff and each attempt is
 //! logged. Permanent failures (a wrong password, an invalid URL) and a
-//! dependency still away after [`GIVE_UP_AFTER`] end the start with an error.
+//! dependency still away after `startup.wait_secs` end the start with an
+//! error.
 
 use std::future::Future;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-
-/// How long a service waits for one dependency before it gives up (and the
-/// orchestrator's restart policy takes over).
-pub const GIVE_UP_AFTER: Duration = Duration::from_secs(120);
 
 /// An error that knows whether trying again can help.
 pub trait Transient {
@@ -31,25 +28,29 @@ impl Transient for wstg_store::StoreError {
     }
 }
 
-/// Runs `attempt` until it succeeds, fails permanently, or [`GIVE_UP_AFTER`]
-/// has passed; `what` and `target` (a redacted address: never a password)
-/// name the dependency in the log.
+/// Runs `attempt` until it succeeds, fails permanently, or `give_up_after`
+/// has passed (zero: one attempt); `what` and `target` (a redacted address:
+/// never a password) name the dependency in the log.
 pub async fn wait_for<T, E, Fut>(
     what: &str,
     target: &str,
-    attempt: impl FnMut() -> Fut,
+    give_up_after: Duration,
+    mut attempt: impl FnMut() -> Fut,
 ) -> Result<T, E>
 where
     E: Transient + std::fmt::Display,
     Fut: Future<Output = Result<T, E>>,
 {
+    if give_up_after.is_zero() {
+        return attempt().await;
+    }
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(250))
         .with_max_delay(Duration::from_secs(5))
         .with_factor(2.0)
         .with_jitter()
         .with_max_times(usize::MAX)
-        .with_total_delay(Some(GIVE_UP_AFTER));
+        .with_total_delay(Some(give_up_after));
     attempt
         .retry(backoff)
         .sleep(tokio::time::sleep)
