@@ -112,7 +112,7 @@ pub fn env_var(key: &str) -> String {
     format!("WSTG_{}", key.to_ascii_uppercase().replace('.', "_"))
 }
 
-/// Every setting, in the order of config/default.toml's sections (sorted).
+/// Every setting, sorted by key path.
 pub fn known() -> &'static [Key] {
     static KEYS: OnceLock<Vec<Key>> = OnceLock::new();
     KEYS.get_or_init(|| {
