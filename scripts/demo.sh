@@ -33,14 +33,14 @@ redis-cli --scan --pattern "$PREFIX:*" | xargs -r redis-cli del >/dev/null
 mkdir -p "$STATE/logs"
 
 export WSTG_REDIS_URL=redis://127.0.0.1:6379
-export WSTG_KEY_PREFIX=$PREFIX
+export WSTG_REDIS_KEY_PREFIX=$PREFIX
 export WSTG_DATABASE_URL="sqlite://./$STATE/wstg.db"
 export WSTG_DOJO_URL=http://127.0.0.1:$DOJO_PORT
 export WSTG_DOJO_TOKEN=$TOKEN
 export WSTG_INGEST_ADDR=127.0.0.1:$INGEST_PORT
-export WSTG_CORS_ORIGINS="http://127.0.0.1:$INGEST_PORT,http://localhost:$INGEST_PORT"
-export WSTG_WEBHOOK_KEY=demo-webhook-key
-export WSTG_POLL_INTERVAL_SECS=5
+export WSTG_INGEST_CORS_ORIGINS="http://127.0.0.1:$INGEST_PORT,http://localhost:$INGEST_PORT"
+export WSTG_INGEST_WEBHOOK_KEY=demo-webhook-key
+export WSTG_POLLER_INTERVAL_SECS=5
 
 # `make wstg-status`, `make sync-wstg` and `make dlq` read this, so they
 # operate on the running demo (DEMO_INGEST_PORT picks which).
@@ -100,7 +100,7 @@ tracker -> DefectDojo (then open the finding page above):
   curl -s -X POST $INGEST/api/wstg/sync -H 'Content-Type: application/json' \\
        -H "Authorization: Bearer $BRIDGE_TOKEN" \\
        -d '{"wstg_id": "WSTG-INFO-01", "status": "In Progress", "notes": "started recon", "user": "alice"}'
-DefectDojo -> tracker (close the finding; the tracker item turns Done within a poll, ${WSTG_POLL_INTERVAL_SECS}s):
+DefectDojo -> tracker (close the finding; the tracker item turns Done within a poll, ${WSTG_POLLER_INTERVAL_SECS}s):
   curl -s -o /dev/null -w '%{http_code}\\n' -X PATCH $DOJO/api/v2/findings/1/ -H "Authorization: Token $TOKEN" \\
        -H 'Content-Type: application/json' -d '{"active": false, "is_mitigated": true}'
 

@@ -14,7 +14,7 @@ dir=$(mktemp -d -t wstg-test-logs.XXXXXX)
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--test faults)
 cargo build --workspace --bins
-WSTG_TEST_LOG_DIR="$dir" FAULT_LOG=debug WSTG_LOG=debug cargo test "${args[@]}"
+WSTG_TEST_LOG_DIR="$dir" FAULT_LOG=debug WSTG_LOG_LEVEL=debug cargo test "${args[@]}"
 logs=$(find "$dir" -name '*.log' -size +0 | wc -l)
 if [ "$logs" -eq 0 ]; then
     echo "grep-test-logs: no process wrote a log in $dir" >&2

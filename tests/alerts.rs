@@ -50,7 +50,7 @@ fn alert_env(url: &str, rules: &[(&str, &str)]) -> Vec<(String, String)> {
         ("WSTG_ALERT_CONFLICTS_MAX", "1000"),
         ("WSTG_ALERT_PENDING_PERCENT", "100"),
         ("WSTG_ALERT_BACKLOG_AGE_SECS", "3600"),
-        ("WSTG_POLL_INTERVAL_SECS", "1"),
+        ("WSTG_POLLER_INTERVAL_SECS", "1"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -82,7 +82,8 @@ impl Bed {
         // scripts/grep-test-logs.sh --test alerts runs this at debug level
         // and looks for the webhook URL's secret in every line.
         let level = std::env::var("FAULT_LOG").unwrap_or_else(|_| "warn,wstg_alerts=info".into());
-        env.push(("WSTG_LOG".into(), level));
+        env.retain(|(k, _)| k != "WSTG_LOG_LEVEL");
+        env.push(("WSTG_LOG_LEVEL".into(), level));
         let mut procs = Vec::new();
         let mut ingest = Proc::start("wstg-ingest", &[], &env).unwrap();
         ingest.wait_for_line("listening on", WAIT).await.unwrap();
@@ -369,7 +370,7 @@ async fn conflicts_above_the_threshold_alert_once_and_resolve_once() {
         &[
             ("WSTG_ALERT_CONFLICTS_MAX", "0"),
             // The conflict must meet the tracker's change, not a poll.
-            ("WSTG_POLL_INTERVAL_SECS", "3600"),
+            ("WSTG_POLLER_INTERVAL_SECS", "3600"),
         ],
     )
     .await;

@@ -101,7 +101,7 @@ async fn anonymous_requests_are_refused_with_the_default_configuration() {
         &env.iter()
             .cloned()
             .chain([
-                ("WSTG_ALLOW_ANONYMOUS".into(), "true".into()),
+                ("WSTG_AUTH_ALLOW_ANONYMOUS".into(), "true".into()),
                 ("WSTG_INGEST_ADDR".into(), "0.0.0.0:0".into()),
             ])
             .collect::<Vec<_>>(),
@@ -110,7 +110,7 @@ async fn anonymous_requests_are_refused_with_the_default_configuration() {
     .err()
     .expect("anonymous access on 0.0.0.0 must not start");
     assert!(
-        format!("{err:#}").contains("WSTG_ALLOW_ANONYMOUS"),
+        format!("{err:#}").contains("WSTG_AUTH_ALLOW_ANONYMOUS"),
         "{err:#}"
     );
     server.abort();
@@ -329,7 +329,7 @@ async fn look_alike_project_names_are_refused_and_names_normalised() {
     let sys = System::start_with(
         test_support::fresh_sqlite(),
         0,
-        &[("WSTG_ADMIN_TOKEN", "auth-test-admin-token")],
+        &[("WSTG_INGEST_ADMIN_TOKEN", "auth-test-admin-token")],
     )
     .await;
     let base = &sys.ingest_url;
@@ -395,7 +395,7 @@ async fn cross_site_posts_change_nothing() {
     let (anon_url, server) = ingest_with(
         &sys.env,
         &["WSTG_INGEST_TOKEN"],
-        &[("WSTG_ALLOW_ANONYMOUS", "true")],
+        &[("WSTG_AUTH_ALLOW_ANONYMOUS", "true")],
     )
     .await;
     let browser = reqwest::Client::new();
@@ -476,7 +476,7 @@ async fn a_foreign_host_is_refused() {
     let sys = System::start_with(
         test_support::fresh_sqlite(),
         0,
-        &[("WSTG_PUBLIC_HOST", "wstg.example.org")],
+        &[("WSTG_AUTH_PUBLIC_HOST", "wstg.example.org")],
     )
     .await;
     let port = sys.ingest_url.rsplit(':').next().unwrap().to_owned();
@@ -532,7 +532,7 @@ async fn anonymous_access_is_loud_and_loopback_only() {
         let mut cmd = tokio::process::Command::new(bin("wstg-ingest"));
         cmd.envs(env.iter().cloned())
             .env_remove("WSTG_INGEST_TOKEN")
-            .env("WSTG_LOG", "info")
+            .env("WSTG_LOG_LEVEL", "info")
             .envs(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -543,7 +543,7 @@ async fn anonymous_access_is_loud_and_loopback_only() {
 
     // Off loopback: it does not start, and says why.
     let refused = start(&[
-        ("WSTG_ALLOW_ANONYMOUS", "true"),
+        ("WSTG_AUTH_ALLOW_ANONYMOUS", "true"),
         ("WSTG_INGEST_ADDR", "0.0.0.0:0"),
     ])
     .wait_with_output()
@@ -551,10 +551,10 @@ async fn anonymous_access_is_loud_and_loopback_only() {
     .unwrap();
     assert!(!refused.status.success());
     let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(err.contains("WSTG_ALLOW_ANONYMOUS"), "{err}");
+    assert!(err.contains("WSTG_AUTH_ALLOW_ANONYMOUS"), "{err}");
 
     // On loopback: it starts, with a WARN, and serves without a token.
-    let mut child = start(&[("WSTG_ALLOW_ANONYMOUS", "true")]);
+    let mut child = start(&[("WSTG_AUTH_ALLOW_ANONYMOUS", "true")]);
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     tokio::time::timeout(std::time::Duration::from_secs(30), async {
         while let Some(line) = stdout.next_line().await.unwrap() {
@@ -595,7 +595,7 @@ async fn projects_created_on_demand_only_where_configured() {
     let sys = System::start_with(
         test_support::fresh_sqlite(),
         0,
-        &[("WSTG_CREATE_PROJECTS_ON_DEMAND", "true")],
+        &[("WSTG_AUTH_CREATE_PROJECTS_ON_DEMAND", "true")],
     )
     .await;
     let sync = format!("{}/api/wstg/sync", sys.ingest_url);

@@ -70,8 +70,8 @@ async fn a_thousand_live_streams_share_one_redis_reader_and_the_cap_answers_503(
         0,
         &[
             ("WSTG_INGEST_TOKEN", TOKEN),
-            ("WSTG_MAX_STREAMS", "1000"),
-            ("WSTG_MAX_CONNECTIONS", "5000"),
+            ("WSTG_LIMITS_MAX_STREAMS", "1000"),
+            ("WSTG_LIMITS_MAX_CONNECTIONS", "5000"),
         ],
     )
     .await;
@@ -183,7 +183,7 @@ async fn a_stalled_body_or_head_is_closed_after_the_request_timeout() {
         0,
         &[
             ("WSTG_INGEST_TOKEN", TOKEN),
-            ("WSTG_REQUEST_TIMEOUT_MS", "1000"),
+            ("WSTG_LIMITS_REQUEST_TIMEOUT_MS", "1000"),
         ],
     )
     .await;
@@ -240,8 +240,8 @@ async fn the_rate_limit_answers_429_with_retry_after() {
         0,
         &[
             ("WSTG_INGEST_TOKEN", TOKEN),
-            ("WSTG_RATE_LIMIT_PER_SEC", "1"),
-            ("WSTG_RATE_LIMIT_BURST", "3"),
+            ("WSTG_LIMITS_RATE_PER_SEC", "1"),
+            ("WSTG_LIMITS_RATE_BURST", "3"),
         ],
     )
     .await;
@@ -329,7 +329,7 @@ async fn an_idempotency_key_reused_by_another_project_or_body_drops_no_change() 
         0,
         &[
             ("WSTG_INGEST_TOKEN", TOKEN),
-            ("WSTG_CREATE_PROJECTS_ON_DEMAND", "true"),
+            ("WSTG_AUTH_CREATE_PROJECTS_ON_DEMAND", "true"),
         ],
     )
     .await;
@@ -427,8 +427,8 @@ async fn control_characters_are_refused_naming_the_field_and_notes_keep_newlines
         test_support::fresh_sqlite(),
         0,
         &[
-            ("WSTG_WEBHOOK_KEY", "hook"),
-            ("WSTG_WEBHOOK_POLL_INTERVAL_SECS", "60"),
+            ("WSTG_INGEST_WEBHOOK_KEY", "hook"),
+            ("WSTG_LIMITS_WEBHOOK_POLL_INTERVAL_SECS", "60"),
         ],
     )
     .await;
@@ -574,9 +574,9 @@ async fn a_dojo_that_echoes_the_token_leaks_it_into_no_answer_and_no_log() {
     env.extend(
         [
             ("WSTG_INGEST_TOKEN", TOKEN),
-            ("WSTG_ADMIN_TOKEN", ADMIN),
+            ("WSTG_INGEST_ADMIN_TOKEN", ADMIN),
             // Everything a process can log, in both formats' worst case.
-            ("WSTG_LOG", "debug"),
+            ("WSTG_LOG_LEVEL", "debug"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
@@ -700,7 +700,10 @@ async fn writes_get_503_with_retry_after_while_the_backlog_is_over_its_bound() {
     let sys = System::start_with(
         test_support::fresh_sqlite(),
         0,
-        &[("WSTG_INGEST_TOKEN", TOKEN), ("WSTG_MAX_BACKLOG", "5")],
+        &[
+            ("WSTG_INGEST_TOKEN", TOKEN),
+            ("WSTG_LIMITS_MAX_BACKLOG", "5"),
+        ],
     )
     .await;
     let post = || {

@@ -341,7 +341,7 @@ async fn sigterm_mid_batch_exits_within_the_deadline_and_loses_nothing() {
         BedOptions {
             workers: 3,
             env: vec![(
-                "WSTG_SHUTDOWN_DEADLINE_SECS",
+                "WSTG_WORKER_SHUTDOWN_DEADLINE_SECS",
                 deadline.as_secs().to_string(),
             )],
             ..Default::default()
@@ -435,7 +435,7 @@ async fn poison_permanent_400_and_replay_after_the_fix() {
         "poison-400-replay",
         BedOptions {
             workers: 3,
-            env: vec![("WSTG_MAX_DELIVERIES", "3".into())],
+            env: vec![("WSTG_WORKER_MAX_DELIVERIES", "3".into())],
             ..Default::default()
         },
     )
@@ -577,7 +577,7 @@ return id
     // ... and without a configured one (and no stored admin token) nobody
     // gets in.
     let mut no_admin = bed.env.clone();
-    no_admin.retain(|(k, _)| k != "WSTG_ADMIN_TOKEN" && k != "WSTG_INGEST_ADDR");
+    no_admin.retain(|(k, _)| k != "WSTG_INGEST_ADMIN_TOKEN" && k != "WSTG_INGEST_ADDR");
     no_admin.push(("WSTG_INGEST_ADDR".into(), "127.0.0.1:0".into()));
     let app = wstg_ingest::Application::build(&common::settings_from(&no_admin))
         .await

@@ -203,8 +203,8 @@ async fn a_401_says_what_was_missing_or_wrong() {
         0,
         &[
             ("WSTG_INGEST_TOKEN", "tracker-secret-2"),
-            ("WSTG_WEBHOOK_KEY", "hook-secret-2"),
-            ("WSTG_WEBHOOK_HEADER", "X-API-Key"),
+            ("WSTG_INGEST_WEBHOOK_KEY", "hook-secret-2"),
+            ("WSTG_INGEST_WEBHOOK_HEADER", "X-API-Key"),
         ],
     )
     .await;
@@ -386,9 +386,10 @@ async fn redis_unreachable_is_a_503_never_a_success() {
     let _ = redis.wait();
 }
 
-/// A service that cannot reach Redis says so in one line, with the reason
-/// once, and opens the store first (so the SQLite file, written as a user
-/// writes it without `?mode=rwc`, exists afterwards).
+/// A service that cannot reach Redis (and is told not to wait for it) says
+/// so in one line, with the reason once, and opens the store first (so the
+/// SQLite file, written as a user writes it without `?mode=rwc`, exists
+/// afterwards). Waiting is tests/startup.rs's.
 #[tokio::test]
 async fn a_refused_redis_is_one_line_with_its_reason_once() {
     let port = free_port();
@@ -402,7 +403,8 @@ async fn a_refused_redis_is_one_line_with_its_reason_once() {
         .env("WSTG_REDIS_URL", format!("redis://127.0.0.1:{port}"))
         .env("WSTG_DATABASE_URL", format!("sqlite://{file}"))
         .env("WSTG_INGEST_ADDR", "127.0.0.1:0")
-        .env("WSTG_LOG", "warn")
+        .env("WSTG_LOG_LEVEL", "warn")
+        .env("WSTG_STARTUP_WAIT_SECS", "0")
         .output()
         .await
         .unwrap();

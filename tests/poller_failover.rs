@@ -29,7 +29,7 @@ async fn one_poller_per_project_and_a_standby_takes_over_when_it_dies() {
         &sim.base_url,
         &format!("127.0.0.1:{port}"),
     );
-    env.push(("WSTG_POLL_INTERVAL_SECS".into(), "1".into()));
+    env.push(("WSTG_POLLER_INTERVAL_SECS".into(), "1".into()));
     let http = common::authed_client();
     let ingest_url = format!("http://127.0.0.1:{port}");
 

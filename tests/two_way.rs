@@ -16,8 +16,8 @@ const WAIT: Duration = Duration::from_secs(20);
 
 async fn two_way(extra: &[(&str, &str)]) -> System {
     let mut env = vec![
-        ("WSTG_POLL_INTERVAL_SECS", POLL),
-        ("WSTG_WEBHOOK_KEY", "hook-key-1"),
+        ("WSTG_POLLER_INTERVAL_SECS", POLL),
+        ("WSTG_INGEST_WEBHOOK_KEY", "hook-key-1"),
     ];
     env.extend_from_slice(extra);
     System::start_full(test_support::fresh_sqlite(), 1, 1, &env).await
@@ -263,8 +263,8 @@ async fn conflict(policy: &str, tracker_older: bool) -> (System, Value) {
         1,
         1,
         &[
-            ("WSTG_POLL_INTERVAL_SECS", "3600"),
-            ("WSTG_CONFLICT_POLICY", policy),
+            ("WSTG_POLLER_INTERVAL_SECS", "3600"),
+            ("WSTG_POLLER_CONFLICT_POLICY", policy),
         ],
     )
     .await;
@@ -376,8 +376,8 @@ async fn a_webhook_hint_makes_the_poller_look_at_once() {
         1,
         1,
         &[
-            ("WSTG_POLL_INTERVAL_SECS", "3600"),
-            ("WSTG_WEBHOOK_KEY", "hook-key-1"),
+            ("WSTG_POLLER_INTERVAL_SECS", "3600"),
+            ("WSTG_INGEST_WEBHOOK_KEY", "hook-key-1"),
         ],
     )
     .await;
@@ -406,8 +406,8 @@ async fn webhook_authentication_and_every_recorded_defectdojo_event() {
         test_support::fresh_sqlite(),
         0,
         &[
-            ("WSTG_WEBHOOK_KEY", "hook-key-1"),
-            ("WSTG_WEBHOOK_HEADER", "Authorization"),
+            ("WSTG_INGEST_WEBHOOK_KEY", "hook-key-1"),
+            ("WSTG_INGEST_WEBHOOK_HEADER", "Authorization"),
         ],
     )
     .await;

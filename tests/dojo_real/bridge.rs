@@ -50,11 +50,11 @@ impl Bridge {
         for (k, v) in [
             ("WSTG_DOJO_TOKEN", dojo.token.as_str()),
             ("WSTG_DEFAULT_PROJECT", project),
-            ("WSTG_POLL_INTERVAL_SECS", "1"),
+            ("WSTG_POLLER_INTERVAL_SECS", "1"),
             ("WSTG_DOJO_TIMEOUT_SECS", "10"),
-            ("WSTG_CLAIM_MIN_IDLE_SECS", "30"),
-            ("WSTG_WEBHOOK_KEY", "integration-webhook-key"),
-            ("WSTG_ADMIN_TOKEN", "integration-admin-token"),
+            ("WSTG_WORKER_CLAIM_MIN_IDLE_SECS", "30"),
+            ("WSTG_INGEST_WEBHOOK_KEY", "integration-webhook-key"),
+            ("WSTG_INGEST_ADMIN_TOKEN", "integration-admin-token"),
         ]
         .into_iter()
         .chain(extra.iter().copied())

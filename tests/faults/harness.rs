@@ -236,13 +236,13 @@ impl Bed {
         // left by a dead worker can be reclaimed after 8 s (the settings
         // demand more than timeout + 5 s).
         set(&mut env, "WSTG_DOJO_TIMEOUT_SECS", "2".into());
-        set(&mut env, "WSTG_CLAIM_MIN_IDLE_SECS", "8".into());
+        set(&mut env, "WSTG_WORKER_CLAIM_MIN_IDLE_SECS", "8".into());
         set(&mut env, "WSTG_WORKER_BLOCK_MS", "500".into());
-        set(&mut env, "WSTG_ADMIN_TOKEN", ADMIN_TOKEN.into());
+        set(&mut env, "WSTG_INGEST_ADMIN_TOKEN", ADMIN_TOKEN.into());
         // FAULT_LOG=<filter> (with TEST_LOG=1 to see it) for a case's logs.
         set(
             &mut env,
-            "WSTG_LOG",
+            "WSTG_LOG_LEVEL",
             std::env::var("FAULT_LOG").unwrap_or_else(|_| "warn".into()),
         );
         if let Some(url) = &opts.redis_url {

@@ -20,7 +20,7 @@ pub async fn start(
     let mut sim = dojo_sim::SimConfig::new(DOJO_TOKEN);
     sim.latency = dojo_latency;
     let mut env = env.to_vec();
-    env.push(("WSTG_LOG", "error"));
+    env.push(("WSTG_LOG_LEVEL", "error"));
     System::start_on(sim, test_support::fresh_sqlite(), workers, pollers, &env).await
 }
 

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -47,7 +46,7 @@ pub fn service_env(
 ) -> Vec<(String, String)> {
     [
         ("WSTG_REDIS_URL", test_support::redis_url()),
-        ("WSTG_KEY_PREFIX", prefix.to_owned()),
+        ("WSTG_REDIS_KEY_PREFIX", prefix.to_owned()),
         ("WSTG_DATABASE_URL", db_url.to_owned()),
         ("WSTG_DOJO_URL", dojo_url.to_owned()),
         ("WSTG_DOJO_TOKEN", DOJO_TOKEN.to_owned()),
@@ -55,12 +54,12 @@ pub fn service_env(
         ("WSTG_INGEST_TOKEN", INGEST_TOKEN.to_owned()),
         ("WSTG_WORKER_BLOCK_MS", "500".to_owned()),
         ("WSTG_DOJO_TIMEOUT_SECS", "5".to_owned()),
-        ("WSTG_CLAIM_MIN_IDLE_SECS", "15".to_owned()),
-        ("WSTG_LOG", "warn".to_owned()),
+        ("WSTG_WORKER_CLAIM_MIN_IDLE_SECS", "15".to_owned()),
+        ("WSTG_LOG_LEVEL", "warn".to_owned()),
         // The suites and benchmarks send thousands of requests from one
         // address; the rate limit has its own test (tests/bounds.rs).
-        ("WSTG_RATE_LIMIT_PER_SEC", "1000000".to_owned()),
-        ("WSTG_RATE_LIMIT_BURST", "1000000".to_owned()),
+        ("WSTG_LIMITS_RATE_PER_SEC", "1000000".to_owned()),
+        ("WSTG_LIMITS_RATE_BURST", "1000000".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -68,8 +67,7 @@ pub fn service_env(
 }
 
 pub fn settings_from(env: &[(String, String)]) -> Settings {
-    let map: HashMap<String, String> = env.iter().cloned().collect();
-    Settings::load_from(|k| map.get(k).cloned()).expect("valid test settings")
+    Settings::load_from(env.iter().cloned()).expect("valid test settings")
 }
 
 /// wstg-bridge running inside the test process.

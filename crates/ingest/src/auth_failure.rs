@@ -20,13 +20,13 @@ pub enum AuthFailure {
     #[error("unknown token: the bearer token is not valid here (mistyped, revoked, or for another deployment)")]
     UnknownToken,
     /// The webhook's key header is absent.
-    #[error("missing {header} header: the webhook must send '{header}: <key>' (ingest.webhook_header, WSTG_WEBHOOK_HEADER)")]
+    #[error("missing {header} header: the webhook must send '{header}: <key>' (ingest.webhook_header, WSTG_INGEST_WEBHOOK_HEADER)")]
     MissingWebhookKey { header: String },
     /// The webhook's key header is present but holds another key.
-    #[error("wrong webhook key in the {header} header (compare it with WSTG_WEBHOOK_KEY)")]
+    #[error("wrong webhook key in the {header} header (compare it with WSTG_INGEST_WEBHOOK_KEY)")]
     WrongWebhookKey { header: String },
     /// No webhook key is configured, so no webhook can be accepted.
-    #[error("webhooks are refused: no webhook key is configured (set WSTG_WEBHOOK_KEY)")]
+    #[error("webhooks are refused: no webhook key is configured (set WSTG_INGEST_WEBHOOK_KEY)")]
     WebhookKeyNotConfigured,
 }
 
@@ -119,7 +119,7 @@ mod tests {
             (
                 AuthFailure::WebhookKeyNotConfigured,
                 "not_configured",
-                "WSTG_WEBHOOK_KEY",
+                "WSTG_INGEST_WEBHOOK_KEY",
             ),
         ];
         for (failure, kind, words) in cases {

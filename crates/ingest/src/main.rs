@@ -3,34 +3,33 @@
 use std::process::ExitCode;
 
 use wstg_ingest::Application;
-use wstg_settings::{service, telemetry};
+use wstg_startup::service::{self, Service};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let settings = match service::load("wstg-ingest") {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    telemetry::init(&settings.log);
-    let app = match Application::build(&settings).await {
-        Ok(app) => app,
-        Err(e) => {
-            // One line, as the worker and poller say it: the log goes to
-            // stderr too, and a second copy there is noise.
-            eprintln!("wstg-ingest: could not start: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!(
-        "wstg-ingest listening on http://{}:{}",
-        settings.ingest.addr.ip(),
-        app.port()
-    );
-    match app.run_until_stopped().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("wstg-ingest stopped: {e}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    service::main(
+        Service {
+            name: "wstg-ingest",
+            version: env!("CARGO_PKG_VERSION"),
+            about: "The wstg-bridge HTTP API: tracker events and DefectDojo webhooks onto the Redis queue",
+            keys: &[
+                "ingest.addr",
+                "ingest.token",
+                "ingest.admin_token",
+                "ingest.webhook_key",
+                "auth.allow_anonymous",
+                "auth.public_host",
+            ],
+        },
+        |settings| async move {
+            let app = Application::build(&settings).await?;
+            println!(
+                "wstg-ingest listening on http://{}:{}",
+                settings.ingest.addr.ip(),
+                app.port()
+            );
+            Ok(app)
+        },
+        // actix-web stops on SIGTERM and SIGINT by itself.
+        |app, _shutdown| async move { Ok(app.run_until_stopped().await?) },
+    )
 }

@@ -9,7 +9,8 @@ use actix_web::{http, middleware, web, App, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 use wstg_domain::Catalogue;
-use wstg_settings::{service, Settings};
+use wstg_settings::Settings;
+use wstg_startup::connect as service;
 
 use crate::routes;
 use crate::state::{AppState, AuthConfig};
@@ -24,8 +25,8 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         let auth = auth_config(settings)?;
         // The store first: a store that cannot open must leave nothing in Redis.
-        let store = service::store(settings).await?;
-        let queue = service::queue(settings, |_| {}).await?;
+        let store = service::wait_for_store(settings).await?;
+        let queue = service::wait_for_queue(settings, |_| {}).await?;
         let listener = TcpListener::bind(settings.ingest.addr)
             .with_context(|| format!("binding {}", settings.ingest.addr))?;
         let port = listener.local_addr()?.port();
@@ -109,7 +110,7 @@ fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
     if settings.auth.allow_anonymous {
         anyhow::ensure!(
             addr.ip().is_loopback(),
-            "auth.allow_anonymous (WSTG_ALLOW_ANONYMOUS) is on but ingest.addr ({addr}) is not a \
+            "auth.allow_anonymous (WSTG_AUTH_ALLOW_ANONYMOUS) is on but ingest.addr ({addr}) is not a \
              loopback address: anyone on the network could read and change every checklist. \
              Use tokens (wstgctl token create), or listen on 127.0.0.1"
         );

@@ -5,29 +5,27 @@
 use std::process::ExitCode;
 
 use wstg_poller::Poller;
-use wstg_settings::{service, telemetry};
+use wstg_startup::service::{self, Service};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let settings = match service::load("wstg-poller") {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    telemetry::init(&settings.log);
-    let poller = match Poller::build(&settings).await {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("wstg-poller: could not start: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let shutdown = service::shutdown_on_signal();
-    println!("wstg-poller started ({})", poller.holder());
-    match poller.run(shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("wstg-poller: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    service::main(
+        Service {
+            name: "wstg-poller",
+            version: env!("CARGO_PKG_VERSION"),
+            about:
+                "Polls DefectDojo and queues what changed there for the tracker (replicas stand by)",
+            keys: &[
+                "dojo.url",
+                "dojo.token",
+                "poller.interval_secs",
+                "poller.conflict_policy",
+            ],
+        },
+        |settings| async move {
+            let poller = Poller::build(&settings).await?;
+            println!("wstg-poller started ({})", poller.holder());
+            Ok(poller)
+        },
+        |poller, shutdown| poller.run(shutdown),
+    )
 }

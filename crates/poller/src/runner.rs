@@ -7,7 +7,8 @@ use dojo_client::{DojoClient, NotesField};
 use tokio_util::sync::CancellationToken;
 use wstg_domain::Catalogue;
 use wstg_queue::{Feed, Queue};
-use wstg_settings::{service, Settings};
+use wstg_settings::Settings;
+use wstg_startup::connect as service;
 use wstg_store::Store;
 
 use crate::lease::ProjectLeases;
@@ -39,11 +40,13 @@ pub struct Poller {
 
 impl Poller {
     pub async fn build(settings: &Settings) -> anyhow::Result<Poller> {
-        // The store first: a store that cannot open must leave nothing in Redis.
-        let store = service::store(settings).await?;
-        let queue = service::queue(settings, |_| {}).await?;
+        // Settings the service needs first: a missing DefectDojo token is a
+        // configuration error now, not after waiting for Redis.
         let notes_field = service::notes_field(settings)?;
         let dojo = service::dojo(settings, "wstg-poller")?;
+        // The store first: a store that cannot open must leave nothing in Redis.
+        let store = service::wait_for_store(settings).await?;
+        let queue = service::wait_for_queue(settings, |_| {}).await?;
         let holder = wstg_queue::unique_consumer_name("poller");
         let interval = settings.poller.interval;
         // A dead holder's projects are taken over after three missed passes.

@@ -26,7 +26,7 @@ impl WebhookKeeper {
     pub fn from_settings(settings: &Settings) -> Option<WebhookKeeper> {
         let url = settings.dojo.webhook_url.clone()?;
         let Some(key) = settings.ingest.webhook_key.clone() else {
-            tracing::warn!("WSTG_DOJO_WEBHOOK_URL is set but WSTG_WEBHOOK_KEY is not: DefectDojo's webhook is not checked");
+            tracing::warn!("WSTG_DOJO_WEBHOOK_URL is set but WSTG_INGEST_WEBHOOK_KEY is not: DefectDojo's webhook is not checked");
             return None;
         };
         Some(WebhookKeeper {

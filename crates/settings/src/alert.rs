@@ -11,7 +11,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::settings::{invalid, SettingsError};
+use crate::error::{invalid, SettingsError};
 
 /// The body the webhook receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +33,9 @@ impl AlertKind {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RawAlert {
-    webhook_url: Option<String>,
+    webhook_url: String,
     kind: String,
     interval_secs: u64,
     cooldown_secs: u64,
@@ -112,9 +113,9 @@ impl AlertSettings {
 }
 
 pub(crate) fn parse(raw: RawAlert) -> Result<AlertSettings, SettingsError> {
-    let webhook_url = match raw.webhook_url.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(u) => {
+    let webhook_url = match raw.webhook_url.trim() {
+        "" => None,
+        u => {
             // The reason never quotes the URL: it is a credential.
             let parsed = url::Url::parse(u).map_err(|e| {
                 invalid(

@@ -1,9 +1,16 @@
-//! Configuration and telemetry shared by the wstg-bridge services.
+//! The typed configuration of wstg-bridge: the commented defaults
+//! (config/default.toml, compiled in), the file named by `WSTG_CONFIG`, and
+//! the environment, parsed into domain types. Unknown names are errors.
+//! Start-up wiring (connections, telemetry) lives in `wstg-startup`.
 
 pub mod alert;
-pub mod service;
+mod error;
+pub mod keys;
+mod layers;
 pub mod settings;
-pub mod telemetry;
+mod startup;
 
 pub use alert::{AlertKind, AlertSettings, AlertThresholds};
-pub use settings::{Settings, SettingsError, ENV_VARS};
+pub use error::{SettingsError, Unknown};
+pub use settings::{LogFormat, LogSettings, Settings};
+pub use startup::StartupSettings;

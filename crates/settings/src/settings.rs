@@ -1,343 +1,24 @@
 //! `Settings`: the commented defaults in `config/default.toml`, then the file
-//! named by `WSTG_CONFIG`, then the environment variables in [`ENV_VARS`].
+//! named by `WSTG_CONFIG`, then the environment (`WSTG_` + the key path,
+//! upper-cased, `.` → `_`; see [`crate::keys`]).
 //!
 //! Values are parsed into domain types here, so a service that started has a
 //! valid configuration; what is wrong is reported by key and env var name.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use config::{Config, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use wstg_domain::{CatalogueVersion, ConflictPolicy, ProjectName};
 
 use crate::alert::{AlertSettings, RawAlert};
-
-const DEFAULTS: &str = include_str!("../../../config/default.toml");
-
-/// Every environment variable the services read, the key it sets, and what
-/// it means. docs/configuration.md is this table.
-pub const ENV_VARS: &[(&str, &str, &str)] = &[
-    (
-        "WSTG_CONFIG",
-        "-",
-        "path of a TOML file layered over the defaults",
-    ),
-    (
-        "WSTG_CATALOGUE_VERSION",
-        "catalogue_version",
-        "WSTG catalogue: 4.2, latest, tracker-2025-03-29",
-    ),
-    (
-        "WSTG_DEFAULT_PROJECT",
-        "default_project",
-        "project of events that name none",
-    ),
-    ("WSTG_REDIS_URL", "redis.url", "Redis URL (the queue)"),
-    (
-        "WSTG_KEY_PREFIX",
-        "redis.key_prefix",
-        "prefix of every Redis key",
-    ),
-    (
-        "WSTG_DATABASE_URL",
-        "database.url",
-        "sqlite:///abs/path.db or sqlite://rel/path.db (created when missing), or postgres://…",
-    ),
-    ("WSTG_DOJO_URL", "dojo.url", "DefectDojo base URL"),
-    (
-        "WSTG_DOJO_TOKEN",
-        "dojo.token",
-        "DefectDojo API v2 key (secret)",
-    ),
-    (
-        "WSTG_DOJO_TIMEOUT_SECS",
-        "dojo.timeout_secs",
-        "DefectDojo call timeout",
-    ),
-    (
-        "WSTG_DOJO_NOTES_FIELD",
-        "dojo.notes_field",
-        "finding field holding the notes",
-    ),
-    (
-        "WSTG_DOJO_SEVERITY",
-        "dojo.severity",
-        "severity of created findings",
-    ),
-    (
-        "WSTG_DOJO_PRODUCT_TYPE",
-        "dojo.product_type",
-        "product type name",
-    ),
-    ("WSTG_DOJO_ENGAGEMENT", "dojo.engagement", "engagement name"),
-    ("WSTG_DOJO_TEST_TYPE", "dojo.test_type", "test type name"),
-    // Finding an existing WSTG test (a DefectDojo with history).
-    (
-        "WSTG_DOJO_PRODUCT",
-        "dojo.product",
-        "product of the default project; empty: named after the project",
-    ),
-    (
-        "WSTG_DOJO_TEST_TITLE",
-        "dojo.test_title",
-        "title of the WSTG test; empty: OWASP WSTG <catalogue> checklist",
-    ),
-    (
-        "WSTG_DOJO_TEST_TYPES",
-        "dojo.test_types",
-        "other test type names an existing WSTG test may have, comma-separated",
-    ),
-    (
-        "WSTG_DOJO_WEBHOOK_URL",
-        "dojo.webhook_url",
-        "URL DefectDojo's webhook posts to (wstg-ingest's /api/wstg/webhook); set: the poller keeps it alive",
-    ),
-    (
-        "WSTG_DOJO_WEBHOOK_CHECK_PASSES",
-        "dojo.webhook_check_passes",
-        "poller passes between two checks of DefectDojo's webhook",
-    ),
-    (
-        "WSTG_INGEST_ADDR",
-        "ingest.addr",
-        "address wstg-ingest listens on",
-    ),
-    (
-        "WSTG_INGEST_TOKEN",
-        "ingest.token",
-        "configured tracker token: read and write on every project (secret)",
-    ),
-    (
-        "WSTG_ADMIN_TOKEN",
-        "ingest.admin_token",
-        "configured admin token: admin endpoints (dead letters, projects) and every project (secret)",
-    ),
-    (
-        "WSTG_CORS_ORIGINS",
-        "ingest.cors_origins",
-        "allowed browser origins, comma-separated",
-    ),
-    (
-        "WSTG_MAX_BODY_BYTES",
-        "ingest.max_body_bytes",
-        "largest request body",
-    ),
-    (
-        "WSTG_WEBHOOK_KEY",
-        "ingest.webhook_key",
-        "key DefectDojo's webhook must present (secret)",
-    ),
-    (
-        "WSTG_WEBHOOK_HEADER",
-        "ingest.webhook_header",
-        "header carrying the webhook key",
-    ),
-    (
-        "WSTG_WORKER_CONCURRENCY",
-        "worker.concurrency",
-        "items applied at once per worker",
-    ),
-    (
-        "WSTG_WORKER_BATCH",
-        "worker.batch",
-        "entries read per XREADGROUP",
-    ),
-    (
-        "WSTG_WORKER_BLOCK_MS",
-        "worker.block_ms",
-        "XREADGROUP BLOCK time",
-    ),
-    (
-        "WSTG_CLAIM_MIN_IDLE_SECS",
-        "worker.claim_min_idle_secs",
-        "idle time before a stuck message is reclaimed",
-    ),
-    (
-        "WSTG_MAX_DELIVERIES",
-        "worker.max_deliveries",
-        "deliveries before a poison message is dead-lettered",
-    ),
-    (
-        "WSTG_ITEM_WRITE_INTERVAL_MS",
-        "worker.item_write_interval_ms",
-        "least time between two DefectDojo writes to one item (coalescing)",
-    ),
-    (
-        "WSTG_SHUTDOWN_DEADLINE_SECS",
-        "worker.shutdown_deadline_secs",
-        "time in-flight work gets after SIGTERM",
-    ),
-    (
-        "WSTG_POLL_INTERVAL_SECS",
-        "poller.interval_secs",
-        "seconds between DefectDojo polls",
-    ),
-    (
-        "WSTG_CONFLICT_POLICY",
-        "poller.conflict_policy",
-        "dojo_wins, tracker_wins, newest_wins",
-    ),
-    (
-        "WSTG_ALLOW_ANONYMOUS",
-        "auth.allow_anonymous",
-        "true: requests without a token get tracker rights on every project (loopback only; never on a shared host)",
-    ),
-    (
-        "WSTG_PUBLIC_HOST",
-        "auth.public_host",
-        "host name (Host header) the ingest is reached by besides loopback names; others get 421",
-    ),
-    (
-        "WSTG_CREATE_PROJECTS_ON_DEMAND",
-        "auth.create_projects_on_demand",
-        "true: a write to an unknown project creates it (demo); false: 400 until an admin adds it",
-    ),
-    (
-        "WSTG_REDIS_BLOCKING_POOL_SIZE",
-        "redis.blocking_pool_size",
-        "most pooled Redis connections for blocking reads (consumers, feed readers) per process",
-    ),
-    (
-        "WSTG_MAX_STREAMS",
-        "limits.max_streams",
-        "most open live streams (/api/wstg/stream) per ingest process; past it 503",
-    ),
-    (
-        "WSTG_REQUEST_TIMEOUT_MS",
-        "limits.request_timeout_ms",
-        "time a client has to send a request's head, and again its body; then 408 and the connection is closed",
-    ),
-    (
-        "WSTG_MAX_CONNECTIONS",
-        "limits.max_connections",
-        "most open connections per ingest worker thread",
-    ),
-    (
-        "WSTG_KEEP_ALIVE_SECS",
-        "limits.keep_alive_secs",
-        "idle time before a keep-alive connection is closed",
-    ),
-    (
-        "WSTG_RATE_LIMIT_PER_SEC",
-        "limits.rate_per_sec",
-        "sustained requests per second per credential (or per IP when anonymous); past it 429",
-    ),
-    (
-        "WSTG_RATE_LIMIT_BURST",
-        "limits.rate_burst",
-        "requests a credential may send at once before the rate applies",
-    ),
-    (
-        "WSTG_MAX_BACKLOG",
-        "limits.max_backlog",
-        "events waiting on the Redis stream past which the ingest answers 503",
-    ),
-    (
-        "WSTG_WEBHOOK_POLL_INTERVAL_SECS",
-        "limits.webhook_poll_interval_secs",
-        "least time between two polls forced by DefectDojo webhooks",
-    ),
-    (
-        "WSTG_ALERT_WEBHOOK_URL",
-        "alert.webhook_url",
-        "incoming webhook alerts are posted to (secret; also WSTG_ALERT_WEBHOOK_URL_FILE); unset: no alerts",
-    ),
-    ("WSTG_ALERT_KIND", "alert.kind", "alert body: slack or json"),
-    (
-        "WSTG_ALERT_INTERVAL_SECS",
-        "alert.interval_secs",
-        "seconds between two evaluations of the alert rules",
-    ),
-    (
-        "WSTG_ALERT_COOLDOWN_SECS",
-        "alert.cooldown_secs",
-        "least time between a rule's resolved message and its next alert",
-    ),
-    (
-        "WSTG_ALERT_TIMEOUT_SECS",
-        "alert.timeout_secs",
-        "time limit of one webhook delivery attempt",
-    ),
-    (
-        "WSTG_ALERT_RETRIES",
-        "alert.retries",
-        "further delivery attempts after a 5xx, 429 or timeout",
-    ),
-    (
-        "WSTG_ALERT_DEAD_LETTERS_MAX",
-        "alert.dead_letters_max",
-        "dead letters tolerated before the dead_letters alert",
-    ),
-    (
-        "WSTG_ALERT_DOJO_UNREACHABLE_SECS",
-        "alert.dojo_unreachable_secs",
-        "DefectDojo unreachable this long: dojo_unreachable alert",
-    ),
-    (
-        "WSTG_ALERT_SYNC_STALE_SECS",
-        "alert.sync_stale_secs",
-        "no successful sync this long: sync_stale alert",
-    ),
-    (
-        "WSTG_ALERT_CONFLICTS_MAX",
-        "alert.conflicts_max",
-        "items of a project in conflict tolerated before the conflicts alert",
-    ),
-    (
-        "WSTG_ALERT_PENDING_PERCENT",
-        "alert.pending_percent",
-        "pending items above this % of a project's items (for pending_for_secs): pending alert",
-    ),
-    (
-        "WSTG_ALERT_PENDING_FOR_SECS",
-        "alert.pending_for_secs",
-        "how long pending must stay above pending_percent before the pending alert",
-    ),
-    (
-        "WSTG_ALERT_BACKLOG_AGE_SECS",
-        "alert.backlog_age_secs",
-        "oldest unfinished event older than this: backlog_age alert",
-    ),
-    ("WSTG_LOG_FORMAT", "log.format", "human or json"),
-    ("WSTG_LOG", "log.level", "tracing filter, e.g. info"),
-];
-
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    #[error("configuration could not be read: {0}")]
-    Read(String),
-    #[error("{key} ({env}): {reason}")]
-    Invalid {
-        key: &'static str,
-        env: &'static str,
-        reason: String,
-    },
-    #[error("{key} ({env}) is required by {service}")]
-    Missing {
-        key: &'static str,
-        env: &'static str,
-        service: &'static str,
-    },
-}
-
-fn env_of(key: &str) -> &'static str {
-    ENV_VARS
-        .iter()
-        .find(|(_, k, _)| *k == key)
-        .map(|(e, _, _)| *e)
-        .unwrap_or("-")
-}
-
-pub(crate) fn invalid(key: &'static str, reason: impl fmt::Display) -> SettingsError {
-    SettingsError::Invalid {
-        key,
-        env: env_of(key),
-        reason: reason.to_string(),
-    }
-}
+use crate::error::{invalid, SettingsError};
+use crate::keys::{self, env_var};
+use crate::layers;
+pub use crate::startup::StartupSettings;
 
 /// A value of the wrong type ("5s" for a number of seconds) is reported
 /// like every other invalid value: by key and environment variable.
@@ -349,15 +30,20 @@ fn read_error(e: config::ConfigError) -> SettingsError {
         ..
     } = &e
     {
-        if let Some((_, key, _)) = ENV_VARS.iter().find(|(_, k, _)| k == key) {
-            return invalid(key, format!("{unexpected} is not {expected}"));
+        if let Some(key) = keys::find(key) {
+            return invalid(key.path.as_str(), format!("{unexpected} is not {expected}"));
         }
     }
     SettingsError::Read(e.to_string())
 }
 
 /// The raw, stringly shape of the file, before parsing into domain types.
+/// Every field is required: config/default.toml holds every key (an unset
+/// secret as ""), which is how [`keys::known`] knows them all; and no
+/// section accepts a field it does not have, so the defaults hold nothing
+/// else.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Raw {
     catalogue_version: String,
     default_project: String,
@@ -369,23 +55,27 @@ struct Raw {
     poller: RawPoller,
     auth: RawAuth,
     limits: LimitSettings,
+    startup: StartupSettings,
     alert: RawAlert,
     log: RawLog,
 }
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRedis {
     url: String,
     key_prefix: String,
     blocking_pool_size: usize,
 }
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawDatabase {
     url: String,
 }
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawDojo {
     url: String,
-    token: Option<String>,
+    token: String,
     timeout_secs: u64,
     notes_field: String,
     severity: String,
@@ -395,31 +85,35 @@ struct RawDojo {
     product: String,
     test_title: String,
     test_types: Vec<String>,
-    webhook_url: Option<String>,
+    webhook_url: String,
     webhook_check_passes: u32,
 }
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawIngest {
     addr: String,
-    token: Option<String>,
+    token: String,
     cors_origins: Vec<String>,
     max_body_bytes: usize,
-    webhook_key: Option<String>,
+    webhook_key: String,
     webhook_header: String,
-    admin_token: Option<String>,
+    admin_token: String,
 }
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawPoller {
     interval_secs: u64,
     conflict_policy: String,
 }
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawAuth {
     allow_anonymous: bool,
-    public_host: Option<String>,
+    public_host: String,
     create_projects_on_demand: bool,
 }
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawLog {
     format: String,
     level: String,
@@ -437,6 +131,7 @@ pub struct Settings {
     pub poller: PollerSettings,
     pub auth: AuthSettings,
     pub limits: LimitSettings,
+    pub startup: StartupSettings,
     pub alert: AlertSettings,
     pub log: LogSettings,
 }
@@ -452,6 +147,7 @@ pub struct RedisSettings {
 /// Bounds on what clients can make a process hold (issue 9): every
 /// outside-consumable resource has one. config/default.toml explains each.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LimitSettings {
     pub max_streams: usize,
     pub request_timeout_ms: u64,
@@ -512,6 +208,7 @@ pub struct IngestSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WorkerSettings {
     pub concurrency: usize,
     pub batch: usize,
@@ -595,86 +292,33 @@ impl RedisSettings {
     }
 }
 
-fn secret(v: Option<String>) -> Option<SecretString> {
-    v.filter(|s| !s.trim().is_empty())
-        .map(|s| SecretString::from(s.trim().to_owned()))
-}
-
-/// Secrets that may be given as a file (`<VAR>_FILE`: a path whose content,
-/// trimmed, is the value), as container secrets are mounted.
-const SECRET_VARS: &[&str] = &[
-    "WSTG_DOJO_TOKEN",
-    "WSTG_INGEST_TOKEN",
-    "WSTG_ADMIN_TOKEN",
-    "WSTG_WEBHOOK_KEY",
-    "WSTG_ALERT_WEBHOOK_URL",
-];
-
-/// `name`'s value, or for a secret the content of the file `name_FILE`
-/// names. Setting both is an error (which one wins would be a guess).
-fn env_or_file(
-    env: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-) -> Result<Option<String>, SettingsError> {
-    let direct = env(name);
-    if !SECRET_VARS.contains(&name) {
-        return Ok(direct);
-    }
-    let file_var = format!("{name}_FILE");
-    let Some(path) = env(&file_var) else {
-        return Ok(direct);
-    };
-    let key = ENV_VARS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, k, _)| *k)
-        .unwrap_or("-");
-    if direct.is_some() {
-        return Err(invalid(
-            key,
-            format!("both {name} and {file_var} are set; set one"),
-        ));
-    }
-    // The error names the path, never the content.
-    std::fs::read_to_string(&path)
-        .map(|s| Some(s.trim().to_owned()))
-        .map_err(|e| invalid(key, format!("{file_var}: cannot read {path}: {e}")))
+/// An empty secret is an unset one (the defaults hold every secret as "").
+fn secret(v: String) -> Option<SecretString> {
+    Some(v.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .map(SecretString::from)
 }
 
 impl Settings {
     /// Loads from the defaults, `WSTG_CONFIG` and the process environment.
     pub fn load() -> Result<Settings, SettingsError> {
-        Self::load_from(|name| std::env::var(name).ok())
+        Self::load_from(std::env::vars())
     }
 
-    /// Loads with `env` as the environment (tests pass a map).
-    pub fn load_from(env: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
-        if let Some(path) = env("WSTG_CONFIG") {
-            builder = builder.add_source(File::new(&path, FileFormat::Toml).required(true));
-        }
-        for (name, key, _) in ENV_VARS {
-            if *key == "-" {
-                continue;
-            }
-            let Some(value) = env_or_file(&env, name)? else {
-                continue;
-            };
-            builder = if *key == "ingest.cors_origins" || *key == "dojo.test_types" {
-                let list: Vec<String> = value
-                    .split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                builder.set_override(*key, list)
-            } else {
-                builder.set_override(*key, value)
-            }
-            .map_err(|e| SettingsError::Read(e.to_string()))?;
-        }
-        let raw: Raw = builder
-            .build()
-            .and_then(Config::try_deserialize)
+    /// Loads with `vars` as the whole environment (tests pass their own).
+    pub fn load_from<K, V>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Settings, SettingsError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars: BTreeMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let raw: Raw = layers::merge(&vars)?
+            .try_deserialize()
             .map_err(read_error)?;
         Self::parse(raw)
     }
@@ -748,7 +392,7 @@ impl Settings {
             ));
         }
         let non_empty = |v: String| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-        let webhook_url = match raw.dojo.webhook_url.and_then(non_empty) {
+        let webhook_url = match non_empty(raw.dojo.webhook_url) {
             None => None,
             Some(u) => {
                 let u = url::Url::parse(&u).map_err(|e| invalid("dojo.webhook_url", e))?;
@@ -827,7 +471,7 @@ impl Settings {
             .conflict_policy
             .parse()
             .map_err(|e| invalid("poller.conflict_policy", e))?;
-        let public_host = match raw.auth.public_host.as_deref().map(str::trim) {
+        let public_host = match Some(raw.auth.public_host.trim()) {
             None | Some("") => None,
             Some(h) => {
                 let h = h.to_ascii_lowercase();
@@ -854,6 +498,7 @@ impl Settings {
                 ))
             }
         };
+        let level = log_filter(&raw.log.level)?;
         Ok(Settings {
             catalogue_version,
             default_project,
@@ -900,11 +545,9 @@ impl Settings {
                 create_projects_on_demand: raw.auth.create_projects_on_demand,
             },
             limits: raw.limits,
+            startup: raw.startup,
             alert: crate::alert::parse(raw.alert)?,
-            log: LogSettings {
-                format,
-                level: raw.log.level,
-            },
+            log: LogSettings { format, level },
         })
     }
 
@@ -917,26 +560,229 @@ impl Settings {
             Some(t) if !t.expose_secret().is_empty() => Ok(t),
             _ => Err(SettingsError::Missing {
                 key: "dojo.token",
-                env: "WSTG_DOJO_TOKEN",
+                env: env_var("dojo.token"),
                 service,
             }),
         }
     }
 }
 
+/// `level` when it is a tracing filter: tracing would otherwise drop what it
+/// cannot parse and log at a level nobody asked for. A bare word a typo
+/// away from a level ("inf", "debgu") is refused too: tracing reads it as a
+/// target name and logs nothing of ours.
+fn log_filter(level: &str) -> Result<String, SettingsError> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(level) {
+        return Err(invalid(
+            "log.level",
+            format!("'{level}' is not a tracing filter: {e}"),
+        ));
+    }
+    for directive in level.split(',').map(str::trim) {
+        let word = directive.to_ascii_lowercase();
+        let bare = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphabetic());
+        if bare && !LEVELS.contains(&word.as_str()) {
+            if let Some(meant) = layers::closest(&word, LEVELS) {
+                return Err(invalid(
+                    "log.level",
+                    format!("'{directive}' is not a level (did you mean {meant}?)"),
+                ));
+            }
+        }
+    }
+    Ok(level.to_owned())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::load_from(|k| map.get(k).cloned())
+        Settings::load_from(vars.iter().copied())
+    }
+
+    /// A file under the temp dir holding `content`, unique to this test.
+    fn temp_file(name: &str, content: &str) -> String {
+        let path =
+            std::env::temp_dir().join(format!("wstg-settings-{}-{name}", std::process::id()));
+        std::fs::write(&path, content).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_an_error_with_a_did_you_mean() {
+        let path = temp_file(
+            "unknown.toml",
+            "[redis]\nkey_prefx = \"x\"\n[worker]\nconcurrency = 2\nflux_capacitor = 1\n",
+        );
+        let err = load(&[("WSTG_CONFIG", &path)]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "unknown key redis.key_prefx in {path} (did you mean redis.key_prefix?); \
+                 unknown key worker.flux_capacitor in {path}"
+            )
+        );
+        let path = temp_file("known.toml", "[worker]\nconcurrency = 2\n");
+        let s = load(&[("WSTG_CONFIG", &path)]).unwrap();
+        assert_eq!(s.worker.concurrency, 2);
+    }
+
+    #[test]
+    fn an_unknown_variable_is_an_error_with_a_did_you_mean() {
+        let err = load(&[("WSTG_REDIS_KEY_PREFX", "x")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "unknown variable WSTG_REDIS_KEY_PREFX (did you mean WSTG_REDIS_KEY_PREFIX?)"
+        );
+        let err = load(&[("WSTG_KEY_PREFIX", "x"), ("WSTG_LOG", "debug")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "unknown variable WSTG_KEY_PREFIX (renamed WSTG_REDIS_KEY_PREFIX); \
+             unknown variable WSTG_LOG (renamed WSTG_LOG_LEVEL)"
+        );
+        let err = load(&[("WSTG_DOJO_TOKEN_FLIE", "/x")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean WSTG_DOJO_TOKEN_FILE?"), "{err}");
+        // Not settings: the test suites' and the scripts' own variables.
+        load(&[
+            ("WSTG_TEST_REDIS_URL", "redis://x"),
+            ("WSTG_DOJO_KIT", "/kit"),
+            ("OTHER", "x"),
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn an_invalid_log_filter_is_an_error() {
+        let err = load(&[("WSTG_LOG_LEVEL", "info,wstg_worker=loud")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "log.level (WSTG_LOG_LEVEL): 'info,wstg_worker=loud' is not a tracing filter"
+            ),
+            "{err}"
+        );
+        let err = load(&[("WSTG_LOG_LEVEL", "debgu")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "log.level (WSTG_LOG_LEVEL): 'debgu' is not a level (did you mean debug?)"
+        );
+        let s = load(&[("WSTG_LOG_LEVEL", "warn,wstg_worker=debug,sqlx")]).unwrap();
+        assert_eq!(s.log.level, "warn,wstg_worker=debug,sqlx");
+    }
+
+    #[test]
+    fn a_secret_can_be_read_from_a_file() {
+        let token = temp_file("token", "  file-token\n");
+        let url = temp_file("redis-url", "redis://:pw@10.0.0.9:6379\n");
+        let s = load(&[
+            ("WSTG_DOJO_TOKEN_FILE", &token),
+            ("WSTG_INGEST_ADMIN_TOKEN_FILE", &token),
+            ("WSTG_REDIS_URL_FILE", &url),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.require_dojo_token("test").unwrap().expose_secret(),
+            "file-token"
+        );
+        assert_eq!(
+            s.ingest
+                .admin_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+            Some("file-token".to_owned())
+        );
+        assert_eq!(s.redis.url, "redis://:pw@10.0.0.9:6379");
+
+        let err = load(&[("WSTG_DOJO_TOKEN_FILE", "/nonexistent/wstg-token")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("WSTG_DOJO_TOKEN_FILE: cannot read /nonexistent/wstg-token:"),
+            "{err}"
+        );
+        let empty = temp_file("empty", "\n");
+        let err = load(&[("WSTG_INGEST_TOKEN_FILE", &empty)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("the file is empty"), "{err}");
+        // Only secrets have a _FILE form.
+        let err = load(&[("WSTG_DOJO_URL_FILE", &token)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("unknown variable WSTG_DOJO_URL_FILE"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_secret_given_both_ways_is_an_error() {
+        let token = temp_file("both", "t");
+        let err = load(&[
+            ("WSTG_INGEST_WEBHOOK_KEY", "k"),
+            ("WSTG_INGEST_WEBHOOK_KEY_FILE", &token),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "WSTG_INGEST_WEBHOOK_KEY and WSTG_INGEST_WEBHOOK_KEY_FILE are both set: give the secret one way"
+        );
+    }
+
+    #[test]
+    fn a_secret_that_is_a_number_stays_a_string() {
+        let s = load(&[
+            ("WSTG_INGEST_TOKEN", "007"),
+            ("WSTG_REDIS_KEY_PREFIX", "01"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.ingest
+                .token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+            Some("007".to_owned())
+        );
+        assert_eq!(s.redis.key_prefix, "01");
+    }
+
+    #[test]
+    fn the_defaults_name_only_existing_variables() {
+        let defaults = crate::keys::DEFAULTS;
+        for word in defaults.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if !word.starts_with("WSTG_") || word == "WSTG_" || word == keys::CONFIG_VAR {
+                continue;
+            }
+            let known = keys::known()
+                .iter()
+                .any(|k| k.env == word || k.file_env().as_deref() == Some(word));
+            assert!(
+                known,
+                "config/default.toml names {word}, which is no setting"
+            );
+        }
+        // And each key's comment names its variable.
+        for key in keys::known() {
+            assert!(
+                defaults.contains(&key.env),
+                "config/default.toml does not name {} ({})",
+                key.env,
+                key.path
+            );
+        }
     }
 
     #[test]
@@ -960,16 +806,16 @@ mod tests {
     fn environment_variables_override_the_file() {
         let s = load(&[
             ("WSTG_REDIS_URL", "redis://10.0.0.1:6380"),
-            ("WSTG_KEY_PREFIX", "t1"),
+            ("WSTG_REDIS_KEY_PREFIX", "t1"),
             ("WSTG_DATABASE_URL", "postgres://u:p@db/wstg"),
             ("WSTG_DOJO_URL", "https://dojo.example"),
             ("WSTG_DOJO_TOKEN", "abc"),
             ("WSTG_INGEST_ADDR", "0.0.0.0:9000"),
             ("WSTG_INGEST_TOKEN", "tt"),
-            ("WSTG_WEBHOOK_KEY", "wk"),
-            ("WSTG_CORS_ORIGINS", "http://a, http://b"),
+            ("WSTG_INGEST_WEBHOOK_KEY", "wk"),
+            ("WSTG_INGEST_CORS_ORIGINS", "http://a, http://b"),
             ("WSTG_CATALOGUE_VERSION", "latest"),
-            ("WSTG_POLL_INTERVAL_SECS", "3"),
+            ("WSTG_POLLER_INTERVAL_SECS", "3"),
         ])
         .unwrap();
         assert_eq!(s.redis.url, "redis://10.0.0.1:6380");
@@ -994,20 +840,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("WSTG_INGEST_ADDR"), "{err}");
-        let err = load(&[("WSTG_CONFLICT_POLICY", "coin_flip")])
+        let err = load(&[("WSTG_POLLER_CONFLICT_POLICY", "coin_flip")])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("WSTG_CONFLICT_POLICY"), "{err}");
+        assert!(err.contains("WSTG_POLLER_CONFLICT_POLICY"), "{err}");
         let err = load(&[("WSTG_DATABASE_URL", "mysql://x")])
             .unwrap_err()
             .to_string();
         assert!(err.contains("WSTG_DATABASE_URL"), "{err}");
-        let err = load(&[("WSTG_POLL_INTERVAL_SECS", "5s")])
+        let err = load(&[("WSTG_POLLER_INTERVAL_SECS", "5s")])
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
-            "poller.interval_secs (WSTG_POLL_INTERVAL_SECS): string \"5s\" is not an integer"
+            "poller.interval_secs (WSTG_POLLER_INTERVAL_SECS): string \"5s\" is not an integer"
         );
         let err = load(&[])
             .unwrap()
@@ -1025,8 +871,8 @@ mod tests {
         let s = load(&[
             ("WSTG_DOJO_TOKEN", "dojo-secret-token"),
             ("WSTG_INGEST_TOKEN", "ingest-secret-token"),
-            ("WSTG_WEBHOOK_KEY", "webhook-secret-key"),
-            ("WSTG_ADMIN_TOKEN", "admin-secret-token"),
+            ("WSTG_INGEST_WEBHOOK_KEY", "webhook-secret-key"),
+            ("WSTG_INGEST_ADMIN_TOKEN", "admin-secret-token"),
             ("WSTG_DATABASE_URL", "postgres://u:db-password@db/wstg"),
             ("WSTG_REDIS_URL", "redis://:redis-password@r:6379"),
         ])
@@ -1051,17 +897,17 @@ mod tests {
         assert!(!s.auth.create_projects_on_demand);
         assert_eq!(s.auth.public_host, None);
         let s = load(&[
-            ("WSTG_ALLOW_ANONYMOUS", "true"),
-            ("WSTG_PUBLIC_HOST", "WSTG.example.org"),
-            ("WSTG_CREATE_PROJECTS_ON_DEMAND", "true"),
+            ("WSTG_AUTH_ALLOW_ANONYMOUS", "true"),
+            ("WSTG_AUTH_PUBLIC_HOST", "WSTG.example.org"),
+            ("WSTG_AUTH_CREATE_PROJECTS_ON_DEMAND", "true"),
         ])
         .unwrap();
         assert!(s.auth.allow_anonymous && s.auth.create_projects_on_demand);
         assert_eq!(s.auth.public_host.as_deref(), Some("wstg.example.org"));
-        let err = load(&[("WSTG_PUBLIC_HOST", "https://x/y")])
+        let err = load(&[("WSTG_AUTH_PUBLIC_HOST", "https://x/y")])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("WSTG_PUBLIC_HOST"), "{err}");
+        assert!(err.contains("WSTG_AUTH_PUBLIC_HOST"), "{err}");
     }
 
     #[test]
@@ -1102,6 +948,14 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_idle_time_shorter_than_a_dojo_call_is_refused() {
+        let err = load(&[("WSTG_WORKER_CLAIM_MIN_IDLE_SECS", "10")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WSTG_WORKER_CLAIM_MIN_IDLE_SECS"), "{err}");
+    }
+
+    #[test]
     fn alerts_are_off_without_a_webhook_url() {
         let s = load(&[]).unwrap();
         assert!(!s.alert.enabled());
@@ -1119,21 +973,9 @@ mod tests {
         assert_eq!(s.alert.kind, crate::alert::AlertKind::Json);
         assert!(!format!("{s:?}").contains("alert-secret-part"));
 
-        let dir = std::env::temp_dir().join(format!("wstg-alert-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("url");
-        std::fs::write(&file, format!("{url}\n")).unwrap();
-        let path = file.display().to_string();
+        let path = temp_file("alert-url", &format!("{url}\n"));
         let s = load(&[("WSTG_ALERT_WEBHOOK_URL_FILE", path.as_str())]).unwrap();
         assert_eq!(s.alert.webhook_url.as_ref().unwrap().expose_secret(), url);
-        let err = load(&[
-            ("WSTG_ALERT_WEBHOOK_URL_FILE", path.as_str()),
-            ("WSTG_ALERT_WEBHOOK_URL", url),
-        ])
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("set one"), "{err}");
-        let _ = std::fs::remove_dir_all(&dir);
 
         // A bad URL is refused without quoting it.
         let err = load(&[("WSTG_ALERT_WEBHOOK_URL", "ftp://secret-host/x")])
@@ -1145,13 +987,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("WSTG_ALERT_KIND"), "{err}");
-    }
-
-    #[test]
-    fn a_claim_idle_time_shorter_than_a_dojo_call_is_refused() {
-        let err = load(&[("WSTG_CLAIM_MIN_IDLE_SECS", "10")])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("WSTG_CLAIM_MIN_IDLE_SECS"), "{err}");
     }
 }

@@ -3,30 +3,28 @@
 
 use std::process::ExitCode;
 
-use wstg_settings::{service, telemetry};
+use wstg_startup::service::{self, Service};
 use wstg_worker::Worker;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let settings = match service::load("wstg-worker") {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    telemetry::init(&settings.log);
-    let worker = match Worker::build(&settings).await {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("wstg-worker: could not start: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let shutdown = service::shutdown_on_signal();
-    println!("wstg-worker started");
-    match worker.run(shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("wstg-worker: stopped with an error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    service::main(
+        Service {
+            name: "wstg-worker",
+            version: env!("CARGO_PKG_VERSION"),
+            about:
+                "Applies the queued tracker events to DefectDojo (run as many replicas as you like)",
+            keys: &[
+                "dojo.url",
+                "dojo.token",
+                "worker.concurrency",
+                "worker.item_write_interval_ms",
+            ],
+        },
+        |settings| async move {
+            let worker = Worker::build(&settings).await?;
+            println!("wstg-worker started");
+            Ok(worker)
+        },
+        |worker, shutdown| worker.run(shutdown),
+    )
 }

@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use wstg_domain::{Catalogue, Envelope, EventKind, ProjectName, WstgId};
 use wstg_queue::{retry::retry_delay, Consumer, Delivery, Queue};
-use wstg_settings::{service, Settings};
+use wstg_settings::Settings;
+use wstg_startup::connect as service;
 
 use crate::apply::{Applied, Applier, Trigger};
 use crate::bootstrap::{Bootstrapper, HierarchyNames};
@@ -57,17 +58,19 @@ pub const DEAD_CONSUMER_IDLE: Duration = Duration::from_secs(600);
 impl Worker {
     pub async fn build(settings: &Settings) -> anyhow::Result<Worker> {
         let w = &settings.worker;
+        // Settings the service needs first: a missing DefectDojo token is a
+        // configuration error now, not after waiting for Redis.
+        let notes_field = service::notes_field(settings)?;
+        let dojo = service::dojo(settings, "wstg-worker")?;
         // The store first: a store that cannot open must leave nothing in Redis.
-        let store = service::store(settings).await?;
-        let queue = service::queue(settings, |q| {
+        let store = service::wait_for_store(settings).await?;
+        let queue = service::wait_for_queue(settings, |q| {
             q.block = Duration::from_millis(w.block_ms);
             q.batch = w.batch;
             q.claim_min_idle = Duration::from_secs(w.claim_min_idle_secs);
             q.max_deliveries = w.max_deliveries;
         })
         .await?;
-        let notes_field = service::notes_field(settings)?;
-        let dojo = service::dojo(settings, "wstg-worker")?;
         // A lease outlives the slowest DefectDojo call with its retries.
         let lease = settings.dojo.timeout * 3 + Duration::from_secs(5);
         // Leases go through the queue's connection: one door to Redis.

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use dojo_client::{DojoClient, TestCriteria, API_NEEDS, WEBHOOK_NAME};
 use wstg_domain::ProjectName;
-use wstg_settings::{service, Settings};
+use wstg_settings::Settings;
+use wstg_startup::connect as service;
 use wstg_worker::bootstrap::HierarchyNames;
 
 use crate::output;

@@ -1,5 +1,5 @@
 //! wstgctl: the operator's command line. It reads the same environment as
-//! the services (WSTG_REDIS_URL, WSTG_DATABASE_URL, WSTG_KEY_PREFIX, …).
+//! the services (WSTG_REDIS_URL, WSTG_DATABASE_URL, WSTG_REDIS_KEY_PREFIX, …).
 //!
 //! One module per command; a new command is a variant of [`Command`] and a
 //! line in [`run`].
@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use wstg_domain::ProjectName;
-use wstg_settings::{service, Settings};
+use wstg_settings::Settings;
+use wstg_startup::connect as service;
 
 #[derive(Parser)]
 #[command(

@@ -4,7 +4,8 @@
 
 use clap::Subcommand;
 use serde_json::json;
-use wstg_settings::{service, Settings};
+use wstg_settings::Settings;
+use wstg_startup::connect as service;
 use wstg_store::{new_project_name, AddProjectError};
 
 #[derive(Subcommand)]

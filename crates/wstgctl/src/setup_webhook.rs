@@ -3,7 +3,8 @@
 
 use anyhow::Context;
 use dojo_client::WebhookSpec;
-use wstg_settings::{service, Settings};
+use wstg_settings::Settings;
+use wstg_startup::connect as service;
 
 use crate::output;
 
@@ -16,7 +17,7 @@ pub async fn run(settings: &Settings, url: Option<url::Url>) -> anyhow::Result<(
         "--url must be an http:// or https:// URL"
     );
     let key = settings.ingest.webhook_key.clone().context(
-        "WSTG_WEBHOOK_KEY is not set: DefectDojo's webhook must send the key wstg-ingest checks",
+        "WSTG_INGEST_WEBHOOK_KEY is not set: DefectDojo's webhook must send the key wstg-ingest checks",
     )?;
     let dojo = service::dojo(settings, "wstgctl setup-webhook")?;
     let spec = WebhookSpec {

@@ -6,7 +6,8 @@ use redis::streams::StreamInfoConsumersReply;
 use serde_json::json;
 use wstg_domain::ProjectName;
 use wstg_queue::{Queue, GROUP};
-use wstg_settings::{service, Settings};
+use wstg_settings::Settings;
+use wstg_startup::connect as service;
 
 use crate::output;
 

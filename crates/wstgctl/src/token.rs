@@ -6,7 +6,8 @@
 use anyhow::Context;
 use clap::Subcommand;
 use wstg_domain::ProjectName;
-use wstg_settings::{service, Settings};
+use wstg_settings::Settings;
+use wstg_startup::connect as service;
 use wstg_store::{normalise_project_name, Access, Store, TokenGrant, TokenRole};
 
 #[derive(Subcommand)]

@@ -46,11 +46,11 @@ async fn main() {
         Duration::ZERO,
         1,
         &[
-            ("WSTG_POLL_INTERVAL_SECS", &interval),
-            ("WSTG_WEBHOOK_KEY", "bench-hook"),
+            ("WSTG_POLLER_INTERVAL_SECS", &interval),
+            ("WSTG_INGEST_WEBHOOK_KEY", "bench-hook"),
             // Webhooks force at most one poll per this interval (issue 9):
             // the hinted samples are spaced past it, so each hint is honoured.
-            ("WSTG_WEBHOOK_POLL_INTERVAL_SECS", "1"),
+            ("WSTG_LIMITS_WEBHOOK_POLL_INTERVAL_SECS", "1"),
         ],
     )
     .await;
@@ -117,7 +117,7 @@ async fn main() {
         let mut h = histogram();
         for _ in 0..samples {
             // A lone hint: webhooks force at most one poll a second here
-            // (WSTG_WEBHOOK_POLL_INTERVAL_SECS), and back-to-back samples
+            // (WSTG_LIMITS_WEBHOOK_POLL_INTERVAL_SECS), and back-to-back samples
             // would measure that cap, not the latency.
             tokio::time::sleep(Duration::from_millis(1100)).await;
             let f = next.next().expect("enough findings");

@@ -9,7 +9,7 @@
 //! | `POST /api/wstg/admin/dlq/replay-all` | replay every dead letter |
 //! | `DELETE /api/wstg/admin/dlq` | purge the dead-letter queue |
 //!
-//! Every call needs an admin token: `WSTG_ADMIN_TOKEN` or one made with
+//! Every call needs an admin token: `WSTG_INGEST_ADMIN_TOKEN` or one made with
 //! `wstgctl token create --admin`. There is no default token. A missing or
 //! wrong token is a 401 (the guard, guard.rs); a tracker token (the ingest
 //! token included) is a 403.

@@ -1,10 +1,11 @@
-//! Logging set-up: human-readable or JSON lines, filtered by `[log] level`.
+//! Logging set-up: human-readable or JSON lines, filtered by `[log] level`
+//! (validated by the settings, so a bad filter never reaches here).
 
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::settings::{LogFormat, LogSettings};
+use wstg_settings::{LogFormat, LogSettings};
 
 /// Installs the global subscriber. Safe to call once per process; a second
 /// call is ignored (tests start several services in one process).
