@@ -520,6 +520,7 @@ async fn anonymous_access_is_loud_and_loopback_only() {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
     let db = test_support::fresh_sqlite();
+    wstg_harness::migrate(&db).await;
     let prefix = test_support::unique_prefix();
     let port = test_support::process::free_port();
     let env = service_env(

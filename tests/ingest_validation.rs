@@ -393,6 +393,7 @@ async fn redis_unreachable_is_a_503_never_a_success() {
 async fn a_refused_redis_is_one_line_with_its_reason_once() {
     let port = free_port();
     let db = test_support::fresh_sqlite();
+    wstg_harness::migrate(&db).await;
     let file = db
         .url
         .trim_start_matches("sqlite://")

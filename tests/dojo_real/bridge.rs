@@ -43,6 +43,7 @@ impl Bridge {
     pub async fn start(dojo: &Backend, project: &str, extra: &[(&str, &str)]) -> Bridge {
         test_support::init_test_logging();
         let db = test_support::fresh_sqlite();
+        wstg_harness::migrate(&db).await;
         let prefix = test_support::unique_prefix();
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");

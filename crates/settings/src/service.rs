@@ -63,7 +63,9 @@ pub async fn queue(
     Ok(queue)
 }
 
-/// The store, migrated.
+/// The store, opened (never created or migrated: `wstgctl migrate` does
+/// that) with its schema version checked; another version is an error
+/// naming `wstgctl migrate`.
 pub async fn store(settings: &Settings) -> anyhow::Result<Store> {
     Store::connect(&settings.database.url)
         .await
