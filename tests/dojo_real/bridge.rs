@@ -243,7 +243,7 @@ impl Bridge {
 
     /// The dead letters, as `wstgctl dlq list` prints them.
     pub async fn dead_letters(&self) -> Vec<Value> {
-        let (ok, out, err) = self.wstgctl(&["dlq", "list"]).await;
+        let (ok, out, err) = self.wstgctl(&["--output", "json", "dlq", "list"]).await;
         assert!(ok, "wstgctl dlq list: {err}");
         serde_json::from_str::<Value>(&out)
             .unwrap()

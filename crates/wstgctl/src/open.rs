@@ -3,18 +3,30 @@
 //! (`wstgctl migrate` creates the database; `sync` and `dlq replay`, whose
 //! job is to queue events, use [`queue_for_writing`]).
 
+use std::time::Duration;
+
 use anyhow::Context;
 use wstg_domain::ProjectName;
 use wstg_queue::{Queue, QueueConfig};
 use wstg_settings::Settings;
-use wstg_store::{normalise_project_name, Store};
+use wstg_store::{normalise_project_name, Store, StoreOptions};
 
 use crate::exit::CliError;
+
+/// How long a command waits for the store to answer: the services wait
+/// 30 s for a database starting beside them; an operator at a prompt
+/// should hear sooner that it is away (exit 4).
+const STORE_WAIT: Duration = Duration::from_secs(5);
 
 /// The existing store, its schema checked (a missing database or another
 /// schema version is an error naming `wstgctl migrate`).
 pub async fn store(settings: &Settings) -> anyhow::Result<Store> {
-    Store::connect(&settings.database.url)
+    let options = StoreOptions {
+        // One command at a time: a couple of connections suffice.
+        max_connections: Some(2),
+        acquire_timeout: STORE_WAIT,
+    };
+    Store::connect_with(&settings.database.url, &options)
         .await
         .with_context(|| {
             format!(
