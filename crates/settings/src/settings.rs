@@ -42,7 +42,7 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     (
         "WSTG_DATABASE_URL",
         "database.url",
-        "sqlite:///abs/path.db or sqlite://rel/path.db (created when missing), or postgres://…",
+        "sqlite:///abs/path.db or sqlite://rel/path.db (created by `wstgctl migrate`), or postgres://…",
     ),
     ("WSTG_DOJO_URL", "dojo.url", "DefectDojo base URL"),
     (
