@@ -40,7 +40,7 @@ impl Out {
     ) -> anyhow::Result<()> {
         match self.format {
             Format::Json => write(&serde_json::to_string_pretty(value)?),
-            Format::Table => write(table(value).to_string().trim_end()),
+            Format::Table => write(&render(&table(value))),
         }
     }
 
@@ -82,7 +82,20 @@ where
     for row in rows {
         t.add_row(row.into_iter().collect::<Vec<_>>());
     }
+    // Two spaces between columns, none before the first: lines start with
+    // the first column, so `grep ^WSTG-INFO` works.
+    for column in t.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
     t
+}
+
+/// A table's text with no trailing blanks on any line.
+fn render(t: &Table) -> String {
+    t.lines()
+        .map(|l| l.trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A two-column table of names and values (one object).

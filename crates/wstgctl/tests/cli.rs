@@ -334,3 +334,66 @@ async fn a_backup_opens_and_holds_the_same_rows() {
 fn assert_path_is_file(p: &Path) {
     assert!(p.is_file(), "{}", p.display());
 }
+
+/// Queued but not applied within `--wait` (no worker runs): exit 5, with
+/// the per-project report still printed.
+#[tokio::test]
+async fn a_sync_the_workers_did_not_apply_is_partial() {
+    let sys = wstg_harness::System::start(test_support::fresh_sqlite(), 0).await;
+    let resp = sys
+        .post_sync(&serde_json::json!({"wstg_id": "WSTG-INFO-01", "status": "done", "notes": "n"}))
+        .await;
+    assert_eq!(resp.status(), 202);
+    let out = run(&sys.env, &["--output", "json", "sync", "--wait", "1"]);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report[0]["project"], "default", "{report}");
+    assert_eq!(report[0]["applied"], false, "{report}");
+    let err: Value = serde_json::from_str(stderr(&out).trim()).unwrap();
+    assert_eq!(err["error"]["kind"], "partial", "{err}");
+
+    sys.stop().await;
+}
+
+/// `items` lists what the bridge holds, with status, sync state and finding
+/// id, and its filters narrow it.
+#[tokio::test]
+async fn items_lists_status_sync_state_and_finding_with_filters() {
+    let sys = wstg_harness::System::start(test_support::fresh_sqlite(), 1).await;
+    for (id, status) in [("WSTG-INFO-01", "done"), ("WSTG-INFO-02", "blocked")] {
+        let resp = sys
+            .post_sync(&serde_json::json!({"wstg_id": id, "status": status, "notes": "n"}))
+            .await;
+        assert_eq!(resp.status(), 202);
+    }
+    sys.settle().await;
+    let all = json_ok(&sys.env, &["items"]);
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    assert_eq!(all[0]["wstg_id"], "WSTG-INFO-01");
+    assert_eq!(all[0]["status"], "done");
+    assert_eq!(all[0]["sync_state"], "synced", "{all}");
+    assert!(all[0]["finding_id"].as_i64().is_some(), "{all}");
+    let blocked = json_ok(&sys.env, &["items", "--status", "Blocked"]);
+    assert_eq!(blocked.as_array().unwrap().len(), 1, "{blocked}");
+    assert_eq!(blocked[0]["wstg_id"], "WSTG-INFO-02");
+    assert_eq!(
+        json_ok(&sys.env, &["items", "--unlinked"]),
+        serde_json::json!([])
+    );
+    assert_eq!(
+        json_ok(&sys.env, &["items", "--sync-state", "failed"]),
+        serde_json::json!([])
+    );
+    let one = json_ok(&sys.env, &["items", "--item", "wstg-info-02"]);
+    assert_eq!(one.as_array().unwrap().len(), 1, "{one}");
+    json_err(&sys.env, &["items", "--item", "WSTG-INFO-03"], 3);
+    let table = String::from_utf8_lossy(&run(&sys.env, &["items"]).stdout).into_owned();
+    assert!(table.lines().next().unwrap().contains("SYNC"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("WSTG-INFO-01") && l.contains("synced")),
+        "{table}"
+    );
+    sys.stop().await;
+}
