@@ -72,7 +72,14 @@ pub async fn run(settings: &Settings, out: Out) -> anyhow::Result<()> {
     let store = match open::store(settings).await {
         Ok(s) => match s.status_summary(None).await {
             Ok(_) => {
-                c.ok("store", settings.database.redacted_url())?;
+                c.ok(
+                    "store",
+                    format!(
+                        "{}, schema version {} (current)",
+                        settings.database.redacted_url(),
+                        wstg_store::expected_version()
+                    ),
+                )?;
                 Some(s)
             }
             Err(e) => {
