@@ -116,8 +116,12 @@ fn class_of(cause: &(dyn std::error::Error + 'static)) -> Option<ExitClass> {
     }
     if let Some(e) = cause.downcast_ref::<StoreError>() {
         return Some(match e {
-            StoreError::Connect { .. } => ExitClass::Unreachable,
-            StoreError::Query { .. } if e.is_transient() => ExitClass::Unreachable,
+            // Refused, timed out, restarting: down. A database that does
+            // not exist or refuses the credentials: configuration.
+            StoreError::Connect { .. } | StoreError::Query { .. } if e.is_transient() => {
+                ExitClass::Unreachable
+            }
+            StoreError::Connect { .. } => ExitClass::Usage,
             StoreError::InvalidUrl { .. }
             | StoreError::Missing { .. }
             | StoreError::Schema(_)

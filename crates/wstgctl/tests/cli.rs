@@ -279,6 +279,12 @@ async fn exit_codes_say_what_went_wrong() {
     }
     let no_store = env.with("WSTG_DATABASE_URL", "postgres://postgres@127.0.0.1:1/wstg");
     json_err(&no_store, &["items"], 4);
+    // A server that answers, without that database: configuration, not down.
+    let no_db = env.with(
+        "WSTG_DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/wstg_no_such_database",
+    );
+    json_err(&no_db, &["items"], 2);
 
     // Text errors for people: one line, no JSON.
     let out = run(&env.vars, &["items", "--project", "nope"]);
