@@ -112,6 +112,15 @@ wstg-logs: ## Follow the logs of the services started by `make demo` (DEMO_INGES
 dlq: ## List the dead-letter queue (wstgctl dlq list)
 	@$(WSTGCTL) dlq list
 
+.PHONY: migrate
+migrate: ## Create or upgrade the store's schema before the services start (wstgctl migrate)
+	@$(WSTGCTL) migrate
+
+.PHONY: backup
+backup: ## Copy the SQLite store while the services run: make backup TO=path (wstgctl backup)
+	@if [ -z "$(TO)" ]; then echo "name the new file: make backup TO=path/wstg-backup.db" >&2; exit 2; fi
+	@$(WSTGCTL) backup --to "$(TO)"
+
 .PHONY: clean
 clean: ## Remove build output and local demo data
 	$(CARGO) clean

@@ -66,6 +66,10 @@ wait_http() { # url
   echo "demo: $1 did not come up; see $STATE/logs/" >&2; return 1
 }
 
+# The store is created and migrated by its own step, as in a deployment:
+# the services only open a database whose schema is current.
+"$BIN/wstgctl" migrate
+
 start dojo-sim "$BIN/dojo-sim" --addr "127.0.0.1:$DOJO_PORT" --token "$TOKEN" \
   --webhook-url "http://127.0.0.1:$INGEST_PORT/api/wstg/webhook" \
   --webhook-header-name X-API-Key --webhook-header-value demo-webhook-key

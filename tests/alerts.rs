@@ -66,6 +66,7 @@ impl Bed {
     async fn start(pollers: usize, rules: &[(&str, &str)]) -> Bed {
         test_support::init_test_logging();
         let db = test_support::fresh_sqlite();
+        common::migrate(&db).await;
         let sim = dojo_sim::spawn(dojo_sim::SimConfig::new(DOJO_TOKEN))
             .await
             .unwrap();
@@ -424,7 +425,7 @@ async fn wstgctl_alert_test_reports_the_receivers_status() {
     env.extend(alert_env(&rx.url, &[("WSTG_ALERT_KIND", "slack")]));
     let run = |env: Vec<(String, String)>| async move {
         tokio::process::Command::new(bin("wstgctl"))
-            .args(["alert", "test"])
+            .args(["--output", "json", "alert", "test"])
             .env_clear()
             .envs(env)
             .output()
@@ -450,13 +451,13 @@ async fn wstgctl_alert_test_reports_the_receivers_status() {
     rx.answer_next(&[403]);
     let out = run(env.clone()).await;
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("HTTP 403"), "{stderr}");
     assert!(!stderr.contains(&rx.secret), "{stderr}");
 
     env.retain(|(k, _)| k != "WSTG_ALERT_WEBHOOK_URL");
     let out = run(env).await;
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "a missing setting is exit 2");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("WSTG_ALERT_WEBHOOK_URL"),
         "names the variable"

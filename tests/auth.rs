@@ -145,7 +145,8 @@ async fn project_tokens_on(db: test_support::FreshDb) {
     )
     .await;
     let listed: Value =
-        serde_json::from_str(&wstgctl_ok(&sys, &["project", "list"]).await).unwrap();
+        serde_json::from_str(&wstgctl_ok(&sys, &["--output", "json", "project", "list"]).await)
+            .unwrap();
     assert_eq!(listed["projects"][1]["name"], "beta");
     assert_eq!(listed["projects"][1]["product_id"], 12);
     assert_eq!(listed["projects"][1]["engagement_id"], 34);
@@ -300,7 +301,7 @@ async fn project_tokens_on(db: test_support::FreshDb) {
     assert_eq!(stream_len(&sys.prefix).await, 1);
 
     // Tokens are listed without secrets, and a revoked one is refused.
-    let list = wstgctl_ok(&sys, &["token", "list"]).await;
+    let list = wstgctl_ok(&sys, &["--output", "json", "token", "list"]).await;
     assert!(!list.contains(&secret) && !list.contains(&reader), "{list}");
     let tokens: Value = serde_json::from_str(&list).unwrap();
     let id = tokens
@@ -520,6 +521,7 @@ async fn anonymous_access_is_loud_and_loopback_only() {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
     let db = test_support::fresh_sqlite();
+    wstg_harness::migrate(&db).await;
     let prefix = test_support::unique_prefix();
     let port = test_support::process::free_port();
     let env = service_env(
@@ -619,7 +621,8 @@ async fn projects_created_on_demand_only_where_configured() {
     let b = refused(r, 400).await;
     assert_eq!(b["field"], "project", "{b}");
     let listed: Value =
-        serde_json::from_str(&wstgctl_ok(&sys, &["project", "list"]).await).unwrap();
+        serde_json::from_str(&wstgctl_ok(&sys, &["--output", "json", "project", "list"]).await)
+            .unwrap();
     assert_eq!(listed["projects"].as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed["projects"][0]["name"], "newproj");
     let scoped = wstgctl_ok(

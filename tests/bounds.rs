@@ -568,6 +568,7 @@ async fn a_dojo_that_echoes_the_token_leaks_it_into_no_answer_and_no_log() {
     const ADMIN: &str = "bounds-admin-token";
     let dojo_url = echoing_dojo(400).await;
     let db = test_support::fresh_sqlite();
+    wstg_harness::migrate(&db).await;
     let prefix = test_support::unique_prefix();
     let addr = format!("127.0.0.1:{}", free_port());
     let mut env = service_env(&prefix, &db.url, &dojo_url, &addr);

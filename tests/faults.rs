@@ -219,7 +219,7 @@ async fn dojo_answers_500_for_an_outage_then_recovers() {
         || async { (breaker_state(&bed).await == "open").then_some(()) },
     )
     .await;
-    let (ok, out) = bed.wstgctl(&["status"]).await;
+    let (ok, out) = bed.wstgctl(&["--output", "json", "status"]).await;
     assert!(ok, "wstgctl status");
     let ctl: Value = serde_json::from_str(&out).unwrap();
     let ctl_state = ctl["dojo"]["breaker"]["state"]
@@ -698,7 +698,7 @@ return id
             "7 dead-lettered at once (400s with 1 attempt and DefectDojo's body, {refusals} DefectDojo calls); replay applied 6 once ({creates} creates); the poison is dead again"
         ),
     );
-    let (ok, _) = bed.wstgctl(&["dlq", "purge", "--yes"]).await;
+    let (ok, _) = bed.wstgctl(&["dlq", "purge", "--all", "--yes"]).await;
     assert!(ok);
     assert_eq!(bed.queue.stats().await.unwrap().dlq, 0);
     bed.stop().await;

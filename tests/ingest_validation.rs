@@ -387,13 +387,14 @@ async fn redis_unreachable_is_a_503_never_a_success() {
 }
 
 /// A service that cannot reach Redis (and is told not to wait for it) says
-/// so in one line, with the reason once, and opens the store first (so the
-/// SQLite file, written as a user writes it without `?mode=rwc`, exists
-/// afterwards). Waiting is tests/startup.rs's.
+/// so in one line, with the reason once (its migrated store, written as a
+/// user writes it without `?mode=rwc`, opens first). Waiting is
+/// tests/startup.rs's.
 #[tokio::test]
 async fn a_refused_redis_is_one_line_with_its_reason_once() {
     let port = free_port();
     let db = test_support::fresh_sqlite();
+    wstg_harness::migrate(&db).await;
     let file = db
         .url
         .trim_start_matches("sqlite://")
@@ -419,7 +420,6 @@ async fn a_refused_redis_is_one_line_with_its_reason_once() {
         )),
         "{stderr}"
     );
-    assert!(std::path::Path::new(&file).exists(), "{stderr}");
 }
 
 /// A store that cannot open stops every service before it touches Redis: no
@@ -442,7 +442,8 @@ async fn a_store_that_cannot_open_leaves_nothing_in_redis() {
     for err in errors {
         let shown = format!("{:#}", err.expect("the service refuses to start"));
         assert!(
-            shown.contains("cannot create the SQLite database file /proc/wstg-store-order.db"),
+            shown.contains("no SQLite database at /proc/wstg-store-order.db")
+                && shown.contains("wstgctl migrate"),
             "{shown}"
         );
     }

@@ -18,6 +18,7 @@ async fn lease_holder(prefix: &str, project: &str) -> Option<String> {
 async fn one_poller_per_project_and_a_standby_takes_over_when_it_dies() {
     test_support::init_test_logging();
     let db = test_support::fresh_sqlite();
+    wstg_harness::migrate(&db).await;
     let sim = dojo_sim::spawn(dojo_sim::SimConfig::new(DOJO_TOKEN))
         .await
         .unwrap();

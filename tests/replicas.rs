@@ -20,6 +20,7 @@ use wstg_domain::{Catalogue, CatalogueVersion, Status};
 async fn three_worker_processes_make_exactly_one_finding_per_item_in_its_last_state() {
     test_support::init_test_logging();
     let db = test_support::fresh_sqlite();
+    wstg_harness::migrate(&db).await;
     let mut sim_cfg = dojo_sim::SimConfig::new(DOJO_TOKEN);
     sim_cfg.latency = Duration::from_millis(20);
     let sim = dojo_sim::spawn(sim_cfg).await.unwrap();

@@ -43,6 +43,7 @@ impl Bridge {
     pub async fn start(dojo: &Backend, project: &str, extra: &[(&str, &str)]) -> Bridge {
         test_support::init_test_logging();
         let db = test_support::fresh_sqlite();
+        wstg_harness::migrate(&db).await;
         let prefix = test_support::unique_prefix();
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
@@ -242,7 +243,7 @@ impl Bridge {
 
     /// The dead letters, as `wstgctl dlq list` prints them.
     pub async fn dead_letters(&self) -> Vec<Value> {
-        let (ok, out, err) = self.wstgctl(&["dlq", "list"]).await;
+        let (ok, out, err) = self.wstgctl(&["--output", "json", "dlq", "list"]).await;
         assert!(ok, "wstgctl dlq list: {err}");
         serde_json::from_str::<Value>(&out)
             .unwrap()

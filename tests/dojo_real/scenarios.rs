@@ -88,7 +88,7 @@ pub async fn five_statuses(dojo: &Backend) {
     assert_eq!(per.len(), 5, "{per:?}");
     assert!(per.values().all(|n| *n == 1), "duplicates: {per:?}");
     assert!(b.dead_letters().await.is_empty());
-    let (ok, out, err) = b.wstgctl(&["status"]).await;
+    let (ok, out, err) = b.wstgctl(&["--output", "json", "status"]).await;
     assert!(ok, "wstgctl status: {err}");
     let status: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
@@ -132,7 +132,9 @@ pub async fn defectdojo_changes_come_back(dojo: &Backend) {
     b.shows("WSTG-CONF-01", Status::InProgress).await;
     b.settle().await;
     assert!(b.dead_letters().await.is_empty());
-    let audit_ok = b.wstgctl(&["audit", "--limit", "100"]).await;
+    let audit_ok = b
+        .wstgctl(&["--output", "json", "audit", "--limit", "100"])
+        .await;
     assert!(audit_ok.0, "{}", audit_ok.2);
     assert!(
         audit_ok.1.contains("dd->tracker"),

@@ -218,6 +218,7 @@ impl Bed {
     pub async fn start(case: &'static str, opts: BedOptions) -> Bed {
         test_support::init_test_logging();
         let db = test_support::fresh_sqlite();
+        wstg_harness::migrate(&db).await;
         let prefix = test_support::unique_prefix();
         let dojo_addr = format!("127.0.0.1:{}", free_port());
         let mut dojo = Proc::start(

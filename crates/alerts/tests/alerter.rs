@@ -37,6 +37,7 @@ async fn bed_with(cooldown: Duration, tune: impl FnOnce(&mut AlertThresholds)) -
     .await
     .unwrap();
     let db = test_support::fresh_sqlite();
+    Store::migrate(&db.url).await.unwrap();
     let store = Store::connect(&db.url).await.unwrap();
     // Only the dead-letter rule can fire here; the others are far away.
     let mut settings = AlertSettings {

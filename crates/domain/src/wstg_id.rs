@@ -43,6 +43,20 @@ pub(crate) fn is_canonical_shape(s: &str) -> bool {
         && b[10..12].iter().all(u8::is_ascii_digit)
 }
 
+/// `WSTG-<letters>-<two digits>`: an id's form, whatever the category's
+/// length (the catalogue's are four letters).
+fn has_id_form(s: &str) -> bool {
+    match s.split('-').collect::<Vec<_>>().as_slice() {
+        ["WSTG", cat, num] => {
+            !cat.is_empty()
+                && cat.bytes().all(|b| b.is_ascii_uppercase())
+                && num.len() == 2
+                && num.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
 impl WstgId {
     /// Parses `raw` (case-insensitive, surrounding blanks ignored) against
     /// `catalogue`. The OWASP version-qualified form `WSTG-v42-INFO-02` is
@@ -72,6 +86,15 @@ impl WstgId {
             _ => return Err(WstgIdError::Malformed(trimmed.to_owned())),
         };
         if !is_canonical_shape(&canonical) {
+            // `WSTG-FOO-99` has the form of an id (letters, two digits) and
+            // names no test: say that, not "malformed", which sends the user
+            // looking for a typo in the format.
+            if has_id_form(&canonical) {
+                return Err(WstgIdError::NotInCatalogue {
+                    id: canonical,
+                    version: catalogue.version(),
+                });
+            }
             return Err(WstgIdError::Malformed(trimmed.to_owned()));
         }
         if !catalogue.contains(&canonical) {
@@ -159,6 +182,12 @@ mod tests {
         );
         let latest = Catalogue::get(CatalogueVersion::Latest);
         assert!(WstgId::parse("WSTG-APIT-02", latest).is_ok());
+        // The form of an id with a category no catalogue has: unknown, not
+        // malformed.
+        assert_eq!(
+            WstgId::parse("wstg-foo-99", v42()).unwrap_err().to_string(),
+            "'WSTG-FOO-99' is not in the WSTG 4.2 catalogue"
+        );
     }
 
     #[test]

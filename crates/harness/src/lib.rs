@@ -85,6 +85,15 @@ pub struct System {
     _db: FreshDb,
 }
 
+/// Creates and migrates a fresh database, as `wstgctl migrate` does before
+/// a deployment starts: the services only open a database whose schema is
+/// current, and refuse any other.
+pub async fn migrate(db: &FreshDb) {
+    wstg_store::Store::migrate(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("migrating the test's {} database: {e}", db.kind));
+}
+
 impl System {
     pub async fn start(db: FreshDb, workers: usize) -> System {
         Self::start_with(db, workers, &[]).await
@@ -121,6 +130,7 @@ impl System {
         extra_env: &[(&str, &str)],
     ) -> System {
         test_support::init_test_logging();
+        migrate(&db).await;
         let sim = dojo_sim::spawn(sim).await.unwrap();
         let prefix = test_support::unique_prefix();
         let mut env = service_env(&prefix, &db.url, &sim.base_url, "127.0.0.1:0");

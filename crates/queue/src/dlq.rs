@@ -302,6 +302,23 @@ impl Queue {
         Ok(n == 1)
     }
 
+    /// Deletes the dead letters that died before `cutoff` (their stream id
+    /// is their dead-letter time); returns how many. One XTRIM MINID: exact,
+    /// and atomic against dead letters added meanwhile (newer ids).
+    pub async fn dlq_purge_older_than(&self, cutoff: DateTime<Utc>) -> Result<usize, QueueError> {
+        let ms = u64::try_from(cutoff.timestamp_millis()).unwrap_or(0);
+        let n: usize = redis::cmd("XTRIM")
+            .arg(&self.keys.dlq)
+            .arg("MINID")
+            .arg(ms)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        if n > 0 {
+            tracing::warn!(purged = n, %cutoff, "dead letters older than the cutoff purged");
+        }
+        Ok(n)
+    }
+
     /// Deletes every dead letter; returns how many there were.
     pub async fn dlq_purge(&self) -> Result<usize, QueueError> {
         let n: usize = scripts::DLQ_PURGE

@@ -50,6 +50,27 @@ impl Queue {
         })
     }
 
+    /// Validates the configuration and connects, creating nothing: for
+    /// read-only callers (`wstgctl status`, `dlq list`), which must not make
+    /// the stream or the consumer group on a Redis (or prefix) that a typo
+    /// pointed them at. Reads on missing keys answer empty.
+    pub async fn open(cfg: QueueConfig) -> Result<Queue, QueueError> {
+        cfg.validate()?;
+        let client = connection::client(&cfg)?;
+        let mut conn = connection::shared(&client).await?;
+        // The connection manager connects lazily on some failures; a PING
+        // makes an unreachable Redis an error here, not on the first read.
+        redis::cmd("PING").query_async::<()>(&mut conn).await?;
+        let keys = Keys::new(&cfg.prefix);
+        let pool = connection::blocking_pool(&cfg)?;
+        Ok(Queue {
+            cfg: Arc::new(cfg),
+            keys: Arc::new(keys),
+            pool,
+            conn,
+        })
+    }
+
     pub fn config(&self) -> &QueueConfig {
         &self.cfg
     }

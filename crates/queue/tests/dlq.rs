@@ -201,3 +201,55 @@ async fn dead_letters_record_the_delivery_count_of_a_crash_looping_entry() {
     assert_eq!(pending(&q).await, 0);
     cleanup(&q).await;
 }
+
+/// `purge --older-than`: exactly the dead letters that died before the
+/// cutoff go; a newer one (even one written by hand) stays.
+#[tokio::test]
+async fn purging_by_age_removes_only_the_older_dead_letters() {
+    let q = queue().await;
+    let mut conn = raw().await;
+    let hour_ago = Utc::now() - chrono::Duration::hours(1);
+    for ms in [1_000, hour_ago.timestamp_millis() - 1] {
+        let _: String = redis::cmd("XADD")
+            .arg(&q.keys().dlq)
+            .arg(format!("{ms}-0"))
+            .arg("data")
+            .arg("{}")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let recent = q.dead_letter(&envelope(1), "0-1", "recent").await.unwrap();
+    assert_eq!(q.dlq_purge_older_than(hour_ago).await.unwrap(), 2);
+    let left: Vec<String> = q
+        .dlq_list(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(left, vec![recent]);
+    assert_eq!(q.dlq_purge_older_than(hour_ago).await.unwrap(), 0);
+    cleanup(&q).await;
+}
+
+/// `Queue::open` (read-only callers) makes no key: no stream, no group.
+#[tokio::test]
+async fn opening_for_reading_creates_nothing() {
+    let cfg = config();
+    let q = wstg_queue::Queue::open(cfg.clone()).await.unwrap();
+    assert_eq!(q.stats().await.unwrap().stream_len, 0);
+    assert!(q.dlq_list(10).await.unwrap().is_empty());
+    let mut conn = raw().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}:*", cfg.prefix))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+    // Redis away: an error at open, transient.
+    let mut away = cfg;
+    away.redis_url = "redis://127.0.0.1:1".to_owned();
+    let err = wstg_queue::Queue::open(away).await.unwrap_err();
+    assert!(err.is_transient(), "{err}");
+}

@@ -63,7 +63,9 @@ async fn warn_on_eviction(queue: &Queue) {
     }
 }
 
-/// The store, migrated. One attempt.
+/// The store, opened (never created or migrated: `wstgctl migrate` does
+/// that) with its schema version checked; another version is an error
+/// naming `wstgctl migrate`. One attempt.
 pub async fn store(settings: &Settings) -> anyhow::Result<Store> {
     Store::connect(&settings.database.url)
         .await

@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use crate::schema::SchemaMismatch;
 use crate::target::Target;
 
 /// An error of the store. Database targets appear only in their redacted form
@@ -30,6 +31,18 @@ pub enum StoreError {
         path: PathBuf,
         error: std::io::Error,
     },
+
+    /// `Store::connect` never creates a database: `wstgctl migrate` does.
+    #[error("no SQLite database at {}: create it with `wstgctl migrate` (or point WSTG_DATABASE_URL at the existing one)", path.display())]
+    Missing { path: PathBuf },
+
+    /// The database's schema is not this build's (see [`SchemaMismatch`]).
+    #[error("{0}")]
+    Schema(SchemaMismatch),
+
+    /// `Store::backup_to` on a backend it cannot copy itself.
+    #[error("{0}")]
+    BackupUnsupported(String),
 
     #[error("cannot connect to {target}: {error}")]
     Connect { target: String, error: sqlx::Error },
@@ -83,6 +96,9 @@ impl StoreError {
             | StoreError::CreateDir { .. }
             | StoreError::CreateFile { .. }
             | StoreError::Migrate { .. }
+            | StoreError::Missing { .. }
+            | StoreError::Schema(_)
+            | StoreError::BackupUnsupported(_)
             | StoreError::Corrupt { .. } => false,
         }
     }

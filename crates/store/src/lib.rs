@@ -14,6 +14,7 @@
 //! atomic on both backends without explicit transactions.
 
 mod audit;
+mod backup;
 mod error;
 mod items;
 mod migrations;
@@ -21,6 +22,7 @@ mod project_name;
 mod projects;
 mod registry;
 mod rows;
+mod schema;
 mod sqlite;
 mod states;
 mod store;
@@ -39,8 +41,9 @@ pub use project_name::{
 pub use projects::ProjectLinks;
 pub use registry::{AddProjectError, ProjectRecord};
 pub use rows::to_store_precision;
+pub use schema::{expected_version, SchemaMismatch, SchemaState};
 pub use states::{Direction, SyncState, UnknownValue};
-pub use store::{Store, StoreOptions};
+pub use store::{Migration, Store, StoreOptions};
 pub use summary::{StatusSummary, UNKNOWN_KEY};
 pub use target::Backend;
 pub use tokens::{hash_token, Access, NewToken, StoredToken, TokenGrant, TokenRole};

@@ -1,4 +1,5 @@
-//! The schema: one set of migrations for both backends, applied at connect.
+//! The schema: one set of migrations for both backends, applied by
+//! `Store::migrate` (`wstgctl migrate`), never at connect.
 
 use std::time::Duration;
 
@@ -12,15 +13,15 @@ use crate::target::{Backend, Target};
 /// The migrations in `crates/store/migrations`, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
-/// How often a SQLite migration is tried when several processes start on a
-/// fresh file at once.
+/// How often a SQLite migration is tried when several `wstgctl migrate`
+/// runs (an orchestrator's init jobs, say) meet on a fresh file.
 const SQLITE_ATTEMPTS: u32 = 5;
 
-/// Applies the pending migrations.
+/// Applies the pending migrations (the body of `Store::migrate`).
 ///
 /// PostgreSQL serialises concurrent migrators with an advisory lock. sqlx's
-/// SQLite migrator takes no lock: when the ingest API and the workers start
-/// together on a new file, all but one fail (table exists, or the version row
+/// SQLite migrator takes no lock: when several migrations run together on a
+/// new file, all but one fail (table exists, or the version row
 /// is already there) and their transaction rolls back. Trying again then
 /// finds the migrations applied, so those failures are retried.
 pub(crate) async fn apply(

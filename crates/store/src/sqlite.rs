@@ -133,6 +133,7 @@ mod tests {
     #[tokio::test]
     async fn pooled_connections_wait_for_locks_and_enforce_foreign_keys() {
         let db = test_support::fresh_sqlite();
+        Store::migrate(&db.url).await.unwrap();
         let store = Store::connect(&db.url).await.unwrap();
         // Every pooled connection, not only the first: hold several at once.
         let mut held = Vec::new();

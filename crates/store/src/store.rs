@@ -1,4 +1,7 @@
-//! `Store`: the connection pool, opened and migrated in one call.
+//! `Store`: the connection pool. Opening a database never creates or
+//! migrates it ([`Store::connect`] checks its schema version and refuses a
+//! mismatch); [`Store::migrate`] is the one call that does, run by
+//! `wstgctl migrate` and by test harnesses.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,6 +12,7 @@ use sqlx::AnyPool;
 
 use crate::error::StoreError;
 use crate::migrations;
+use crate::schema::{self, SchemaMismatch, SchemaState};
 use crate::sqlite;
 use crate::target::{Backend, Target};
 
@@ -60,13 +64,16 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens `database_url` and applies pending migrations.
+    /// Opens the existing database at `database_url` and checks that its
+    /// schema is the one this build needs.
     ///
+    /// Nothing is created: a missing SQLite file is [`StoreError::Missing`],
+    /// a database without this build's schema (empty, older or newer) is
+    /// [`StoreError::Schema`], whose message names `wstgctl migrate`.
     /// `sqlite://data/wstg.db?mode=rwc` is a file (relative to the working
-    /// directory; `sqlite:///abs/path.db` for an absolute one): its directory
-    /// is created, `mode=rwc` creates the file, and it is switched to WAL
-    /// journaling. `postgres://user:password@host:5432/db` is a server; the
-    /// password never appears in errors, logs or `Debug` output.
+    /// directory; `sqlite:///abs/path.db` for an absolute one);
+    /// `postgres://user:password@host:5432/db` is a server. The password
+    /// never appears in errors, logs or `Debug` output.
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
         Store::connect_with(database_url, &StoreOptions::default()).await
     }
@@ -76,22 +83,115 @@ impl Store {
         database_url: &str,
         options: &StoreOptions,
     ) -> Result<Store, StoreError> {
+        let store = Store::open(database_url, options).await?;
+        let state = schema::state(&store.pool, store.backend).await?;
+        if !state.is_current() {
+            store.close().await;
+            return Err(StoreError::Schema(SchemaMismatch {
+                target: store.target.to_string(),
+                state,
+                expected: schema::expected_version(),
+            }));
+        }
+        tracing::info!(backend = %store.backend, target = %store.target, "store connected");
+        Ok(store)
+    }
+
+    /// Creates the database if it is missing (the SQLite file and its
+    /// directory, in WAL mode; a PostgreSQL database must exist) and applies
+    /// the pending migrations. Idempotent; safe to run from several
+    /// processes at once. Refuses a database migrated by a newer build.
+    pub async fn migrate(database_url: &str) -> Result<Migration, StoreError> {
+        Store::migrate_with(database_url, &StoreOptions::default()).await
+    }
+
+    /// [`Store::migrate`] with explicit pool settings.
+    pub async fn migrate_with(
+        database_url: &str,
+        options: &StoreOptions,
+    ) -> Result<Migration, StoreError> {
         sqlx::any::install_default_drivers();
         let target = Target::parse(database_url)?;
         if target.backend == Backend::Sqlite {
             sqlite::prepare(database_url, &target).await?;
         }
+        let store = Store::open(database_url, options).await?;
+        let before = schema::state(&store.pool, store.backend).await?;
+        if matches!(
+            before,
+            SchemaState::Newer { .. } | SchemaState::Dirty { .. }
+        ) {
+            store.close().await;
+            return Err(StoreError::Schema(SchemaMismatch {
+                target: target.redacted,
+                state: before,
+                expected: schema::expected_version(),
+            }));
+        }
         migrations::apply(database_url, &target, options.acquire_timeout).await?;
+        let after = schema::state(&store.pool, store.backend).await?;
+        store.close().await;
+        let applied_before = match &before {
+            SchemaState::Current { .. } => schema::known_versions(),
+            SchemaState::Older { missing, .. } => schema::known_versions()
+                .into_iter()
+                .filter(|v| !missing.contains(v))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let applied = schema::known_versions()
+            .into_iter()
+            .filter(|v| !applied_before.contains(v))
+            .collect();
+        let SchemaState::Current { version } = after else {
+            return Err(StoreError::Schema(SchemaMismatch {
+                target: target.redacted,
+                state: after,
+                expected: schema::expected_version(),
+            }));
+        };
+        tracing::info!(target = %target, version, ?applied, "schema migrated");
+        Ok(Migration {
+            target: target.redacted,
+            version,
+            applied,
+        })
+    }
+
+    /// How the schema of the database at `database_url` stands, without
+    /// creating or changing anything (`wstgctl doctor`, tests).
+    pub async fn schema_state(database_url: &str) -> Result<SchemaState, StoreError> {
+        let store = Store::open(database_url, &StoreOptions::default()).await?;
+        let state = schema::state(&store.pool, store.backend).await;
+        store.close().await;
+        state
+    }
+
+    /// The pool on an existing database, schema unchecked.
+    async fn open(database_url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let target = Target::parse(database_url)?;
+        if let Some(file) = &target.sqlite_file {
+            // Checked here rather than left to SQLite: with `mode=rwc` (the
+            // default URL) the driver would create an empty file.
+            if !file.is_file() {
+                return Err(StoreError::Missing { path: file.clone() });
+            }
+        }
         let pool = pool_options(target.backend, options)
             .connect(database_url)
             .await
             .map_err(StoreError::connect(&target))?;
-        tracing::info!(backend = %target.backend, target = %target, "store connected");
         Ok(Store {
             pool,
             backend: target.backend,
             target: target.redacted.into(),
         })
+    }
+
+    /// The redacted target (no password), for messages.
+    pub fn target(&self) -> &str {
+        &self.target
     }
 
     pub fn backend(&self) -> Backend {
@@ -112,6 +212,17 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// What [`Store::migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Migration {
+    /// The redacted target.
+    pub target: String,
+    /// The schema version now.
+    pub version: i64,
+    /// The migrations this run applied (empty when it was current).
+    pub applied: Vec<i64>,
 }
 
 fn pool_options(backend: Backend, options: &StoreOptions) -> AnyPoolOptions {

@@ -6,38 +6,81 @@
 use std::collections::BTreeSet;
 
 use dojo_client::{DojoClient, TestCriteria, API_NEEDS, WEBHOOK_NAME};
+use serde::Serialize;
 use wstg_domain::ProjectName;
 use wstg_settings::Settings;
 use wstg_startup::connect as service;
 use wstg_worker::bootstrap::HierarchyNames;
 
-use crate::output;
+use crate::exit::CliError;
+use crate::open;
+use crate::output::Out;
 
-#[derive(Default)]
+/// One check's outcome, as `--output json` lists them.
+#[derive(Debug, Serialize)]
+struct Check {
+    check: String,
+    /// ok, warn or fail.
+    result: &'static str,
+    detail: String,
+}
+
+/// The checks made so far: printed as they come for people, as one JSON
+/// list at the end for scripts.
 struct Checks {
+    out: Out,
     failed: usize,
+    done: Vec<Check>,
 }
 
 impl Checks {
+    fn record(&mut self, result: &'static str, what: &str, detail: &str) -> anyhow::Result<()> {
+        if !self.out.is_json() {
+            let tag = match result {
+                "ok" => "ok  ",
+                "warn" => "WARN",
+                _ => "FAIL",
+            };
+            self.out.done(format!("{tag}  {what}: {detail}"), &())?;
+        }
+        self.done.push(Check {
+            check: what.to_owned(),
+            result,
+            detail: detail.to_owned(),
+        });
+        Ok(())
+    }
     fn ok(&mut self, what: &str, detail: impl AsRef<str>) -> anyhow::Result<()> {
-        output::line(format!("ok    {what}: {}", detail.as_ref()))
+        self.record("ok", what, detail.as_ref())
     }
     fn warn(&mut self, what: &str, detail: impl AsRef<str>) -> anyhow::Result<()> {
-        output::line(format!("WARN  {what}: {}", detail.as_ref()))
+        self.record("warn", what, detail.as_ref())
     }
     fn fail(&mut self, what: &str, detail: impl AsRef<str>) -> anyhow::Result<()> {
         self.failed += 1;
-        output::line(format!("FAIL  {what}: {}", detail.as_ref()))
+        self.record("fail", what, detail.as_ref())
     }
 }
 
-pub async fn run(settings: &Settings) -> anyhow::Result<()> {
-    let mut c = Checks::default();
-    // The store.
-    let store = match service::store(settings).await {
+pub async fn run(settings: &Settings, out: Out) -> anyhow::Result<()> {
+    let mut c = Checks {
+        out,
+        failed: 0,
+        done: Vec::new(),
+    };
+    // The store (opened, never created or migrated: a missing database or
+    // another schema version is a failed check naming `wstgctl migrate`).
+    let store = match open::store(settings).await {
         Ok(s) => match s.status_summary(None).await {
             Ok(_) => {
-                c.ok("store", settings.database.redacted_url())?;
+                c.ok(
+                    "store",
+                    format!(
+                        "{}, schema version {} (current)",
+                        settings.database.redacted_url(),
+                        wstg_store::expected_version()
+                    ),
+                )?;
                 Some(s)
             }
             Err(e) => {
@@ -54,7 +97,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         }
     };
     // Redis: the queue must survive a restart and never be evicted.
-    match service::queue(settings, |_| {}).await {
+    match open::queue(settings).await {
         Ok(queue) => {
             let mut conn = queue.connection();
             let get = |name: &'static str| {
@@ -108,8 +151,14 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         Ok(dojo) => dojo_checks(&mut c, settings, &dojo, store.as_ref()).await?,
         Err(e) => c.fail("defectdojo", format!("{e:#}"))?,
     }
-    anyhow::ensure!(c.failed == 0, "{} check(s) failed", c.failed);
-    Ok(())
+    if out.is_json() {
+        out.done("", &c.done)?;
+    }
+    if c.failed == 0 {
+        Ok(())
+    } else {
+        Err(CliError::CheckFailed(format!("{} check(s) failed", c.failed)).into())
+    }
 }
 
 async fn dojo_checks(

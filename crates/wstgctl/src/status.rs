@@ -1,26 +1,29 @@
-//! `wstgctl status`: sync summary, queue, live consumers, breakers.
+//! `wstgctl status`: sync summary, queue, live consumers, breakers. Reads
+//! only: the queue is opened without creating its stream or group.
 
 use std::time::Duration;
 
 use redis::streams::StreamInfoConsumersReply;
-use serde_json::json;
-use wstg_domain::ProjectName;
+use serde_json::{json, Value};
 use wstg_queue::{Queue, GROUP};
 use wstg_settings::Settings;
-use wstg_startup::connect as service;
 
-use crate::output;
+use crate::open;
+use crate::output::{fields, opt, Out};
 
 /// A worker blocks in XREADGROUP for `worker.block_ms` and reads again, so a
 /// live consumer is never idle this long; the group also remembers every
 /// replica that ever ran until it is pruned.
 const LIVE_IDLE: Duration = Duration::from_secs(30);
 
-pub async fn run(settings: &Settings, project: Option<String>) -> anyhow::Result<()> {
-    let project = project.map(|p| ProjectName::parse(&p)).transpose()?;
-    let store = service::store(settings).await?;
+pub async fn run(settings: &Settings, out: Out, project: Option<String>) -> anyhow::Result<()> {
+    let store = open::store(settings).await?;
+    let project = match project {
+        Some(p) => Some(open::existing_project(&store, settings, &p).await?),
+        None => None,
+    };
     let summary = store.status_summary(project.as_ref()).await?;
-    let queue = service::queue(settings, |_| {}).await?;
+    let queue = open::queue(settings).await?;
     let stats = queue.stats().await?;
     let live = live_consumers(&queue).await;
     // Each worker's DefectDojo circuit breaker; a worker silent for 30 s is
@@ -28,11 +31,36 @@ pub async fn run(settings: &Settings, project: Option<String>) -> anyhow::Result
     let breaker = queue.breaker_report(LIVE_IDLE).await?;
     let mut queue_json = json!(stats);
     queue_json["live_consumers"] = json!(live);
-    output::json(&json!({
+    let report = json!({
         "sync": summary,
         "queue": queue_json,
         "dojo": { "breaker": breaker },
-    }))
+    });
+    out.show(&report, |r| {
+        let n = |v: &Value| match v {
+            Value::Null => "-".to_owned(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let (s, q) = (&r["sync"], &r["queue"]);
+        fields([
+            ("project", opt(project.as_ref())),
+            ("items", n(&s["total_items"])),
+            ("synced", n(&s["synced_items"])),
+            ("pending", n(&s["pending_items"])),
+            ("failed", n(&s["failed_items"])),
+            ("in conflict", n(&s["items_in_conflict"])),
+            ("conflicts seen", n(&s["conflicts"])),
+            ("last sync", n(&s["last_sync"])),
+            ("queue length", n(&q["stream_len"])),
+            ("pending deliveries", n(&q["pending"])),
+            ("delayed retries", n(&q["delayed"])),
+            ("dead letters", n(&q["dlq"])),
+            ("oldest pending (ms)", n(&q["oldest_pending_idle_ms"])),
+            ("live workers", n(&q["live_consumers"])),
+            ("DefectDojo breaker", n(&r["dojo"]["breaker"]["state"])),
+        ])
+    })
 }
 
 /// Consumers of the group that read within [`LIVE_IDLE`]; `None` when Redis

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
+use serde::Serialize;
+use wstg_domain::wstg_id::WstgIdError;
 use wstg_domain::{Catalogue, Envelope, EventKind, ProjectName, WstgId};
 use wstg_queue::Queue;
 use wstg_settings::Settings;
@@ -13,10 +15,27 @@ use wstg_store::{Direction, ItemRecord, SyncState};
 use wstg_worker::bootstrap::{Bootstrapper, HierarchyNames};
 use wstg_worker::item_lock::ItemLocks;
 
-use crate::output;
+use crate::exit::CliError;
+use crate::open;
+use crate::output::Out;
+
+/// One project's sync, as `--output json` prints it.
+#[derive(Debug, Serialize)]
+pub struct ProjectSync {
+    pub project: String,
+    pub findings_read: usize,
+    pub requests: u32,
+    pub queued_changes: usize,
+    pub rechecked: usize,
+    pub linked: usize,
+    pub created: usize,
+    pub pulled: usize,
+    /// Whether the workers applied everything within `--wait`.
+    pub applied: bool,
+}
 
 /// What a sync did to one project, from the store before and after.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Outcome {
     /// Items now linked to a finding that was already in DefectDojo.
     pub linked: usize,
@@ -59,19 +78,33 @@ pub fn outcome(
 /// and queues an event for every item that differs, re-checks every item
 /// whose tracker change is still pending or failed, then waits up to `wait`
 /// for the workers to apply it all and reports what was linked, created and
-/// pulled.
+/// pulled. Exit 5 (partial) when not everything was applied within `wait`.
 pub async fn run(
     settings: &Settings,
+    out: Out,
     project: Option<String>,
     item: Option<String>,
     wait: Duration,
 ) -> anyhow::Result<()> {
-    let store = service::store(settings).await?;
-    let queue = service::queue(settings, |_| {}).await?;
+    // Arguments and settings first: a malformed id, an id the configured
+    // catalogue lacks or a missing token fails before anything is touched.
     let catalogue = Catalogue::get(settings.catalogue_version);
-    let only = item.map(|i| catalogue.parse_id(&i)).transpose()?;
+    let only = item
+        .map(|i| {
+            catalogue.parse_id(&i).map_err(|e| match e {
+                // Well-formed, but no such test: not found, and which
+                // catalogue was asked.
+                WstgIdError::NotInCatalogue { .. } => anyhow::Error::from(CliError::NotFound(
+                    format!("--item: {e} (the catalogue WSTG_CATALOGUE_VERSION selects)"),
+                )),
+                _ => anyhow::Error::from(e).context("--item"),
+            })
+        })
+        .transpose()?;
     let notes_field = service::notes_field(settings)?;
     let dojo = service::dojo(settings, "wstgctl sync")?;
+    let store = open::store(settings).await?;
+    let queue = open::queue_for_writing(settings).await?;
     let locks = ItemLocks::new(
         queue.connection(),
         &settings.redis.key_prefix,
@@ -84,7 +117,7 @@ pub async fn run(
         HierarchyNames::from_settings(settings),
     );
     let projects: Vec<ProjectName> = match project {
-        Some(p) => vec![ProjectName::parse(&p)?],
+        Some(p) => vec![open::existing_project(&store, settings, &p).await?],
         None => {
             let mut known: Vec<ProjectName> = store
                 .projects()
@@ -98,6 +131,7 @@ pub async fn run(
             known
         }
     };
+    let mut report = Vec::new();
     for project in projects {
         let links = bootstrap
             .links(&project)
@@ -158,12 +192,45 @@ pub async fn run(
                 wait.as_secs()
             )
         };
-        output::line(format!(
-            "{project}: read {} findings in {} request(s); queued {} DefectDojo change(s) and {} re-check(s) of pending items; linked {}, created {}, pulled {}{tail}",
-            seen.findings, seen.requests, seen.emitted, rechecked, o.linked, o.created, o.pulled
-        ))?;
+        if !out.is_json() {
+            out.done(
+                format!(
+                    "{project}: read {} findings in {} request(s); queued {} DefectDojo change(s) and {} re-check(s) of pending items; linked {}, created {}, pulled {}{tail}",
+                    seen.findings, seen.requests, seen.emitted, rechecked, o.linked, o.created, o.pulled
+                ),
+                &(),
+            )?;
+        }
+        report.push(ProjectSync {
+            project: project.to_string(),
+            findings_read: seen.findings,
+            requests: seen.requests,
+            queued_changes: seen.emitted,
+            rechecked,
+            linked: o.linked,
+            created: o.created,
+            pulled: o.pulled,
+            applied,
+        });
     }
-    Ok(())
+    if out.is_json() {
+        out.done("", &report)?;
+    }
+    let unapplied: Vec<&str> = report
+        .iter()
+        .filter(|r| !r.applied)
+        .map(|r| r.project.as_str())
+        .collect();
+    if unapplied.is_empty() || wait.is_zero() {
+        Ok(())
+    } else {
+        Err(CliError::Partial(format!(
+            "queued, but not all applied within {} s in {} (are the workers running? `wstgctl status` shows the queue)",
+            wait.as_secs(),
+            unapplied.join(", ")
+        ))
+        .into())
+    }
 }
 
 /// Waits until nothing is queued or waiting for a retry; false on timeout.

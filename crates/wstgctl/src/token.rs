@@ -3,17 +3,21 @@
 //! A token is shown once, at creation, on standard output alone (so scripts
 //! can capture it); only its SHA-256 is stored.
 
-use anyhow::Context;
 use clap::Subcommand;
-use wstg_domain::ProjectName;
+use serde_json::json;
 use wstg_settings::Settings;
-use wstg_startup::connect as service;
-use wstg_store::{normalise_project_name, Access, Store, TokenGrant, TokenRole};
+use wstg_store::{Access, TokenGrant, TokenRole};
+
+use crate::exit::CliError;
+use crate::open;
+use crate::output::{opt, table, Out};
 
 #[derive(Subcommand)]
 pub enum TokenCommand {
-    /// Make a token and print it (shown once). Either --admin, or at least
-    /// one --write / --read project.
+    /// Make a token and print it (shown once): the secret alone on stdout
+    /// (`--output json`: with its id and role). Either --admin, or at least
+    /// one --write / --read project. Reads WSTG_DATABASE_URL,
+    /// WSTG_DEFAULT_PROJECT.
     Create {
         /// What the token is for (shown by `token list`).
         #[arg(long)]
@@ -28,14 +32,19 @@ pub enum TokenCommand {
         #[arg(long, value_name = "PROJECT")]
         read: Vec<String>,
     },
-    /// Every token (no secrets), as JSON.
+    /// Every token (no secrets). Reads WSTG_DATABASE_URL.
     List,
-    /// Revoke a token by its id: it is refused from the next request on.
-    Revoke { id: String },
+    /// Revoke a token by its id: it is refused from the next request on
+    /// (exit 3 when there is no live token with this id). Reads
+    /// WSTG_DATABASE_URL.
+    Revoke {
+        /// The token's id (see `token list`).
+        id: String,
+    },
 }
 
-pub async fn run(settings: &Settings, command: TokenCommand) -> anyhow::Result<()> {
-    let store = service::store(settings).await?;
+pub async fn run(settings: &Settings, out: Out, command: TokenCommand) -> anyhow::Result<()> {
+    let store = open::store(settings).await?;
     match command {
         TokenCommand::Create {
             label,
@@ -44,28 +53,34 @@ pub async fn run(settings: &Settings, command: TokenCommand) -> anyhow::Result<(
             read,
         } => {
             let label = label.trim().to_owned();
-            anyhow::ensure!(
-                !label.is_empty() && label.chars().count() <= 128,
-                "--label must have 1 to 128 characters"
-            );
+            if label.is_empty() || label.chars().count() > 128 {
+                return Err(
+                    CliError::Usage("--label must have 1 to 128 characters".to_owned()).into(),
+                );
+            }
             let (role, grants) = if admin {
                 (TokenRole::Admin, Vec::new())
             } else {
                 let mut grants = Vec::new();
                 for (names, access) in [(&write, Access::Write), (&read, Access::Read)] {
                     for raw in names {
-                        let project = existing_project(&store, settings, raw).await?;
-                        anyhow::ensure!(
-                            !grants.iter().any(|g: &TokenGrant| g.project == project),
-                            "project {project} is named twice"
-                        );
+                        let project = open::registered_project(&store, settings, raw).await?;
+                        if grants.iter().any(|g: &TokenGrant| g.project == project) {
+                            return Err(CliError::Usage(format!(
+                                "project {project} is named twice"
+                            ))
+                            .into());
+                        }
                         grants.push(TokenGrant { project, access });
                     }
                 }
-                anyhow::ensure!(
-                    !grants.is_empty(),
-                    "name the token's projects (--write P, --read P) or make it --admin"
-                );
+                if grants.is_empty() {
+                    return Err(CliError::Usage(
+                        "name the token's projects (--write P, --read P) or make it --admin"
+                            .to_owned(),
+                    )
+                    .into());
+                }
                 (TokenRole::Tracker, grants)
             };
             let made = store.create_token(&label, role, &grants).await?;
@@ -74,34 +89,52 @@ pub async fn run(settings: &Settings, command: TokenCommand) -> anyhow::Result<(
                 made.token.id,
                 role.as_str()
             );
-            println!("{}", made.secret);
-            Ok(())
+            // The secret alone on stdout, so `$(wstgctl token create …)`
+            // captures it.
+            out.done(
+                &made.secret,
+                &json!({
+                    "id": made.token.id,
+                    "label": made.token.label,
+                    "role": role.as_str(),
+                    "grants": made.token.grants,
+                    "secret": made.secret,
+                }),
+            )
         }
         TokenCommand::List => {
-            println!("{}", serde_json::to_string_pretty(&store.tokens().await?)?);
-            Ok(())
+            let tokens = store.tokens().await?;
+            out.show(&tokens, |tokens| {
+                table(
+                    &["ID", "LABEL", "ROLE", "PROJECTS", "CREATED", "REVOKED"],
+                    tokens.iter().map(|t| {
+                        vec![
+                            t.id.clone(),
+                            t.label.clone(),
+                            t.role.as_str().to_owned(),
+                            t.grants
+                                .iter()
+                                .map(|g| format!("{}:{}", g.project, g.access.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            t.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                            opt(t
+                                .revoked_at
+                                .map(|r| r.format("%Y-%m-%d %H:%M:%S").to_string())),
+                        ]
+                    }),
+                )
+            })
         }
         TokenCommand::Revoke { id } => {
             if store.revoke_token(id.trim()).await? {
-                println!("revoked token {id}");
-                Ok(())
+                out.done(format!("revoked token {id}"), &json!({ "revoked": id }))
             } else {
-                anyhow::bail!("no live token {id} (unknown, or revoked already)")
+                Err(
+                    CliError::NotFound(format!("no live token {id} (unknown, or revoked already)"))
+                        .into(),
+                )
             }
         }
-    }
-}
-
-/// A project a token may be given: the default, or one an admin created.
-async fn existing_project(
-    store: &Store,
-    settings: &Settings,
-    raw: &str,
-) -> anyhow::Result<ProjectName> {
-    let project = normalise_project_name(raw).with_context(|| format!("project '{raw}'"))?;
-    if project == settings.default_project || store.registered_project(&project).await?.is_some() {
-        Ok(project)
-    } else {
-        anyhow::bail!("unknown project '{project}': create it first with `wstgctl project add`")
     }
 }

@@ -10,18 +10,21 @@ fn a_closed_pipe_ends_wstgctl_quietly() {
     let dir = std::env::temp_dir().join(format!("wstgctl-pipe-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("wstg.db");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wstgctl"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WSTG_") {
-            cmd.env_remove(k);
+    let url = format!("sqlite://{}?mode=rwc", db.display());
+    let command = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wstgctl"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("WSTG_") {
+                cmd.env_remove(k);
+            }
         }
-    }
-    let mut child = cmd
+        cmd.env("WSTG_DATABASE_URL", &url);
+        cmd
+    };
+    let migrated = command().arg("migrate").output().unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
+    let mut child = command()
         .args(["audit", "--limit", "5"])
-        .env(
-            "WSTG_DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", db.display()),
-        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -214,6 +214,9 @@ async function startSystem(options = {}) {
   };
 
   try {
+    // The store is created by its own step, as in a deployment: the
+    // services only open a database whose schema is current.
+    sys.wstgctl(['migrate']);
     const sim = new Proc('dojo-sim', path.join(BIN, 'dojo-sim'),
       ['--addr', `127.0.0.1:${dojoPort}`, '--token', DOJO_TOKEN], env, 'dojo-sim listening on');
     sys.procs.sim = sim;

@@ -33,7 +33,11 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// The store on `db`, migrated first (connecting never migrates).
 pub async fn store(db: &FreshDb) -> Store {
+    Store::migrate(&db.url)
+        .await
+        .unwrap_or_else(|e| panic!("migrate {} failed: {e}", db.kind));
     Store::connect(&db.url)
         .await
         .unwrap_or_else(|e| panic!("connect to {} failed: {e}", db.kind))

@@ -3,7 +3,7 @@
 
 use sqlx::{AnyPool, Row};
 use test_support::FreshDb;
-use wstg_store::{Backend, Store, StoreError, MIGRATOR};
+use wstg_store::{expected_version, Backend, SchemaState, Store, StoreError, MIGRATOR};
 
 use crate::common::*;
 
@@ -19,59 +19,126 @@ async fn applied_migrations(db: &FreshDb) -> i64 {
 }
 
 async fn migrations_apply_on_a_fresh_database_and_twice_is_fine(db: &FreshDb) {
-    let first = store(db).await;
-    first.ping().await.unwrap();
+    let migrations = i64::try_from(MIGRATOR.iter().count()).unwrap();
+    assert!(migrations >= 1);
+    let first = Store::migrate(&db.url).await.unwrap();
+    assert_eq!(first.version, expected_version());
+    assert_eq!(i64::try_from(first.applied.len()).unwrap(), migrations);
+    let store = Store::connect(&db.url).await.unwrap();
+    store.ping().await.unwrap();
     let expected = match db.kind {
         "sqlite" => Backend::Sqlite,
         _ => Backend::Postgres,
     };
-    assert_eq!(first.backend(), expected);
-    assert!(first.items(&project("default")).await.unwrap().is_empty());
-    assert!(first.projects().await.unwrap().is_empty());
-    first.close().await;
+    assert_eq!(store.backend(), expected);
+    assert!(store.items(&project("default")).await.unwrap().is_empty());
+    assert!(store.projects().await.unwrap().is_empty());
+    store.close().await;
 
-    // A second start finds the schema current and changes nothing.
-    let second = store(db).await;
-    second.ping().await.unwrap();
-    let migrations = i64::try_from(MIGRATOR.iter().count()).unwrap();
-    assert!(migrations >= 1);
-    assert_eq!(applied_migrations(db).await, migrations);
-
-    // Running the migrator itself again is a no-op too.
-    let pool = AnyPool::connect(&db.url).await.unwrap();
-    MIGRATOR.run(&pool).await.unwrap();
-    pool.close().await;
+    // A second run finds the schema current and changes nothing.
+    let second = Store::migrate(&db.url).await.unwrap();
+    assert_eq!(second.version, first.version);
+    assert!(second.applied.is_empty(), "{second:?}");
     assert_eq!(applied_migrations(db).await, migrations);
 }
 
-/// The ingest API and three workers start together on a database nobody
-/// has migrated yet.
-async fn processes_starting_together_all_connect(db: &FreshDb) {
-    let starts: Vec<_> = (0..4)
+/// Connecting neither migrates nor creates: an empty database is refused
+/// with a message naming `wstgctl migrate`, and stays empty.
+async fn connect_refuses_an_unmigrated_database(db: &FreshDb) {
+    if db.kind == "sqlite" {
+        // fresh_sqlite names a file that does not exist yet.
+        let err = Store::connect(&db.url).await.unwrap_err();
+        assert!(matches!(err, StoreError::Missing { .. }), "{err:?}");
+        assert!(err.to_string().contains("wstgctl migrate"), "{err}");
+        let file = db
+            .url
+            .trim_start_matches("sqlite://")
+            .trim_end_matches("?mode=rwc");
+        assert!(
+            !std::path::Path::new(file).exists(),
+            "connect created {file}"
+        );
+        std::fs::File::create(file).unwrap();
+    }
+    let err = Store::connect(&db.url).await.unwrap_err();
+    match &err {
+        StoreError::Schema(m) => assert_eq!(m.state, SchemaState::Empty),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("run `wstgctl migrate`"), "{err}");
+    assert!(!err.is_transient());
+    assert_eq!(
+        Store::schema_state(&db.url).await.unwrap(),
+        SchemaState::Empty
+    );
+}
+
+/// A database migrated by a newer build (a migration this one does not
+/// know) is refused by connect and by migrate: never downgraded.
+async fn a_newer_schema_is_refused(db: &FreshDb) {
+    Store::migrate(&db.url).await.unwrap();
+    let pool = AnyPool::connect(&db.url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99991231000001, 'from the future', TRUE, $1, 0)",
+    )
+    .bind(vec![0_u8; 48])
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    for err in [
+        Store::connect(&db.url).await.unwrap_err(),
+        Store::migrate(&db.url).await.unwrap_err(),
+    ] {
+        match &err {
+            StoreError::Schema(m) => assert!(
+                matches!(
+                    m.state,
+                    SchemaState::Newer {
+                        version: 99_991_231_000_001,
+                        ..
+                    }
+                ),
+                "{m:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("newer than this build's"), "{err}");
+    }
+}
+
+/// The ingest API and three workers run `wstgctl migrate` together on a
+/// database nobody has migrated yet (an orchestrator's init jobs may).
+async fn migrations_running_together_all_succeed(db: &FreshDb) {
+    let runs: Vec<_> = (0..4)
         .map(|_| {
             let url = db.url.clone();
-            tokio::spawn(async move { Store::connect(&url).await })
+            tokio::spawn(async move { Store::migrate(&url).await })
         })
         .collect();
-    for start in starts {
-        let store = start.await.unwrap().unwrap();
-        store.ping().await.unwrap();
+    for run in runs {
+        run.await.unwrap().unwrap();
     }
+    Store::connect(&db.url).await.unwrap().ping().await.unwrap();
     let migrations = i64::try_from(MIGRATOR.iter().count()).unwrap();
     assert_eq!(applied_migrations(db).await, migrations);
 }
 
 on_both_backends!(
     migrations_apply_on_a_fresh_database_and_twice_is_fine,
-    processes_starting_together_all_connect,
+    connect_refuses_an_unmigrated_database,
+    a_newer_schema_is_refused,
+    migrations_running_together_all_succeed,
 );
 
 #[tokio::test]
-async fn sqlite_creates_the_directory_and_uses_wal() {
+async fn migrate_creates_the_sqlite_directory_and_uses_wal() {
     let db = test_support::fresh_sqlite();
     // fresh_sqlite's directory exists; put the file two levels below it.
     let url = db.url.replace("/wstg.db?", "/data/nested/wstg.db?");
     assert_ne!(url, db.url);
+    Store::migrate(&url).await.unwrap();
     let store = Store::connect(&url).await.unwrap();
     let pool = AnyPool::connect(&url).await.unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -83,9 +150,10 @@ async fn sqlite_creates_the_directory_and_uses_wal() {
     pool.close().await;
 }
 
-/// `sqlite:///path/x.db`, as a user writes it (no `?mode=rwc`), creates the file.
+/// `sqlite:///path/x.db`, as a user writes it (no `?mode=rwc`): migrate
+/// creates the file.
 #[tokio::test]
-async fn a_sqlite_url_without_mode_creates_the_file() {
+async fn a_sqlite_url_without_mode_is_created_by_migrate() {
     let db = test_support::fresh_sqlite();
     let file = db
         .url
@@ -94,6 +162,7 @@ async fn a_sqlite_url_without_mode_creates_the_file() {
         .replace("/wstg.db", "/plain.db");
     let url = format!("sqlite://{file}");
     assert!(!std::path::Path::new(&file).exists());
+    Store::migrate(&url).await.unwrap();
     let store = Store::connect(&url).await.unwrap();
     store.ping().await.unwrap();
     assert!(std::path::Path::new(&file).exists());
@@ -105,7 +174,7 @@ async fn a_sqlite_url_without_mode_creates_the_file() {
 /// (/proc refuses new files even to root, so this holds under any user.)
 #[tokio::test]
 async fn an_unwritable_sqlite_directory_is_reported_by_path() {
-    let err = Store::connect("sqlite:///proc/wstg-store-test.db")
+    let err = Store::migrate("sqlite:///proc/wstg-store-test.db")
         .await
         .err()
         .unwrap();
@@ -116,6 +185,64 @@ async fn an_unwritable_sqlite_directory_is_reported_by_path() {
         "{msg}"
     );
     assert!(msg.contains("WSTG_DATABASE_URL"), "{msg}");
+}
+
+/// `VACUUM INTO` while the store is open: the copy opens as a current
+/// database holding the same rows; an existing destination is refused.
+#[tokio::test]
+async fn a_sqlite_backup_opens_and_holds_the_same_rows() {
+    let db = test_support::fresh_sqlite();
+    let store = store(&db).await;
+    let p = project("default");
+    for (i, raw) in ["WSTG-INFO-01", "WSTG-INFO-02", "WSTG-ATHN-03"]
+        .iter()
+        .enumerate()
+    {
+        let id = wstg(raw);
+        let when = at(i64::try_from(i).unwrap());
+        store
+            .record_tracker_change(
+                &p,
+                &change(&id, wstg_domain::Status::Done, Some("n"), when),
+                uuid::Uuid::now_v7(),
+            )
+            .await
+            .unwrap();
+    }
+    let dir = db
+        .url
+        .trim_start_matches("sqlite://")
+        .trim_end_matches("/wstg.db?mode=rwc")
+        .to_owned();
+    let copy = std::path::Path::new(&dir).join("backup.db");
+    store.backup_to(&copy).await.unwrap();
+    let again = store.backup_to(&copy).await.unwrap_err();
+    assert!(again.to_string().contains("exists already"), "{again}");
+
+    let restored = Store::connect(&format!("sqlite://{}", copy.display()))
+        .await
+        .unwrap();
+    let ids = |items: Vec<wstg_store::ItemRecord>| {
+        let mut v: Vec<String> = items.into_iter().map(|r| r.wstg_id.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        ids(restored.items(&p).await.unwrap()),
+        ids(store.items(&p).await.unwrap())
+    );
+    assert_eq!(restored.items(&p).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_postgres_backup_is_left_to_pg_dump() {
+    let db = test_support::fresh_postgres().await.unwrap();
+    let store = store(&db).await;
+    let err = store
+        .backup_to(std::path::Path::new("/tmp/never-written.db"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("pg_dump"), "{err}");
 }
 
 #[tokio::test]
@@ -155,6 +282,7 @@ async fn errors_and_debug_output_never_show_the_password() {
         1,
     );
     assert_ne!(with_password, db.url);
+    Store::migrate(&with_password).await.unwrap();
     let store = Store::connect(&with_password).await.unwrap();
     let shown = format!("{store:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
@@ -192,6 +320,8 @@ fn every_future_is_send_and_spawnable(store: wstg_store::Store) {
     }
     check! { s, p, id;
         Store::connect("sqlite://x.db").await;
+        Store::migrate("sqlite://x.db").await;
+        s.backup_to(std::path::Path::new("x")).await;
         s.ping().await;
         s.project_links(&p).await;
         s.save_project_links(&p, &ProjectLinks { product_type_id: 1, product_id: 1, engagement_id: 1, test_type_id: 1, test_id: 1 }).await;
