@@ -183,7 +183,7 @@ mod tests {
         assert_eq!(ExitClass::of(&anyhow::anyhow!("plain")), ExitClass::Failed);
         let missing = SettingsError::Missing {
             key: "dojo.token",
-            env: "WSTG_DOJO_TOKEN",
+            env: "WSTG_DOJO_TOKEN".into(),
             service: "wstgctl sync",
         };
         assert_eq!(
