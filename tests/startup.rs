@@ -109,6 +109,7 @@ async fn a_service_started_before_redis_waits_and_becomes_ready() {
     let redis_port = free_port();
     let ingest_port = free_port();
     let db = fresh_sqlite();
+    wstg_harness::migrate(&db).await;
     let mut cmd = Command::new(bin("wstg-ingest"));
     for (k, _) in std::env::vars() {
         if k.starts_with("WSTG_") {
