@@ -8,6 +8,7 @@
 //! | `P:delayed`                      | zset   | retries waiting: member = event_id, score = due time (unix ms) |
 //! | `P:delayed:data`                 | hash   | event_id → envelope JSON of each delayed retry |
 //! | `P:dlq`                          | stream | dead letters: `data`, `event_id`, `attempts`, `error`, `first_failed_at`, `dead_at`, `source_id` |
+//! | `P:dlq:dropped`                  | string | counter: dead letters dropped by the DLQ's age and size bounds, ever |
 //! | `P:idem:<key>`                   | string | event_id first published under an idempotency key (TTL) |
 //! | `P:failed_at:<event>`            | string | RFC 3339 time of an event's first failure (TTL 7 days), copied into its dead letter |
 //! | `P:breaker`                      | hash   | consumer name → JSON state of that worker's DefectDojo circuit breaker |
@@ -38,6 +39,8 @@ pub struct Keys {
     pub delayed: String,
     pub delayed_data: String,
     pub dlq: String,
+    /// How many dead letters the DLQ's bounds dropped (a counter).
+    pub dlq_dropped: String,
     pub breaker: String,
     pub poller_heartbeat: String,
     /// DefectDojo's notification webhook as the poller last saw it (JSON).
@@ -52,6 +55,7 @@ impl Keys {
             delayed: format!("{prefix}:delayed"),
             delayed_data: format!("{prefix}:delayed:data"),
             dlq: format!("{prefix}:dlq"),
+            dlq_dropped: format!("{prefix}:dlq:dropped"),
             breaker: format!("{prefix}:breaker"),
             poller_heartbeat: format!("{prefix}:poller:heartbeat"),
             dojo_webhook: format!("{prefix}:dojo:webhook"),
@@ -115,6 +119,7 @@ mod tests {
         assert_eq!(k.delayed, "wstg:delayed");
         assert_eq!(k.delayed_data, "wstg:delayed:data");
         assert_eq!(k.dlq, "wstg:dlq");
+        assert_eq!(k.dlq_dropped, "wstg:dlq:dropped");
         assert_eq!(k.breaker, "wstg:breaker");
         assert_eq!(k.poller_heartbeat, "wstg:poller:heartbeat");
         assert_eq!(k.idem("abc"), "wstg:idem:abc");

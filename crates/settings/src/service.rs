@@ -43,7 +43,7 @@ pub fn shutdown_on_signal() -> CancellationToken {
 }
 
 /// The queue, with `tune` applied to its configuration; warns when Redis
-/// could evict queue keys.
+/// could evict queue keys or does not persist them.
 pub async fn queue(
     settings: &Settings,
     tune: impl FnOnce(&mut QueueConfig),
@@ -53,13 +53,13 @@ pub async fn queue(
         settings.redis.key_prefix.clone(),
     );
     cfg.blocking_pool_size = settings.redis.blocking_pool_size;
+    cfg.dlq_bounds = settings.retention.dlq_bounds();
     tune(&mut cfg);
     let queue = Queue::connect(cfg)
         .await
         .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))?;
-    if let Ok(Some(warning)) = queue.check_eviction_policy().await {
-        tracing::warn!("{warning}");
-    }
+    // Eviction policy and persistence (AOF): settings that lose queued work.
+    queue.startup_warnings().await.iter().for_each(|w| tracing::warn!("{w}"));
     Ok(queue)
 }
 

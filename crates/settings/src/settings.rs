@@ -13,6 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use wstg_domain::{CatalogueVersion, ConflictPolicy, ProjectName};
 
+use crate::retention::RetentionSettings;
+
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// Every environment variable the services read, the key it sets, and what
@@ -238,6 +240,26 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "limits.webhook_poll_interval_secs",
         "least time between two polls forced by DefectDojo webhooks",
     ),
+    (
+        "WSTG_RETENTION_AUDIT_DAYS",
+        "retention.audit_days",
+        "days audit entries are kept (pruned by the poller); 0 keeps them forever",
+    ),
+    (
+        "WSTG_RETENTION_DLQ_MAX_AGE_DAYS",
+        "retention.dlq_max_age_days",
+        "days dead letters are kept, then dropped (counted and logged); 0: no age bound",
+    ),
+    (
+        "WSTG_RETENTION_DLQ_MAX_ENTRIES",
+        "retention.dlq_max_entries",
+        "most dead letters kept; the oldest beyond it are dropped (counted and logged)",
+    ),
+    (
+        "WSTG_RETENTION_INTERVAL_SECS",
+        "retention.interval_secs",
+        "seconds between two runs of the poller's retention job",
+    ),
     ("WSTG_LOG_FORMAT", "log.format", "human or json"),
     ("WSTG_LOG", "log.level", "tracing filter, e.g. info"),
 ];
@@ -306,6 +328,7 @@ struct Raw {
     poller: RawPoller,
     auth: RawAuth,
     limits: LimitSettings,
+    retention: RetentionSettings,
     log: RawLog,
 }
 #[derive(Deserialize)]
@@ -373,6 +396,7 @@ pub struct Settings {
     pub poller: PollerSettings,
     pub auth: AuthSettings,
     pub limits: LimitSettings,
+    pub retention: RetentionSettings,
     pub log: LogSettings,
 }
 
@@ -711,6 +735,15 @@ impl Settings {
                 return Err(invalid(key, "must be at least 1"));
             }
         }
+        if raw.retention.dlq_max_entries == 0 {
+            return Err(invalid(
+                "retention.dlq_max_entries",
+                "must be at least 1 (the dead-letter queue is always bounded)",
+            ));
+        }
+        if raw.retention.interval_secs == 0 {
+            return Err(invalid("retention.interval_secs", "must be at least 1"));
+        }
         if raw.poller.interval_secs == 0 {
             return Err(invalid("poller.interval_secs", "must be at least 1"));
         }
@@ -792,6 +825,7 @@ impl Settings {
                 create_projects_on_demand: raw.auth.create_projects_on_demand,
             },
             limits: raw.limits,
+            retention: raw.retention,
             log: LogSettings {
                 format,
                 level: raw.log.level,
@@ -990,6 +1024,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("WSTG_DOJO_WEBHOOK_URL"), "{err}");
+    }
+
+    #[test]
+    fn retention_defaults_keep_a_year_of_audit_and_bound_the_dead_letters() {
+        let r = load(&[]).unwrap().retention;
+        assert_eq!(r.audit_days, 365);
+        assert_eq!(r.audit_max_age(), Some(Duration::from_secs(365 * 86_400)));
+        let dlq = r.dlq_bounds();
+        assert_eq!(dlq.max_entries, Some(10_000));
+        assert_eq!(dlq.max_age, Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(dlq, wstg_queue::DlqBounds::default(), "the queue's default is the file's");
+        assert_eq!(r.interval(), Duration::from_secs(3600));
+
+        let r = load(&[
+            ("WSTG_RETENTION_AUDIT_DAYS", "0"),
+            ("WSTG_RETENTION_DLQ_MAX_AGE_DAYS", "0"),
+            ("WSTG_RETENTION_DLQ_MAX_ENTRIES", "5"),
+            ("WSTG_RETENTION_INTERVAL_SECS", "60"),
+        ])
+        .unwrap()
+        .retention;
+        assert_eq!(r.audit_max_age(), None, "0 keeps the audit forever");
+        assert_eq!(r.dlq_bounds().max_age, None);
+        assert_eq!(r.dlq_bounds().max_entries, Some(5));
+        assert_eq!(r.interval(), Duration::from_secs(60));
+
+        let err = load(&[("WSTG_RETENTION_DLQ_MAX_ENTRIES", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WSTG_RETENTION_DLQ_MAX_ENTRIES"), "{err}");
+        let err = load(&[("WSTG_RETENTION_AUDIT_DAYS", "-1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retention.audit_days"), "{err}");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! atomic on both backends without explicit transactions.
 
 mod audit;
+mod audit_retention;
 mod error;
 mod items;
 mod migrations;
@@ -30,6 +31,7 @@ mod tokens;
 mod view;
 
 pub use audit::AuditEntry;
+pub use audit_retention::AUDIT_PRUNE_BATCH;
 pub use error::StoreError;
 pub use items::{ItemRecord, Pulled, Pushed, TrackerRecord};
 pub use migrations::MIGRATOR;
