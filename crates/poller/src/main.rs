@@ -23,7 +23,11 @@ async fn main() -> ExitCode {
     };
     let shutdown = service::shutdown_on_signal();
     println!("wstg-poller started ({})", poller.holder());
-    match poller.run(shutdown).await {
+    let retention = tokio::spawn(poller.retention_job(&settings).run(shutdown.clone()));
+    let result = poller.run(shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = retention.await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wstg-poller: {e:#}");

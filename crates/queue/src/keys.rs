@@ -14,6 +14,7 @@
 //! | `P:breaker`                      | hash   | consumer name → JSON state of that worker's DefectDojo circuit breaker |
 //! | `P:lock:item:<project>:<id>`     | string | lease on one item: a random token, PX = the lease (worker) |
 //! | `P:lock:project:<project>`       | string | lease on making a project's DefectDojo hierarchy (worker) |
+//! | `P:lock:retention`               | string | which poller runs the retention job (audit and DLQ pruning): holder name, PX = 2 intervals |
 //! | `P:intents:<project>:<id>`       | hash   | write-ahead record of our DefectDojo writes not known good: intent id → JSON (TTL 10 min) |
 //! | `P:poller:lease:<project>`       | string | which poller polls the project: holder name, PX = 3 passes |
 //! | `P:poller:heartbeat`             | string | the poller's last pass, JSON with `dojo_reachable` |
@@ -87,6 +88,11 @@ impl Keys {
         format!("{}:lock:{name}", self.prefix)
     }
 
+    /// The lease of the retention job (one poller replica prunes).
+    pub fn retention_lease(&self) -> String {
+        self.lock("retention")
+    }
+
     /// The lease on one item.
     pub fn item_lock(&self, project: &str, wstg_id: &str) -> String {
         self.lock(&format!("item:{project}:{wstg_id}"))
@@ -137,6 +143,7 @@ mod tests {
             "wstg:intents:p:WSTG-INFO-01"
         );
         assert_eq!(k.poller_lease("p"), "wstg:poller:lease:p");
+        assert_eq!(k.retention_lease(), "wstg:lock:retention");
         assert_eq!(k.feed("changes"), "wstg:changes");
     }
 }
