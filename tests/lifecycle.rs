@@ -63,7 +63,8 @@ async fn xadd(stream: &str, id: &str, data: &Value) {
 }
 
 #[tokio::test]
-async fn a_newer_envelope_version_is_dead_lettered_with_that_reason_and_an_unversioned_one_applied() {
+async fn a_newer_envelope_version_is_dead_lettered_with_that_reason_and_an_unversioned_one_applied()
+{
     let sys = System::start(test_support::fresh_sqlite(), 1).await;
     let keys = Keys::new(&sys.prefix);
 
@@ -80,20 +81,31 @@ async fn a_newer_envelope_version_is_dead_lettered_with_that_reason_and_an_unver
     })
     .await;
     sys.settle().await;
-    let queue = Queue::connect(QueueConfig::new(test_support::redis_url(), sys.prefix.clone()))
-        .await
-        .unwrap();
+    let queue = Queue::connect(QueueConfig::new(
+        test_support::redis_url(),
+        sys.prefix.clone(),
+    ))
+    .await
+    .unwrap();
     let dead = queue.dlq_list(10).await.unwrap();
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(dead[0].event_id().unwrap().to_string(), newer["event_id"]);
     assert!(
-        dead[0].error.starts_with(&format!("envelope version {}", ENVELOPE_VERSION + 98)),
+        dead[0]
+            .error
+            .starts_with(&format!("envelope version {}", ENVELOPE_VERSION + 98)),
         "the reason names the version: {}",
         dead[0].error
     );
-    assert_eq!(dead[0].raw, newer.to_string(), "kept as queued, for a replay after the upgrade");
+    assert_eq!(
+        dead[0].raw,
+        newer.to_string(),
+        "kept as queued, for a replay after the upgrade"
+    );
     assert!(
-        dojo_finding(&sys.http, &sys.sim.base_url, "WSTG-INFO-01").await.is_none(),
+        dojo_finding(&sys.http, &sys.sim.base_url, "WSTG-INFO-01")
+            .await
+            .is_none(),
         "the newer event was not guessed at"
     );
     sys.stop().await;
@@ -146,12 +158,22 @@ async fn retention_prunes_what_is_past_its_bounds_and_nothing_else(db: FreshDb) 
         .map(|id| change(id, Status::Blocked))
         .collect();
     for env in &fresh {
-        unbounded.dead_letter(env, "", "DefectDojo said 400").await.unwrap();
+        unbounded
+            .dead_letter(env, "", "DefectDojo said 400")
+            .await
+            .unwrap();
     }
 
     // The poller's job, on a queue configured from the settings.
-    let queue = wstg_settings::service::queue(&sys.settings, |_| {}).await.unwrap();
-    let job = RetentionJob::new(&sys.settings, store.clone(), queue.clone(), "retention-test");
+    let queue = wstg_settings::service::queue(&sys.settings, |_| {})
+        .await
+        .unwrap();
+    let job = RetentionJob::new(
+        &sys.settings,
+        store.clone(),
+        queue.clone(),
+        "retention-test",
+    );
     let report = job.run_once().await.unwrap();
     assert_eq!(
         report,
@@ -179,7 +201,10 @@ async fn retention_prunes_what_is_past_its_bounds_and_nothing_else(db: FreshDb) 
         .collect();
     assert_eq!(
         dlq,
-        fresh[1..].iter().map(|e| e.event_id.to_string()).collect::<Vec<_>>(),
+        fresh[1..]
+            .iter()
+            .map(|e| e.event_id.to_string())
+            .collect::<Vec<_>>(),
         "the over-age one and the oldest over the size bound went"
     );
     // Counted where operators look.
@@ -194,7 +219,11 @@ async fn retention_prunes_what_is_past_its_bounds_and_nothing_else(db: FreshDb) 
         .unwrap();
     assert_eq!(status["queue"]["dlq_dropped"], 2, "{status}");
     assert_eq!(status["queue"]["dlq"], 2, "{status}");
-    assert_eq!(job.run_once().await.unwrap(), RetentionReport::default(), "nothing more");
+    assert_eq!(
+        job.run_once().await.unwrap(),
+        RetentionReport::default(),
+        "nothing more"
+    );
 
     // Run as a service: it takes the lease, and gives it up on shutdown.
     let lease = queue.keys().retention_lease();

@@ -150,7 +150,8 @@ impl Envelope {
             found,
             supported: ENVELOPE_VERSION,
         };
-        let supported = |v: u64| (u64::from(UNVERSIONED)..=u64::from(ENVELOPE_VERSION)).contains(&v);
+        let supported =
+            |v: u64| (u64::from(UNVERSIONED)..=u64::from(ENVELOPE_VERSION)).contains(&v);
         match serde_json::from_str::<Envelope>(raw) {
             Ok(env) if supported(u64::from(env.version)) => Ok(env),
             Ok(env) => Err(unsupported(u64::from(env.version))),

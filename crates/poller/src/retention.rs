@@ -65,7 +65,9 @@ impl RetentionJob {
                     }
                 }
                 Ok(false) => tracing::debug!("another poller holds the retention lease"),
-                Err(e) => tracing::warn!(error = %e, "Redis unavailable; retention skipped this interval"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Redis unavailable; retention skipped this interval")
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,

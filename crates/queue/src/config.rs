@@ -84,8 +84,9 @@ impl DlqBounds {
     pub(crate) fn script_args(&self) -> (u64, u64) {
         (
             self.max_entries.unwrap_or(0),
-            self.max_age
-                .map_or(0, |a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX).max(1)),
+            self.max_age.map_or(0, |a| {
+                u64::try_from(a.as_millis()).unwrap_or(u64::MAX).max(1)
+            }),
         )
     }
 }

@@ -105,7 +105,10 @@ mod tests {
         m.insert("other".to_owned(), Value::BulkString(b"x".to_vec()));
         let (raw, env) = payload(&m);
         assert_eq!(raw, "");
-        assert!(env.expect_err("no data is poison").to_string().contains("other"));
+        assert!(env
+            .expect_err("no data is poison")
+            .to_string()
+            .contains("other"));
     }
 
     #[test]

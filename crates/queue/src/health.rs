@@ -185,8 +185,14 @@ mod tests {
         assert!(no.contains("appendonly no") && no.contains("202"), "{no}");
         let unknown = persistence_warning(None).unwrap_or_default();
         assert!(unknown.contains("could not check"), "{unknown}");
-        assert_eq!(aof_from_info("# Persistence\r\naof_enabled:1\r\n"), Some(true));
-        assert_eq!(aof_from_info("# Persistence\r\naof_enabled:0\r\n"), Some(false));
+        assert_eq!(
+            aof_from_info("# Persistence\r\naof_enabled:1\r\n"),
+            Some(true)
+        );
+        assert_eq!(
+            aof_from_info("# Persistence\r\naof_enabled:0\r\n"),
+            Some(false)
+        );
         assert_eq!(aof_from_info("# Persistence\r\n"), None);
     }
 

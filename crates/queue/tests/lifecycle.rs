@@ -11,13 +11,21 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
+use wstg_domain::Envelope;
 use wstg_domain::{
     Catalogue, CatalogueVersion, EnvelopeError, EventKind, ProjectName, ENVELOPE_VERSION,
 };
-use wstg_domain::Envelope;
 use wstg_queue::{DlqBounds, DlqDropReason, Queue, QueueConfig};
 
 const DAY_MS: i64 = 86_400_000;
+
+/// What a drop names: event, project, item, reason.
+type Named<'a> = (
+    Option<uuid::Uuid>,
+    Option<&'a str>,
+    Option<&'a str>,
+    DlqDropReason,
+);
 
 /// A reconcile event for one item, so a drop can name the item.
 fn item_envelope(wstg_id: &str) -> Envelope {
@@ -66,10 +74,16 @@ async fn a_flood_of_dead_letters_never_grows_the_dlq_past_its_size_bound() {
         &prefix,
     )
     .await;
-    let envs: Vec<Envelope> = ["WSTG-INFO-01", "WSTG-INFO-02", "WSTG-INFO-03", "WSTG-INFO-04", "WSTG-INFO-05"]
-        .iter()
-        .map(|id| item_envelope(id))
-        .collect();
+    let envs: Vec<Envelope> = [
+        "WSTG-INFO-01",
+        "WSTG-INFO-02",
+        "WSTG-INFO-03",
+        "WSTG-INFO-04",
+        "WSTG-INFO-05",
+    ]
+    .iter()
+    .map(|id| item_envelope(id))
+    .collect();
     for (i, env) in envs.iter().enumerate() {
         q.dead_letter(env, "", "DefectDojo said 400").await.unwrap();
         assert!(xlen(&q.keys().dlq).await <= 3, "after dead letter {i}");
@@ -80,7 +94,11 @@ async fn a_flood_of_dead_letters_never_grows_the_dlq_past_its_size_bound() {
         envs[2..].iter().map(|e| e.event_id).collect::<Vec<_>>()
     );
     assert_eq!(q.dlq_dropped().await.unwrap(), 2);
-    assert_eq!(q.stats().await.unwrap().dlq_dropped, 2, "shown in the status");
+    assert_eq!(
+        q.stats().await.unwrap().dlq_dropped,
+        2,
+        "shown in the status"
+    );
 
     // What is kept replays as before.
     let kept = q.dlq_list(10).await.unwrap();
@@ -117,14 +135,23 @@ async fn the_retention_run_drops_over_age_then_over_size_oldest_first_and_names_
             .await
             .unwrap();
     }
-    let fresh: Vec<Envelope> = ["WSTG-INFO-01", "WSTG-INFO-02", "WSTG-INFO-03", "WSTG-INFO-04"]
-        .iter()
-        .map(|id| item_envelope(id))
-        .collect();
+    let fresh: Vec<Envelope> = [
+        "WSTG-INFO-01",
+        "WSTG-INFO-02",
+        "WSTG-INFO-03",
+        "WSTG-INFO-04",
+    ]
+    .iter()
+    .map(|id| item_envelope(id))
+    .collect();
     for env in &fresh {
         unbounded.dead_letter(env, "", "boom").await.unwrap();
     }
-    assert_eq!(unbounded.dlq_enforce_bounds().await.unwrap(), vec![], "no bound, no drop");
+    assert_eq!(
+        unbounded.dlq_enforce_bounds().await.unwrap(),
+        vec![],
+        "no bound, no drop"
+    );
     assert_eq!(xlen(&unbounded.keys().dlq).await, 6);
 
     // 30 days and 3 entries: the two old ones go for their age, then the
@@ -138,16 +165,38 @@ async fn the_retention_run_drops_over_age_then_over_size_oldest_first_and_names_
     )
     .await;
     let dropped = q.dlq_enforce_bounds().await.unwrap();
-    let named: Vec<(Option<uuid::Uuid>, Option<&str>, Option<&str>, DlqDropReason)> = dropped
+    let named: Vec<Named> = dropped
         .iter()
-        .map(|d| (d.event_id, d.project.as_deref(), d.wstg_id.as_deref(), d.reason))
+        .map(|d| {
+            (
+                d.event_id,
+                d.project.as_deref(),
+                d.wstg_id.as_deref(),
+                d.reason,
+            )
+        })
         .collect();
     assert_eq!(
         named,
         vec![
-            (Some(old[0].event_id), Some("client-a"), Some("WSTG-ATHN-01"), DlqDropReason::Age),
-            (Some(old[1].event_id), Some("client-a"), Some("WSTG-ATHN-02"), DlqDropReason::Age),
-            (Some(fresh[0].event_id), Some("client-a"), Some("WSTG-INFO-01"), DlqDropReason::Size),
+            (
+                Some(old[0].event_id),
+                Some("client-a"),
+                Some("WSTG-ATHN-01"),
+                DlqDropReason::Age
+            ),
+            (
+                Some(old[1].event_id),
+                Some("client-a"),
+                Some("WSTG-ATHN-02"),
+                DlqDropReason::Age
+            ),
+            (
+                Some(fresh[0].event_id),
+                Some("client-a"),
+                Some("WSTG-INFO-01"),
+                DlqDropReason::Size
+            ),
         ]
     );
     assert_eq!(q.dlq_dropped().await.unwrap(), 3);
@@ -156,7 +205,11 @@ async fn the_retention_run_drops_over_age_then_over_size_oldest_first_and_names_
         fresh[1..].iter().map(|e| e.event_id).collect::<Vec<_>>(),
         "the rest is kept"
     );
-    assert_eq!(q.dlq_enforce_bounds().await.unwrap(), vec![], "nothing more to drop");
+    assert_eq!(
+        q.dlq_enforce_bounds().await.unwrap(),
+        vec![],
+        "nothing more to drop"
+    );
     assert_eq!(q.dlq_dropped().await.unwrap(), 3);
 
     // Every kept one still replays.
@@ -215,7 +268,12 @@ impl PrivateRedis {
         let port = test_support::process::free_port();
         let child = std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--dir", std::env::temp_dir().to_str().unwrap()])
+            .args([
+                "--save",
+                "",
+                "--dir",
+                std::env::temp_dir().to_str().unwrap(),
+            ])
             .args(["--appendfilename", &format!("wstg-aof-check-{port}.aof")])
             .args(["--appenddirname", &format!("wstg-aof-check-{port}")])
             .args(args)
@@ -229,7 +287,10 @@ impl PrivateRedis {
             async move {
                 let c = redis::Client::open(url.as_str()).ok()?;
                 let mut conn = c.get_multiplexed_async_connection().await.ok()?;
-                redis::cmd("PING").query_async::<String>(&mut conn).await.ok()
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .ok()
             }
         })
         .await;
@@ -260,18 +321,36 @@ async fn the_persistence_check_tells_aof_on_from_off_and_says_when_it_cannot_tel
     assert_eq!(on.queue().await.check_persistence().await.unwrap(), None);
 
     let off = PrivateRedis::start(&["--appendonly", "no"]).await;
-    let warning = off.queue().await.check_persistence().await.unwrap().unwrap();
+    let warning = off
+        .queue()
+        .await
+        .check_persistence()
+        .await
+        .unwrap()
+        .unwrap();
     assert!(warning.contains("appendonly no"), "{warning}");
     let all = off.queue().await.startup_warnings().await;
-    assert!(all.contains(&warning), "logged at start beside the eviction check: {all:?}");
+    assert!(
+        all.contains(&warning),
+        "logged at start beside the eviction check: {all:?}"
+    );
 
     // CONFIG disabled (as on managed Redis): INFO persistence still tells.
     let no_config =
         PrivateRedis::start(&["--appendonly", "yes", "--rename-command", "CONFIG", ""]).await;
-    assert_eq!(no_config.queue().await.check_persistence().await.unwrap(), None);
+    assert_eq!(
+        no_config.queue().await.check_persistence().await.unwrap(),
+        None
+    );
     let no_config_off =
         PrivateRedis::start(&["--appendonly", "no", "--rename-command", "CONFIG", ""]).await;
-    let warning = no_config_off.queue().await.check_persistence().await.unwrap().unwrap();
+    let warning = no_config_off
+        .queue()
+        .await
+        .check_persistence()
+        .await
+        .unwrap()
+        .unwrap();
     assert!(warning.contains("appendonly no"), "{warning}");
 
     // Neither CONFIG nor INFO: say it could not be checked.
@@ -286,6 +365,12 @@ async fn the_persistence_check_tells_aof_on_from_off_and_says_when_it_cannot_tel
         "",
     ])
     .await;
-    let warning = blind.queue().await.check_persistence().await.unwrap().unwrap();
+    let warning = blind
+        .queue()
+        .await
+        .check_persistence()
+        .await
+        .unwrap()
+        .unwrap();
     assert!(warning.contains("could not check"), "{warning}");
 }

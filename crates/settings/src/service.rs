@@ -59,7 +59,11 @@ pub async fn queue(
         .await
         .with_context(|| format!("connecting to Redis at {}", settings.redis.redacted_url()))?;
     // Eviction policy and persistence (AOF): settings that lose queued work.
-    queue.startup_warnings().await.iter().for_each(|w| tracing::warn!("{w}"));
+    queue
+        .startup_warnings()
+        .await
+        .iter()
+        .for_each(|w| tracing::warn!("{w}"));
     Ok(queue)
 }
 

@@ -1034,7 +1034,11 @@ mod tests {
         let dlq = r.dlq_bounds();
         assert_eq!(dlq.max_entries, Some(10_000));
         assert_eq!(dlq.max_age, Some(Duration::from_secs(30 * 86_400)));
-        assert_eq!(dlq, wstg_queue::DlqBounds::default(), "the queue's default is the file's");
+        assert_eq!(
+            dlq,
+            wstg_queue::DlqBounds::default(),
+            "the queue's default is the file's"
+        );
         assert_eq!(r.interval(), Duration::from_secs(3600));
 
         let r = load(&[

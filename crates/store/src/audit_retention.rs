@@ -29,7 +29,9 @@ impl Store {
         .bind(i64::from(limit))
         .execute(&self.pool)
         .await
-        .map_err(StoreError::query(format!("prune_audit_batch(before {cutoff})")))?;
+        .map_err(StoreError::query(format!(
+            "prune_audit_batch(before {cutoff})"
+        )))?;
         Ok(done.rows_affected())
     }
 

@@ -148,7 +148,11 @@ async fn audit_retention_prunes_entries_older_than_the_cutoff_and_nothing_else(d
         old.push(e);
     }
     for ms in [40 * day, 40 * day + 1, 41 * day, 400 * day] {
-        let mut e = AuditEntry::new(project("alpha"), wstg("WSTG-INFO-02"), Direction::TrackerToDojo);
+        let mut e = AuditEntry::new(
+            project("alpha"),
+            wstg("WSTG-INFO-02"),
+            Direction::TrackerToDojo,
+        );
         e.timestamp = at(ms);
         kept.push(e);
     }
@@ -173,7 +177,11 @@ async fn audit_retention_prunes_entries_older_than_the_cutoff_and_nothing_else(d
     left_ids.sort();
     kept_ids.sort();
     assert_eq!(left_ids, kept_ids);
-    assert_eq!(store.prune_audit_before(cutoff).await.unwrap(), 0, "idempotent");
+    assert_eq!(
+        store.prune_audit_before(cutoff).await.unwrap(),
+        0,
+        "idempotent"
+    );
 }
 
 /// More than one batch of old entries: the loop goes on until none is left.
@@ -181,11 +189,19 @@ async fn audit_retention_runs_batch_after_batch(db: &FreshDb) {
     let store = store(db).await;
     let n = u64::from(wstg_store::AUDIT_PRUNE_BATCH) + 7;
     for i in 0..n {
-        let mut e = AuditEntry::new(project("alpha"), wstg("WSTG-INFO-01"), Direction::TrackerToDojo);
+        let mut e = AuditEntry::new(
+            project("alpha"),
+            wstg("WSTG-INFO-01"),
+            Direction::TrackerToDojo,
+        );
         e.timestamp = at(i64::try_from(i).unwrap());
         store.append_audit(&e).await.unwrap();
     }
-    let mut recent = AuditEntry::new(project("alpha"), wstg("WSTG-INFO-01"), Direction::TrackerToDojo);
+    let mut recent = AuditEntry::new(
+        project("alpha"),
+        wstg("WSTG-INFO-01"),
+        Direction::TrackerToDojo,
+    );
     recent.timestamp = at(10_000_000);
     store.append_audit(&recent).await.unwrap();
 
