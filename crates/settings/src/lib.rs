@@ -6,9 +6,11 @@
 mod error;
 pub mod keys;
 mod layers;
+pub mod retention;
 pub mod settings;
 mod startup;
 
 pub use error::{SettingsError, Unknown};
 pub use settings::{LogFormat, LogSettings, Settings};
 pub use startup::StartupSettings;
+pub use retention::RetentionSettings;
