@@ -10,10 +10,47 @@ use crate::project::ProjectName;
 use crate::status::Status;
 use crate::wstg_id::WstgId;
 
+/// The envelope layout this build writes, and the newest it reads.
+///
+/// Raise it when a change to [`Envelope`] or [`EventKind`] would be misread
+/// by a worker of the previous release (a new event kind, a field whose
+/// absence changes the meaning). An older worker then dead-letters such an
+/// event with [`EnvelopeError::UnsupportedVersion`] instead of misapplying
+/// it, and an operator replays it once every worker is upgraded
+/// (docs/redis-keys.md, "The event envelope").
+pub const ENVELOPE_VERSION: u32 = 1;
+
+/// The version of envelopes queued before the field existed: their layout is
+/// version 1's, so nothing queued before an upgrade is lost.
+const UNVERSIONED: u32 = 1;
+
+fn unversioned() -> u32 {
+    UNVERSIONED
+}
+
+/// Why a queued payload is not an envelope this build can apply. Both are
+/// permanent: the payload goes to the dead-letter queue as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// Written by a newer (or unknown) release: replay it after upgrading.
+    #[error(
+        "envelope version {found} is not supported by this build (it reads versions 1 to {supported}); \
+         replay it after upgrading every worker"
+    )]
+    UnsupportedVersion { found: u64, supported: u32 },
+    /// Not an envelope at all.
+    #[error("envelope JSON: {0}")]
+    Malformed(String),
+}
+
 /// One unit of work on the queue. The envelope is self-contained JSON so an
 /// operator can read it with `redis-cli XRANGE`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
+    /// The envelope layout ([`ENVELOPE_VERSION`] when written by this build;
+    /// absent, and read as 1, in events queued before versions existed).
+    #[serde(default = "unversioned")]
+    pub version: u32,
     /// Stable identity: kept through retries and dead-letter replays, so an
     /// event is applied once however often it is delivered.
     pub event_id: Uuid,
@@ -91,11 +128,42 @@ pub struct TrackerChange {
 impl Envelope {
     pub fn new(project: ProjectName, kind: EventKind, received_at: DateTime<Utc>) -> Envelope {
         Envelope {
+            version: ENVELOPE_VERSION,
             event_id: Uuid::now_v7(),
             project,
             received_at,
             attempt: 0,
             kind,
+        }
+    }
+
+    /// Reads an envelope as queued, checking its version first, so a
+    /// newer release's event is refused by its version rather than misread
+    /// (or refused for a field it does not know).
+    pub fn from_json(raw: &str) -> Result<Envelope, EnvelopeError> {
+        /// Only the version, whatever else the payload holds.
+        #[derive(Deserialize)]
+        struct Probe {
+            version: Option<serde_json::Value>,
+        }
+        let unsupported = |found: u64| EnvelopeError::UnsupportedVersion {
+            found,
+            supported: ENVELOPE_VERSION,
+        };
+        let supported =
+            |v: u64| (u64::from(UNVERSIONED)..=u64::from(ENVELOPE_VERSION)).contains(&v);
+        match serde_json::from_str::<Envelope>(raw) {
+            Ok(env) if supported(u64::from(env.version)) => Ok(env),
+            Ok(env) => Err(unsupported(u64::from(env.version))),
+            // A newer layout may not decode at all: its version says why.
+            Err(e) => match serde_json::from_str::<Probe>(raw) {
+                Ok(Probe {
+                    version: Some(serde_json::Value::Number(n)),
+                }) if n.as_u64().is_some_and(|v| !supported(v)) => {
+                    Err(unsupported(n.as_u64().unwrap_or_default()))
+                }
+                _ => Err(EnvelopeError::Malformed(e.to_string())),
+            },
         }
     }
 
@@ -131,10 +199,58 @@ mod tests {
             Utc::now(),
         );
         let json = serde_json::to_value(&env).unwrap();
+        assert_eq!(json["version"], ENVELOPE_VERSION);
         assert_eq!(json["type"], "tracker_change");
         assert_eq!(json["wstg_id"], "WSTG-INFO-02");
         assert_eq!(json["status"], "blocked");
         let back: Envelope = serde_json::from_value(json).unwrap();
         assert_eq!(back, env);
+    }
+
+    fn reconcile_json(extra: &str) -> String {
+        format!(
+            r#"{{{extra}"event_id":"0190b5e4-5c4e-7000-8000-000000000001","project":"default","received_at":"2026-03-01T09:00:00Z","type":"reconcile","reason":"poll"}}"#
+        )
+    }
+
+    #[test]
+    fn an_envelope_queued_before_versions_existed_reads_as_version_1() {
+        let env = Envelope::from_json(&reconcile_json("")).unwrap();
+        assert_eq!(env.version, 1);
+        let env = Envelope::from_json(&reconcile_json(r#""version":1,"#)).unwrap();
+        assert_eq!(env.version, 1);
+    }
+
+    #[test]
+    fn a_newer_version_is_refused_by_its_version_even_when_it_would_decode() {
+        let err = Envelope::from_json(&reconcile_json(r#""version":2,"#)).unwrap_err();
+        assert_eq!(
+            err,
+            EnvelopeError::UnsupportedVersion {
+                found: 2,
+                supported: ENVELOPE_VERSION
+            }
+        );
+        // A layout this build cannot decode at all still names its version.
+        let err = Envelope::from_json(r#"{"version":7,"type":"teleport"}"#).unwrap_err();
+        assert!(matches!(
+            err,
+            EnvelopeError::UnsupportedVersion { found: 7, .. }
+        ));
+        let err = Envelope::from_json(r#"{"version":0}"#).unwrap_err();
+        assert!(matches!(
+            err,
+            EnvelopeError::UnsupportedVersion { found: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn what_is_not_an_envelope_is_malformed() {
+        for raw in ["not json", r#"{"version":1}"#, r#"{"version":"x"}"#, "[]"] {
+            assert!(
+                matches!(Envelope::from_json(raw), Err(EnvelopeError::Malformed(_))),
+                "{raw}"
+            );
+        }
     }
 }

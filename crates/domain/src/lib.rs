@@ -16,7 +16,9 @@ pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
 pub use dojo_state::{DojoFlags, DojoItem};
-pub use event::{DojoObservation, Envelope, EventKind, TrackerChange};
+pub use event::{
+    DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, ENVELOPE_VERSION,
+};
 pub use notes::Notes;
 pub use project::ProjectName;
 pub use redact::redact_url;

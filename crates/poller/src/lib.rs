@@ -11,9 +11,11 @@
 pub mod alerts;
 pub mod lease;
 pub mod observe;
+pub mod retention;
 pub mod runner;
 pub mod webhook;
 
 pub use observe::{observe_project, Observation};
+pub use retention::{RetentionJob, RetentionReport};
 pub use runner::{Poller, PollerOptions};
 pub use webhook::WebhookKeeper;

@@ -23,9 +23,18 @@ fn main() -> ExitCode {
         },
         |settings| async move {
             let poller = Poller::build(&settings).await?;
+            let retention = poller.retention_job(&settings);
             println!("wstg-poller started ({})", poller.holder());
-            Ok(poller)
+            Ok((poller, retention))
         },
-        |poller, shutdown| poller.run(shutdown),
+        |(poller, retention), shutdown| async move {
+            // The retention job runs beside the poll loop, under its own
+            // lease, and stops with it.
+            let retention = tokio::spawn(retention.run(shutdown.clone()));
+            let result = poller.run(shutdown.clone()).await;
+            shutdown.cancel();
+            let _ = retention.await;
+            result
+        },
     )
 }

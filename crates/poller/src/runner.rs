@@ -78,6 +78,17 @@ impl Poller {
         &self.opts.holder
     }
 
+    /// The retention job of this replica, on its store and queue; spawned
+    /// beside [`Poller::run`] (crates/poller/src/retention.rs).
+    pub fn retention_job(&self, settings: &Settings) -> crate::RetentionJob {
+        crate::RetentionJob::new(
+            settings,
+            self.store.clone(),
+            self.queue.clone(),
+            &self.opts.holder,
+        )
+    }
+
     /// Runs until `shutdown`, then gives up its leases.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let alerts = crate::alerts::spawn(self.alerter.take(), &shutdown);

@@ -45,6 +45,50 @@ pub struct QueueConfig {
     /// run. Past it a caller waits [`POOL_WAIT`] and then gets a transient
     /// error, so no code path can open connections without limit.
     pub blocking_pool_size: usize,
+    /// How much the dead-letter queue may hold: older or more entries are
+    /// dropped, oldest first, counted and logged (see [`DlqBounds`]).
+    pub dlq_bounds: DlqBounds,
+}
+
+/// The bounds of `P:dlq`. A dead letter is a record of work given up on; it
+/// is kept for an operator to read and replay, but not without limit, or a
+/// flood of failures would fill Redis and stop the queue itself (at
+/// `maxmemory` with `noeviction`, every XADD fails).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DlqBounds {
+    /// Most dead letters kept; `None`: no size bound.
+    pub max_entries: Option<u64>,
+    /// Dead letters older than this (since they were dead-lettered) are
+    /// dropped; `None`: no age bound.
+    pub max_age: Option<Duration>,
+}
+
+impl Default for DlqBounds {
+    /// As in config/default.toml (`[retention]`): 10,000 entries, 30 days.
+    fn default() -> Self {
+        DlqBounds {
+            max_entries: Some(10_000),
+            max_age: Some(Duration::from_secs(30 * 24 * 3600)),
+        }
+    }
+}
+
+impl DlqBounds {
+    /// No bound at all (tests of other behaviour, hand-run tools).
+    pub const UNBOUNDED: DlqBounds = DlqBounds {
+        max_entries: None,
+        max_age: None,
+    };
+
+    /// The script arguments: max entries and max age in ms, 0 for none.
+    pub(crate) fn script_args(&self) -> (u64, u64) {
+        (
+            self.max_entries.unwrap_or(0),
+            self.max_age.map_or(0, |a| {
+                u64::try_from(a.as_millis()).unwrap_or(u64::MAX).max(1)
+            }),
+        )
+    }
 }
 
 impl Default for QueueConfig {
@@ -58,6 +102,7 @@ impl Default for QueueConfig {
             max_deliveries: 5,
             maxlen: None,
             blocking_pool_size: 4,
+            dlq_bounds: DlqBounds::default(),
         }
     }
 }
@@ -115,6 +160,12 @@ impl QueueConfig {
         if self.blocking_pool_size == 0 {
             return bad("blocking_pool_size must be at least 1");
         }
+        if self.dlq_bounds.max_entries == Some(0) {
+            return bad("dlq_bounds.max_entries must be at least 1 (or None for no size bound)");
+        }
+        if self.dlq_bounds.max_age == Some(Duration::ZERO) {
+            return bad("dlq_bounds.max_age must be positive (or None for no age bound)");
+        }
         if self.maxlen == Some(0) {
             return bad("maxlen must be at least 1 (or None for no trimming)");
         }
@@ -146,6 +197,7 @@ impl fmt::Debug for QueueConfig {
             .field("max_deliveries", &self.max_deliveries)
             .field("maxlen", &self.maxlen)
             .field("blocking_pool_size", &self.blocking_pool_size)
+            .field("dlq_bounds", &self.dlq_bounds)
             .finish()
     }
 }

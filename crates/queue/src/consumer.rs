@@ -57,7 +57,7 @@ use std::time::Duration;
 
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamReadReply};
 use uuid::Uuid;
-use wstg_domain::Envelope;
+use wstg_domain::{Envelope, EnvelopeError};
 
 use crate::config::QueueConfig;
 use crate::connection::{self, is_nogroup};
@@ -72,9 +72,10 @@ use crate::scripts;
 pub struct Delivery {
     /// Stream id in `P:events`; what [`Consumer::ack`] takes.
     pub id: String,
-    /// The decoded envelope, or why it does not decode: such an entry is
-    /// poison and belongs in the dead-letter queue.
-    pub envelope: Result<Envelope, String>,
+    /// The decoded envelope, or why it does not decode (a newer release's
+    /// envelope version, or not an envelope): such an entry is poison and
+    /// belongs in the dead-letter queue.
+    pub envelope: Result<Envelope, EnvelopeError>,
     /// The `data` field as stored (for dead letters and logs).
     pub raw: String,
     /// How many times Redis has handed this entry out, this time included:

@@ -6,6 +6,12 @@
 //! operator can read it with `redis-cli XRANGE P:dlq - +` and address one
 //! entry by id; replays keep the event id, so the worker's dedup still
 //! recognises an event that did get applied before it died.
+//!
+//! The stream is bounded by age and size ([`crate::DlqBounds`]): past them
+//! the oldest entries are dropped, at dead-letter time (so a flood cannot
+//! grow Redis past the bound) and by the poller's retention job (so age
+//! applies when nothing new fails). Every drop is counted in `P:dlq:dropped`
+//! and logged with its event id and item: never silently.
 
 use chrono::{DateTime, Utc};
 use redis::streams::{StreamId, StreamRangeReply};
@@ -25,6 +31,67 @@ pub const MAX_ERROR_LEN: usize = 4096;
 
 /// Entries per XRANGE page when replaying everything.
 const PAGE: usize = 100;
+
+/// Most dead letters one dead-lettering drops beside adding its own (a
+/// lowered bound is caught up by the retention job, not by one failing
+/// event's script).
+const DROPS_PER_DEAD_LETTER: usize = 100;
+
+/// Most dead letters one script run of [`Queue::dlq_enforce_bounds`] drops,
+/// so no single script blocks Redis for long.
+const DROPS_PER_RUN: usize = 1000;
+
+/// Why a dead letter was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DlqDropReason {
+    /// Older than `retention.dlq_max_age_days`.
+    Age,
+    /// Beyond the newest `retention.dlq_max_entries`.
+    Size,
+}
+
+/// One dead letter dropped by the bounds, as logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DlqDrop {
+    /// Its id in `P:dlq`.
+    pub id: String,
+    pub event_id: Option<Uuid>,
+    pub project: Option<String>,
+    pub wstg_id: Option<String>,
+    pub reason: DlqDropReason,
+}
+
+/// A drop as the script returns it: `{id, event_id, project, wstg_id, reason}`.
+type RawDrop = (String, String, String, String, String);
+
+impl DlqDrop {
+    fn from_raw((id, event_id, project, wstg_id, reason): RawDrop) -> DlqDrop {
+        let some = |s: String| Some(s).filter(|s| !s.is_empty());
+        DlqDrop {
+            id,
+            event_id: Uuid::parse_str(&event_id).ok(),
+            project: some(project),
+            wstg_id: some(wstg_id),
+            reason: if reason == "age" {
+                DlqDropReason::Age
+            } else {
+                DlqDropReason::Size
+            },
+        }
+    }
+
+    fn log(&self) {
+        tracing::warn!(
+            dlq_id = %self.id,
+            event_id = ?self.event_id,
+            project = self.project.as_deref().unwrap_or("-"),
+            wstg_id = self.wstg_id.as_deref().unwrap_or("-"),
+            reason = ?self.reason,
+            "dead letter dropped: over the dead-letter queue's bound (retention.dlq_max_age_days / dlq_max_entries)"
+        );
+    }
+}
 
 /// One dead letter as read back.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,10 +217,12 @@ impl Queue {
             // Nothing was recorded for an unknown event.
             None => self.keys.failed_at_unknown(),
         };
-        let id: String = scripts::DEAD_LETTER
+        let (max_entries, max_age_ms) = self.cfg.dlq_bounds.script_args();
+        let (id, dropped): (String, Vec<RawDrop>) = scripts::DEAD_LETTER
             .key(&self.keys.dlq)
             .key(&self.keys.events)
             .key(failed_at_key)
+            .key(&self.keys.dlq_dropped)
             .arg(GROUP)
             .arg(source_id)
             .arg(raw)
@@ -161,6 +230,9 @@ impl Queue {
             .arg(attempts)
             .arg(error)
             .arg(entry::format_time(Utc::now()))
+            .arg(max_entries)
+            .arg(max_age_ms)
+            .arg(DROPS_PER_DEAD_LETTER)
             .invoke_async(&mut self.conn.clone())
             .await?;
         tracing::warn!(
@@ -170,7 +242,49 @@ impl Queue {
             error,
             "event dead-lettered"
         );
+        for drop in dropped.into_iter().map(DlqDrop::from_raw) {
+            drop.log();
+        }
         Ok(id)
+    }
+
+    /// Drops every dead letter past the configured bounds, oldest first, in
+    /// runs of at most [`DROPS_PER_RUN`]; each drop is counted in
+    /// `P:dlq:dropped` and logged. Returns what was dropped. The poller's
+    /// retention job calls it; dead-lettering applies the bounds as well.
+    pub async fn dlq_enforce_bounds(&self) -> Result<Vec<DlqDrop>, QueueError> {
+        let (max_entries, max_age_ms) = self.cfg.dlq_bounds.script_args();
+        let mut all = Vec::new();
+        if max_entries == 0 && max_age_ms == 0 {
+            return Ok(all);
+        }
+        loop {
+            let dropped: Vec<RawDrop> = scripts::BOUND_DLQ
+                .key(&self.keys.dlq)
+                .key(&self.keys.dlq_dropped)
+                .arg(max_entries)
+                .arg(max_age_ms)
+                .arg(DROPS_PER_RUN)
+                .invoke_async(&mut self.conn.clone())
+                .await?;
+            let n = dropped.len();
+            for drop in dropped.into_iter().map(DlqDrop::from_raw) {
+                drop.log();
+                all.push(drop);
+            }
+            if n < DROPS_PER_RUN {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// How many dead letters the bounds have dropped, ever (`P:dlq:dropped`).
+    pub async fn dlq_dropped(&self) -> Result<u64, QueueError> {
+        let n: Option<u64> = redis::cmd("GET")
+            .arg(&self.keys.dlq_dropped)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(n.unwrap_or(0))
     }
 
     /// The oldest `limit` dead letters.

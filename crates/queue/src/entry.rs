@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use redis::Value;
 use uuid::Uuid;
-use wstg_domain::Envelope;
+use wstg_domain::{Envelope, EnvelopeError};
 
 use crate::error::QueueError;
 
@@ -22,9 +22,10 @@ pub fn encode(env: &Envelope) -> Result<String, QueueError> {
     Ok(serde_json::to_string(env)?)
 }
 
-/// Decodes `data`; the error text is what a poison delivery carries.
-pub fn decode(raw: &str) -> Result<Envelope, String> {
-    serde_json::from_str(raw).map_err(|e| format!("envelope JSON: {e}"))
+/// Decodes `data`, its version checked first: the error is what a poison
+/// delivery carries (a newer release's event, or not an envelope).
+pub fn decode(raw: &str) -> Result<Envelope, EnvelopeError> {
+    Envelope::from_json(raw)
 }
 
 /// A field of an entry as text. Non-UTF-8 bytes (someone XADDed binary) are
@@ -47,7 +48,7 @@ pub fn value_text(v: &Value) -> Option<String> {
 
 /// The payload of an entry and its decoded envelope. An entry without `data`
 /// is reported as poison with a readable rendering of whatever fields it had.
-pub fn payload(map: &HashMap<String, Value>) -> (String, Result<Envelope, String>) {
+pub fn payload(map: &HashMap<String, Value>) -> (String, Result<Envelope, EnvelopeError>) {
     match field(map, FIELD_DATA) {
         Some(raw) => {
             let env = decode(&raw);
@@ -58,10 +59,10 @@ pub fn payload(map: &HashMap<String, Value>) -> (String, Result<Envelope, String
             names.sort_unstable();
             (
                 String::new(),
-                Err(format!(
+                Err(EnvelopeError::Malformed(format!(
                     "entry has no '{FIELD_DATA}' field (fields: {})",
                     names.join(", ")
-                )),
+                ))),
             )
         }
     }
@@ -104,7 +105,10 @@ mod tests {
         m.insert("other".to_owned(), Value::BulkString(b"x".to_vec()));
         let (raw, env) = payload(&m);
         assert_eq!(raw, "");
-        assert!(env.expect_err("no data is poison").contains("other"));
+        assert!(env
+            .expect_err("no data is poison")
+            .to_string()
+            .contains("other"));
     }
 
     #[test]

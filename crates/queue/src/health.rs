@@ -1,4 +1,5 @@
-//! Liveness and the one Redis setting that can silently lose queued work.
+//! Liveness and the two Redis settings that can silently lose queued work:
+//! the eviction policy and persistence.
 
 use std::collections::HashMap;
 
@@ -54,6 +55,83 @@ impl Queue {
     }
 }
 
+impl Queue {
+    /// The warnings a service logs at start: eviction policy, then
+    /// persistence. A Redis that cannot be asked (transient error) gives
+    /// none here; the service's readiness reports it.
+    pub async fn startup_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Ok(Some(w)) = self.check_eviction_policy().await {
+            warnings.push(w);
+        }
+        if let Ok(Some(w)) = self.check_persistence().await {
+            warnings.push(w);
+        }
+        warnings
+    }
+
+    /// Returns a warning unless Redis keeps an append-only file (AOF).
+    ///
+    /// The ingest answers 202 once an event is in Redis: that is a promise
+    /// only if the event survives a Redis restart. RDB snapshots alone lose
+    /// every write since the last one (minutes by default); without either
+    /// a restart loses the whole queue (docs/reliability.md). Reads
+    /// `CONFIG GET appendonly`, falls back to `INFO persistence`
+    /// (`aof_enabled`) where CONFIG is disabled, and if neither answers says
+    /// that persistence could not be checked.
+    pub async fn check_persistence(&self) -> Result<Option<String>, QueueError> {
+        let mut conn = self.conn.clone();
+        let from_config: Result<HashMap<String, String>, _> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("appendonly")
+            .query_async(&mut conn)
+            .await;
+        let aof = match from_config {
+            Ok(map) => map.get("appendonly").map(|v| v.eq_ignore_ascii_case("yes")),
+            Err(e) if QueueError::from(e.clone()).is_transient() => return Err(e.into()),
+            Err(e) => {
+                tracing::debug!(error = %e, "CONFIG GET unavailable; trying INFO persistence");
+                let info: Result<String, _> = redis::cmd("INFO")
+                    .arg("persistence")
+                    .query_async(&mut conn)
+                    .await;
+                match info {
+                    Ok(text) => aof_from_info(&text),
+                    Err(e) if QueueError::from(e.clone()).is_transient() => return Err(e.into()),
+                    Err(_) => None,
+                }
+            }
+        };
+        Ok(persistence_warning(aof))
+    }
+}
+
+/// The warning for Redis's AOF setting: `Some(true)` is safe, `Some(false)`
+/// loses accepted events on a restart, `None` could not be checked.
+pub fn persistence_warning(aof: Option<bool>) -> Option<String> {
+    match aof {
+        Some(true) => None,
+        Some(false) => Some(
+            "Redis does not persist with an append-only file (appendonly no): events the \
+             ingest accepted with 202 are lost if Redis restarts before a worker applies \
+             them; set appendonly yes (docs/reliability.md)"
+                .to_owned(),
+        ),
+        None => Some(
+            "could not check whether Redis persists (CONFIG and INFO unavailable); make sure \
+             appendonly is yes, or events accepted with 202 are lost when Redis restarts \
+             (docs/reliability.md)"
+                .to_owned(),
+        ),
+    }
+}
+
+fn aof_from_info(info: &str) -> Option<bool> {
+    info.lines()
+        .find_map(|l| l.trim().strip_prefix("aof_enabled:"))
+        .map(|v| v.trim() == "1")
+}
+
 fn policy_from_info(info: &str) -> Option<String> {
     info.lines()
         .find_map(|l| l.trim().strip_prefix("maxmemory_policy:"))
@@ -98,6 +176,24 @@ mod tests {
         assert!(v.contains("wstg:idem:*"), "{v}");
         let a = eviction_warning("allkeys-lru", "wstg").unwrap_or_default();
         assert!(a.contains("lose events"), "{a}");
+    }
+
+    #[test]
+    fn persistence() {
+        assert_eq!(persistence_warning(Some(true)), None);
+        let no = persistence_warning(Some(false)).unwrap_or_default();
+        assert!(no.contains("appendonly no") && no.contains("202"), "{no}");
+        let unknown = persistence_warning(None).unwrap_or_default();
+        assert!(unknown.contains("could not check"), "{unknown}");
+        assert_eq!(
+            aof_from_info("# Persistence\r\naof_enabled:1\r\n"),
+            Some(true)
+        );
+        assert_eq!(
+            aof_from_info("# Persistence\r\naof_enabled:0\r\n"),
+            Some(false)
+        );
+        assert_eq!(aof_from_info("# Persistence\r\n"), None);
     }
 
     #[test]

@@ -8,11 +8,13 @@
 //! | `P:delayed`                      | zset   | retries waiting: member = event_id, score = due time (unix ms) |
 //! | `P:delayed:data`                 | hash   | event_id → envelope JSON of each delayed retry |
 //! | `P:dlq`                          | stream | dead letters: `data`, `event_id`, `attempts`, `error`, `first_failed_at`, `dead_at`, `source_id` |
+//! | `P:dlq:dropped`                  | string | counter: dead letters dropped by the DLQ's age and size bounds, ever |
 //! | `P:idem:<key>`                   | string | event_id first published under an idempotency key (TTL) |
 //! | `P:failed_at:<event>`            | string | RFC 3339 time of an event's first failure (TTL 7 days), copied into its dead letter |
 //! | `P:breaker`                      | hash   | consumer name → JSON state of that worker's DefectDojo circuit breaker |
 //! | `P:lock:item:<project>:<id>`     | string | lease on one item: a random token, PX = the lease (worker) |
 //! | `P:lock:project:<project>`       | string | lease on making a project's DefectDojo hierarchy (worker) |
+//! | `P:lock:retention`               | string | which poller runs the retention job (audit and DLQ pruning): holder name, PX = 2 intervals |
 //! | `P:intents:<project>:<id>`       | hash   | write-ahead record of our DefectDojo writes not known good: intent id → JSON (TTL 10 min) |
 //! | `P:poller:lease:<project>`       | string | which poller polls the project: holder name, PX = 3 passes |
 //! | `P:poller:heartbeat`             | string | the poller's last pass, JSON with `dojo_reachable` |
@@ -41,6 +43,8 @@ pub struct Keys {
     pub delayed: String,
     pub delayed_data: String,
     pub dlq: String,
+    /// How many dead letters the DLQ's bounds dropped (a counter).
+    pub dlq_dropped: String,
     pub breaker: String,
     pub poller_heartbeat: String,
     /// DefectDojo's notification webhook as the poller last saw it (JSON).
@@ -62,6 +66,7 @@ impl Keys {
             delayed: format!("{prefix}:delayed"),
             delayed_data: format!("{prefix}:delayed:data"),
             dlq: format!("{prefix}:dlq"),
+            dlq_dropped: format!("{prefix}:dlq:dropped"),
             breaker: format!("{prefix}:breaker"),
             poller_heartbeat: format!("{prefix}:poller:heartbeat"),
             dojo_webhook: format!("{prefix}:dojo:webhook"),
@@ -96,6 +101,11 @@ impl Keys {
         format!("{}:lock:{name}", self.prefix)
     }
 
+    /// The lease of the retention job (one poller replica prunes).
+    pub fn retention_lease(&self) -> String {
+        self.lock("retention")
+    }
+
     /// The lease on one item.
     pub fn item_lock(&self, project: &str, wstg_id: &str) -> String {
         self.lock(&format!("item:{project}:{wstg_id}"))
@@ -128,6 +138,7 @@ mod tests {
         assert_eq!(k.delayed, "wstg:delayed");
         assert_eq!(k.delayed_data, "wstg:delayed:data");
         assert_eq!(k.dlq, "wstg:dlq");
+        assert_eq!(k.dlq_dropped, "wstg:dlq:dropped");
         assert_eq!(k.breaker, "wstg:breaker");
         assert_eq!(k.poller_heartbeat, "wstg:poller:heartbeat");
         assert_eq!(k.poller_last_ok, "wstg:poller:last_ok");
@@ -148,6 +159,7 @@ mod tests {
             "wstg:intents:p:WSTG-INFO-01"
         );
         assert_eq!(k.poller_lease("p"), "wstg:poller:lease:p");
+        assert_eq!(k.retention_lease(), "wstg:lock:retention");
         assert_eq!(k.feed("changes"), "wstg:changes");
     }
 }

@@ -41,12 +41,12 @@ pub mod trim;
 
 pub use backoff::reconnect_delay;
 pub use breaker_state::{BreakerReport, BreakerState};
-pub use config::QueueConfig;
+pub use config::{DlqBounds, QueueConfig};
 pub use consumer::{unique_consumer_name, Consumer, Delivery};
-pub use dlq::DeadLetter;
+pub use dlq::{DeadLetter, DlqDrop, DlqDropReason};
 pub use error::QueueError;
 pub use feeds::{Feed, FeedEntry, FeedReader};
-pub use health::eviction_warning;
+pub use health::{eviction_warning, persistence_warning};
 pub use keys::{Keys, GROUP};
 pub use lease::{Lease, Leases};
 pub use publish::Published;

@@ -137,18 +137,83 @@ return {moved, orphans}
     )
 });
 
-/// Dead-letter an event and ack its delivery in one step.
+/// `bound_dlq(dlq, dropped, max_entries, max_age_ms, limit)`: drops dead
+/// letters past the bounds, oldest first: those older than `max_age_ms` (by
+/// their id, the time Redis added them; Redis's own clock), then the oldest
+/// beyond `max_entries` ('0' = no bound of that kind), at most `limit` in
+/// all. Each drop is counted in the `dropped` counter in the same step, so
+/// the count is exact however many replicas prune at once. Returns, per
+/// drop, `{dlq id, event_id, project, wstg_id, 'age'|'size'}` ('' when
+/// unknown) for the caller to log. Prepended to scripts that bound the DLQ.
+const BOUND_DLQ_FN: &str = r"
+local function bound_dlq(dlq, dropped_key, max_entries, max_age_ms, limit)
+  local dropped = {}
+  limit = tonumber(limit)
+  local function drop(entries, reason)
+    for _, e in ipairs(entries) do
+      local data, event_id = '', ''
+      local f = e[2]
+      for i = 1, #f, 2 do
+        if f[i] == 'data' then data = f[i + 1] elseif f[i] == 'event_id' then event_id = f[i + 1] end
+      end
+      local project, wstg_id = '', ''
+      local ok, env = pcall(cjson.decode, data)
+      if ok and type(env) == 'table' then
+        if type(env.project) == 'string' then project = env.project end
+        if type(env.wstg_id) == 'string' then wstg_id = env.wstg_id end
+        if event_id == '' and type(env.event_id) == 'string' then event_id = env.event_id end
+      end
+      redis.call('XDEL', dlq, e[1])
+      dropped[#dropped + 1] = {e[1], event_id, project, wstg_id, reason}
+    end
+  end
+  if tonumber(max_age_ms) > 0 then
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local last = now - tonumber(max_age_ms) - 1
+    if last >= 0 then
+      drop(redis.call('XRANGE', dlq, '-', string.format('%d', last), 'COUNT', limit), 'age')
+    end
+  end
+  if tonumber(max_entries) > 0 then
+    local over = redis.call('XLEN', dlq) - tonumber(max_entries)
+    local room = limit - #dropped
+    if over > 0 and room > 0 then
+      drop(redis.call('XRANGE', dlq, '-', '+', 'COUNT', math.min(over, room)), 'size')
+    end
+  end
+  if #dropped > 0 then
+    redis.call('INCRBY', dropped_key, #dropped)
+  end
+  return dropped
+end
+";
+
+/// Drop dead letters past the bounds (see [`BOUND_DLQ_FN`]).
 ///
-/// KEYS: dlq, events, failed_at key.
+/// KEYS: dlq, dropped counter. ARGV: max entries, max age ms, limit.
+pub static BOUND_DLQ: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{BOUND_DLQ_FN}return bound_dlq(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])"
+    ))
+});
+
+/// Dead-letter an event and ack its delivery in one step, then hold the DLQ
+/// to its bounds, so a flood of dead letters cannot grow Redis past them.
+///
+/// KEYS: dlq, events, failed_at key, dropped counter.
 /// ARGV: group, source id ('' = none), data, event_id ('' = unknown),
-/// attempts, error, dead_at (RFC 3339).
+/// attempts, error, dead_at (RFC 3339), max entries, max age ms, limit of
+/// drops.
 /// The recorded attempts are the larger of ARGV attempts and the source
 /// entry's delivery count (an entry that kept killing its workers never got
 /// as far as a counted retry). The group commands run under pcall: a source
 /// whose stream or group has vanished is simply not pending.
-/// Returns the dead letter's id.
+/// Returns `{dead letter id, drops}` (drops as [`BOUND_DLQ_FN`] returns
+/// them). The new entry itself is never dropped by its own bound.
 pub static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{BOUND_DLQ_FN}{}",
         r"
 local acked = 0
 local attempts = tonumber(ARGV[5])
@@ -188,9 +253,10 @@ redis.call('DEL', KEYS[3])
 if acked == 1 then
   redis.call('XDEL', KEYS[2], ARGV[2])
 end
-return id
-",
-    )
+local dropped = bound_dlq(KEYS[1], KEYS[4], ARGV[8], ARGV[9], ARGV[10])
+return {id, dropped}
+"
+    ))
 });
 
 /// Move one dead letter back onto the events stream, unless someone else

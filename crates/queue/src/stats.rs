@@ -31,6 +31,9 @@ pub struct QueueStats {
     pub delayed: u64,
     /// Dead letters in `P:dlq`.
     pub dlq: u64,
+    /// Dead letters dropped by the DLQ's age and size bounds, ever
+    /// (`P:dlq:dropped`): each one was logged with its event and item.
+    pub dlq_dropped: u64,
     /// The longest time any pending entry has gone without being acked or
     /// re-delivered. Above `claim_min_idle` means no one is reclaiming.
     pub oldest_pending_idle_ms: Option<u64>,
@@ -39,19 +42,22 @@ pub struct QueueStats {
 impl Queue {
     pub async fn stats(&self) -> Result<QueueStats, QueueError> {
         let mut conn = self.conn.clone();
-        let (stream_len, delayed, dlq): (u64, u64, u64) = redis::pipe()
+        let (stream_len, delayed, dlq, dlq_dropped): (u64, u64, u64, Option<u64>) = redis::pipe()
             .cmd("XLEN")
             .arg(&self.keys.events)
             .cmd("ZCARD")
             .arg(&self.keys.delayed)
             .cmd("XLEN")
             .arg(&self.keys.dlq)
+            .cmd("GET")
+            .arg(&self.keys.dlq_dropped)
             .query_async(&mut conn)
             .await?;
         let mut stats = QueueStats {
             stream_len,
             delayed,
             dlq,
+            dlq_dropped: dlq_dropped.unwrap_or(0),
             ..Default::default()
         };
 

@@ -197,7 +197,12 @@ async fn poison_entries_surface_as_decode_errors_and_can_be_dead_lettered() {
     assert_eq!(got[0].raw, "this is not json");
     assert!(got[0].envelope.is_err());
     assert_eq!(got[1].id, no_data);
-    assert!(got[1].envelope.as_ref().unwrap_err().contains("something"));
+    assert!(got[1]
+        .envelope
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("something"));
     assert_eq!(got[2].id, good);
     assert!(got[2].envelope.is_ok());
 

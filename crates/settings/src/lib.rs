@@ -7,6 +7,7 @@ pub mod alert;
 mod error;
 pub mod keys;
 mod layers;
+pub mod retention;
 pub mod settings;
 mod startup;
 
@@ -14,3 +15,4 @@ pub use alert::{AlertKind, AlertSettings, AlertThresholds};
 pub use error::{SettingsError, Unknown};
 pub use settings::{LogFormat, LogSettings, Settings};
 pub use startup::StartupSettings;
+pub use retention::RetentionSettings;

@@ -19,6 +19,7 @@ use crate::error::{invalid, SettingsError};
 use crate::keys::{self, env_var};
 use crate::layers;
 pub use crate::startup::StartupSettings;
+use crate::retention::RetentionSettings;
 
 /// A value of the wrong type ("5s" for a number of seconds) is reported
 /// like every other invalid value: by key and environment variable.
@@ -57,6 +58,7 @@ struct Raw {
     limits: LimitSettings,
     startup: StartupSettings,
     alert: RawAlert,
+    retention: RetentionSettings,
     log: RawLog,
 }
 #[derive(Deserialize)]
@@ -133,6 +135,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub startup: StartupSettings,
     pub alert: AlertSettings,
+    pub retention: RetentionSettings,
     pub log: LogSettings,
 }
 
@@ -463,6 +466,15 @@ impl Settings {
                 return Err(invalid(key, "must be at least 1"));
             }
         }
+        if raw.retention.dlq_max_entries == 0 {
+            return Err(invalid(
+                "retention.dlq_max_entries",
+                "must be at least 1 (the dead-letter queue is always bounded)",
+            ));
+        }
+        if raw.retention.interval_secs == 0 {
+            return Err(invalid("retention.interval_secs", "must be at least 1"));
+        }
         if raw.poller.interval_secs == 0 {
             return Err(invalid("poller.interval_secs", "must be at least 1"));
         }
@@ -547,6 +559,7 @@ impl Settings {
             limits: raw.limits,
             startup: raw.startup,
             alert: crate::alert::parse(raw.alert)?,
+            retention: raw.retention,
             log: LogSettings { format, level },
         })
     }
@@ -945,6 +958,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("WSTG_DOJO_WEBHOOK_URL"), "{err}");
+    }
+
+    #[test]
+    fn retention_defaults_keep_a_year_of_audit_and_bound_the_dead_letters() {
+        let r = load(&[]).unwrap().retention;
+        assert_eq!(r.audit_days, 365);
+        assert_eq!(r.audit_max_age(), Some(Duration::from_secs(365 * 86_400)));
+        let dlq = r.dlq_bounds();
+        assert_eq!(dlq.max_entries, Some(10_000));
+        assert_eq!(dlq.max_age, Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(
+            dlq,
+            wstg_queue::DlqBounds::default(),
+            "the queue's default is the file's"
+        );
+        assert_eq!(r.interval(), Duration::from_secs(3600));
+
+        let r = load(&[
+            ("WSTG_RETENTION_AUDIT_DAYS", "0"),
+            ("WSTG_RETENTION_DLQ_MAX_AGE_DAYS", "0"),
+            ("WSTG_RETENTION_DLQ_MAX_ENTRIES", "5"),
+            ("WSTG_RETENTION_INTERVAL_SECS", "60"),
+        ])
+        .unwrap()
+        .retention;
+        assert_eq!(r.audit_max_age(), None, "0 keeps the audit forever");
+        assert_eq!(r.dlq_bounds().max_age, None);
+        assert_eq!(r.dlq_bounds().max_entries, Some(5));
+        assert_eq!(r.interval(), Duration::from_secs(60));
+
+        let err = load(&[("WSTG_RETENTION_DLQ_MAX_ENTRIES", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WSTG_RETENTION_DLQ_MAX_ENTRIES"), "{err}");
+        let err = load(&[("WSTG_RETENTION_AUDIT_DAYS", "-1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retention.audit_days"), "{err}");
     }
 
     #[test]

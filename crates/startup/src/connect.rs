@@ -12,7 +12,7 @@ use wstg_store::{Store, StoreError};
 use crate::patience::wait_for;
 
 /// The queue, with `tune` applied to its configuration; warns when Redis
-/// could evict queue keys. One attempt.
+/// could evict queue keys or does not persist them. One attempt.
 pub async fn queue(
     settings: &Settings,
     tune: impl FnOnce(&mut QueueConfig),
@@ -21,7 +21,7 @@ pub async fn queue(
     let queue = Queue::connect(cfg)
         .await
         .with_context(|| redis_context(settings))?;
-    warn_on_eviction(&queue).await;
+    warn_on_data_loss_settings(&queue).await;
     Ok(queue)
 }
 
@@ -39,7 +39,7 @@ pub async fn wait_for_queue(
     .await
     .map_err(|e: QueueError| anyhow::Error::new(e))
     .with_context(|| redis_context(settings))?;
-    warn_on_eviction(&queue).await;
+    warn_on_data_loss_settings(&queue).await;
     Ok(queue)
 }
 
@@ -49,6 +49,7 @@ fn queue_config(settings: &Settings, tune: impl FnOnce(&mut QueueConfig)) -> Que
         settings.redis.key_prefix.clone(),
     );
     cfg.blocking_pool_size = settings.redis.blocking_pool_size;
+    cfg.dlq_bounds = settings.retention.dlq_bounds();
     tune(&mut cfg);
     cfg
 }
@@ -57,10 +58,14 @@ fn redis_context(settings: &Settings) -> String {
     format!("connecting to Redis at {}", settings.redis.redacted_url())
 }
 
-async fn warn_on_eviction(queue: &Queue) {
-    if let Ok(Some(warning)) = queue.check_eviction_policy().await {
-        tracing::warn!("{warning}");
-    }
+/// Eviction policy and persistence (AOF): Redis settings that lose queued
+/// work (docs/reliability.md).
+async fn warn_on_data_loss_settings(queue: &Queue) {
+    queue
+        .startup_warnings()
+        .await
+        .iter()
+        .for_each(|w| tracing::warn!("{w}"));
 }
 
 /// The store, opened (never created or migrated: `wstgctl migrate` does

@@ -15,6 +15,7 @@
 
 mod audit;
 mod backup;
+mod audit_retention;
 mod error;
 mod items;
 mod migrations;
@@ -32,6 +33,7 @@ mod tokens;
 mod view;
 
 pub use audit::AuditEntry;
+pub use audit_retention::AUDIT_PRUNE_BATCH;
 pub use error::StoreError;
 pub use items::{ItemRecord, Pulled, Pushed, TrackerRecord};
 pub use migrations::MIGRATOR;

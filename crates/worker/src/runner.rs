@@ -10,7 +10,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use wstg_domain::{Catalogue, Envelope, EventKind, ProjectName, WstgId};
+use wstg_domain::{Catalogue, Envelope, EnvelopeError, EventKind, ProjectName, WstgId};
 use wstg_queue::{retry::retry_delay, Consumer, Delivery, Queue};
 use wstg_settings::Settings;
 use wstg_startup::connect as service;
@@ -241,13 +241,21 @@ impl Worker {
         let mut index: HashMap<ItemKey, usize> = HashMap::new();
         for d in deliveries {
             let exceeded = d.exceeded(self.opts.max_deliveries);
+            let event_id = d.event_id();
             let env = match d.envelope {
                 Ok(env) => env,
-                Err(reason) => {
-                    tracing::error!(stream_id = %d.id, %reason, "undecodable message dead-lettered");
+                Err(refused) => {
+                    // Permanent either way: retrying cannot make a newer
+                    // release's event readable (it is replayed after the
+                    // upgrade) nor a broken payload an event.
+                    let why = match &refused {
+                        EnvelopeError::UnsupportedVersion { .. } => refused.to_string(),
+                        EnvelopeError::Malformed(_) => format!("undecodable: {refused}"),
+                    };
+                    tracing::error!(stream_id = %d.id, ?event_id, reason = %why, "message dead-lettered unapplied");
                     if self
                         .queue
-                        .dead_letter_raw(&d.raw, &d.id, &format!("undecodable: {reason}"))
+                        .dead_letter_raw(&d.raw, &d.id, &why)
                         .await
                         .is_ok()
                     {

@@ -128,3 +128,89 @@ fn audit_entries_serialise_with_the_original_log_field_names() {
     let back: AuditEntry = serde_json::from_value(json).unwrap();
     assert_eq!(back, e);
 }
+
+/// `retention.audit_days`: entries logged before the cutoff go, in batches
+/// of the given size; entries at or after it, of every project, stay.
+async fn audit_retention_prunes_entries_older_than_the_cutoff_and_nothing_else(db: &FreshDb) {
+    let store = store(db).await;
+    let day = 86_400_000_i64;
+    let cutoff = at(40 * day);
+    let mut old = Vec::new();
+    let mut kept = Vec::new();
+    for i in 0..25_i64 {
+        // Old ones spread over the 40 days before the cutoff, in both projects.
+        let mut e = AuditEntry::new(
+            project(if i % 2 == 0 { "alpha" } else { "beta" }),
+            wstg("WSTG-INFO-01"),
+            Direction::DojoToTracker,
+        );
+        e.timestamp = at(i * day + i);
+        old.push(e);
+    }
+    for ms in [40 * day, 40 * day + 1, 41 * day, 400 * day] {
+        let mut e = AuditEntry::new(
+            project("alpha"),
+            wstg("WSTG-INFO-02"),
+            Direction::TrackerToDojo,
+        );
+        e.timestamp = at(ms);
+        kept.push(e);
+    }
+    for e in old.iter().chain(&kept) {
+        store.append_audit(e).await.unwrap();
+    }
+
+    // A batch deletes at most its limit, oldest first.
+    assert_eq!(store.prune_audit_batch(cutoff, 10).await.unwrap(), 10);
+    let left = store.recent_audit(None, 100).await.unwrap();
+    assert_eq!(left.len(), 19);
+    assert!(
+        old[..10].iter().all(|e| !left.iter().any(|l| l.id == e.id)),
+        "the ten oldest went first"
+    );
+
+    // The rest of the old ones, batch after batch; nothing at or after the cutoff.
+    assert_eq!(store.prune_audit_before(cutoff).await.unwrap(), 15);
+    let left = store.recent_audit(None, 100).await.unwrap();
+    let mut left_ids: Vec<_> = left.iter().map(|e| e.id).collect();
+    let mut kept_ids: Vec<_> = kept.iter().map(|e| e.id).collect();
+    left_ids.sort();
+    kept_ids.sort();
+    assert_eq!(left_ids, kept_ids);
+    assert_eq!(
+        store.prune_audit_before(cutoff).await.unwrap(),
+        0,
+        "idempotent"
+    );
+}
+
+/// More than one batch of old entries: the loop goes on until none is left.
+async fn audit_retention_runs_batch_after_batch(db: &FreshDb) {
+    let store = store(db).await;
+    let n = u64::from(wstg_store::AUDIT_PRUNE_BATCH) + 7;
+    for i in 0..n {
+        let mut e = AuditEntry::new(
+            project("alpha"),
+            wstg("WSTG-INFO-01"),
+            Direction::TrackerToDojo,
+        );
+        e.timestamp = at(i64::try_from(i).unwrap());
+        store.append_audit(&e).await.unwrap();
+    }
+    let mut recent = AuditEntry::new(
+        project("alpha"),
+        wstg("WSTG-INFO-01"),
+        Direction::TrackerToDojo,
+    );
+    recent.timestamp = at(10_000_000);
+    store.append_audit(&recent).await.unwrap();
+
+    assert_eq!(store.prune_audit_before(at(5_000_000)).await.unwrap(), n);
+    let left = store.recent_audit(None, 10).await.unwrap();
+    assert_eq!(left, vec![recent]);
+}
+
+on_both_backends!(
+    audit_retention_prunes_entries_older_than_the_cutoff_and_nothing_else,
+    audit_retention_runs_batch_after_batch,
+);
