@@ -165,7 +165,7 @@ async fn retention_prunes_what_is_past_its_bounds_and_nothing_else(db: FreshDb) 
     }
 
     // The poller's job, on a queue configured from the settings.
-    let queue = wstg_settings::service::queue(&sys.settings, |_| {})
+    let queue = wstg_startup::connect::queue(&sys.settings, |_| {})
         .await
         .unwrap();
     let job = RetentionJob::new(

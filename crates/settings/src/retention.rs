@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use wstg_queue::DlqBounds;
 
 /// Retention as read from `[retention]`; config/default.toml explains each.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -30,12 +29,14 @@ impl RetentionSettings {
         (self.audit_days > 0).then(|| DAY * self.audit_days)
     }
 
-    /// The dead-letter queue's bounds, for the queue's configuration.
-    pub fn dlq_bounds(&self) -> DlqBounds {
-        DlqBounds {
-            max_entries: Some(self.dlq_max_entries),
-            max_age: (self.dlq_max_age_days > 0).then(|| DAY * self.dlq_max_age_days),
-        }
+    /// Most dead letters kept (always bounded).
+    pub fn dlq_max_entries(&self) -> u64 {
+        self.dlq_max_entries
+    }
+
+    /// How long a dead letter is kept; `None`: no age bound.
+    pub fn dlq_max_age(&self) -> Option<Duration> {
+        (self.dlq_max_age_days > 0).then(|| DAY * self.dlq_max_age_days)
     }
 
     pub fn interval(&self) -> Duration {

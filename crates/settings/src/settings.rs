@@ -965,14 +965,8 @@ mod tests {
         let r = load(&[]).unwrap().retention;
         assert_eq!(r.audit_days, 365);
         assert_eq!(r.audit_max_age(), Some(Duration::from_secs(365 * 86_400)));
-        let dlq = r.dlq_bounds();
-        assert_eq!(dlq.max_entries, Some(10_000));
-        assert_eq!(dlq.max_age, Some(Duration::from_secs(30 * 86_400)));
-        assert_eq!(
-            dlq,
-            wstg_queue::DlqBounds::default(),
-            "the queue's default is the file's"
-        );
+        assert_eq!(r.dlq_max_entries(), 10_000);
+        assert_eq!(r.dlq_max_age(), Some(Duration::from_secs(30 * 86_400)));
         assert_eq!(r.interval(), Duration::from_secs(3600));
 
         let r = load(&[
@@ -984,8 +978,8 @@ mod tests {
         .unwrap()
         .retention;
         assert_eq!(r.audit_max_age(), None, "0 keeps the audit forever");
-        assert_eq!(r.dlq_bounds().max_age, None);
-        assert_eq!(r.dlq_bounds().max_entries, Some(5));
+        assert_eq!(r.dlq_max_age(), None);
+        assert_eq!(r.dlq_max_entries(), 5);
         assert_eq!(r.interval(), Duration::from_secs(60));
 
         let err = load(&[("WSTG_RETENTION_DLQ_MAX_ENTRIES", "0")])

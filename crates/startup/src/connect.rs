@@ -5,8 +5,8 @@
 
 use anyhow::Context;
 use dojo_client::{DojoClient, DojoConfig, NotesField, Severity};
-use wstg_queue::{Queue, QueueConfig, QueueError};
-use wstg_settings::Settings;
+use wstg_queue::{DlqBounds, Queue, QueueConfig, QueueError};
+use wstg_settings::{RetentionSettings, Settings};
 use wstg_store::{Store, StoreError};
 
 use crate::patience::wait_for;
@@ -49,9 +49,17 @@ fn queue_config(settings: &Settings, tune: impl FnOnce(&mut QueueConfig)) -> Que
         settings.redis.key_prefix.clone(),
     );
     cfg.blocking_pool_size = settings.redis.blocking_pool_size;
-    cfg.dlq_bounds = settings.retention.dlq_bounds();
+    cfg.dlq_bounds = dlq_bounds(&settings.retention);
     tune(&mut cfg);
     cfg
+}
+
+/// The dead-letter queue's bounds from `[retention]`.
+pub fn dlq_bounds(retention: &RetentionSettings) -> DlqBounds {
+    DlqBounds {
+        max_entries: Some(retention.dlq_max_entries()),
+        max_age: retention.dlq_max_age(),
+    }
 }
 
 fn redis_context(settings: &Settings) -> String {
@@ -113,4 +121,17 @@ pub fn notes_field(settings: &Settings) -> anyhow::Result<NotesField> {
         .notes_field
         .parse()
         .map_err(|e| anyhow::anyhow!("dojo.notes_field: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The queue's own default bounds are the shipped configuration's, so a
+    /// queue opened without settings (tests, tools) bounds alike.
+    #[test]
+    fn the_queue_default_dlq_bounds_are_the_configured_defaults() {
+        let settings = Settings::load_from(std::iter::empty::<(String, String)>()).expect("defaults load");
+        assert_eq!(dlq_bounds(&settings.retention), DlqBounds::default());
+    }
 }
