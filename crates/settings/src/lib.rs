@@ -13,6 +13,6 @@ mod startup;
 
 pub use alert::{AlertKind, AlertSettings, AlertThresholds};
 pub use error::{SettingsError, Unknown};
+pub use retention::RetentionSettings;
 pub use settings::{LogFormat, LogSettings, Settings};
 pub use startup::StartupSettings;
-pub use retention::RetentionSettings;
