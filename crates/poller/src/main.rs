@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     telemetry::init(&settings.log);
+    wstg_ops::install("wstg-poller");
     let poller = match Poller::build(&settings).await {
         Ok(p) => p,
         Err(e) => {
@@ -21,9 +22,27 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let ops = match wstg_ops::OpsServer::start(
+        settings.poller.ops_addr,
+        poller.ops_checks(),
+        settings.metrics.token.clone(),
+    ) {
+        Ok(ops) => ops,
+        Err(e) => {
+            eprintln!("wstg-poller: could not start: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let shutdown = service::shutdown_on_signal();
-    println!("wstg-poller started ({})", poller.holder());
-    match poller.run(shutdown).await {
+    tracing::info!(ops = %ops.local_addr(), "ops endpoints (/healthz, /readyz, /metrics)");
+    println!(
+        "wstg-poller started ({}; ops http://{})",
+        poller.holder(),
+        ops.local_addr()
+    );
+    let result = poller.run(shutdown).await;
+    ops.stop().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wstg-poller: {e:#}");

@@ -169,6 +169,21 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
         "time in-flight work gets after SIGTERM",
     ),
     (
+        "WSTG_WORKER_OPS_ADDR",
+        "worker.ops_addr",
+        "address of the worker's /healthz, /readyz and /metrics (port 0: any free port, printed at start)",
+    ),
+    (
+        "WSTG_POLLER_OPS_ADDR",
+        "poller.ops_addr",
+        "address of the poller's /healthz, /readyz and /metrics (port 0: any free port, printed at start)",
+    ),
+    (
+        "WSTG_METRICS_TOKEN",
+        "metrics.token",
+        "bearer token for /metrics on every service (secret); unset: ingest needs an admin token, ops addresses are open on loopback only",
+    ),
+    (
         "WSTG_POLL_INTERVAL_SECS",
         "poller.interval_secs",
         "seconds between DefectDojo polls",
@@ -306,6 +321,7 @@ struct Raw {
     poller: RawPoller,
     auth: RawAuth,
     limits: LimitSettings,
+    metrics: crate::metrics::RawMetrics,
     log: RawLog,
 }
 #[derive(Deserialize)]
@@ -348,6 +364,7 @@ struct RawIngest {
 struct RawPoller {
     interval_secs: u64,
     conflict_policy: String,
+    ops_addr: String,
 }
 #[derive(Deserialize)]
 struct RawAuth {
@@ -373,6 +390,7 @@ pub struct Settings {
     pub poller: PollerSettings,
     pub auth: AuthSettings,
     pub limits: LimitSettings,
+    pub metrics: crate::metrics::MetricsSettings,
     pub log: LogSettings,
 }
 
@@ -458,12 +476,17 @@ pub struct WorkerSettings {
     pub shutdown_deadline_secs: u64,
     /// Least time between two DefectDojo writes to one item.
     pub item_write_interval_ms: u64,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served (port 0: any
+    /// free port, so replicas on one host never clash).
+    pub ops_addr: SocketAddr,
 }
 
 #[derive(Debug, Clone)]
 pub struct PollerSettings {
     pub interval: Duration,
     pub conflict_policy: ConflictPolicy,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    pub ops_addr: SocketAddr,
 }
 
 /// Who may call the API (docs/security.md). The configured tokens themselves
@@ -530,7 +553,7 @@ impl RedisSettings {
     }
 }
 
-fn secret(v: Option<String>) -> Option<SecretString> {
+pub(crate) fn secret(v: Option<String>) -> Option<SecretString> {
     v.filter(|s| !s.trim().is_empty())
         .map(|s| SecretString::from(s.trim().to_owned()))
 }
@@ -719,6 +742,12 @@ impl Settings {
             .conflict_policy
             .parse()
             .map_err(|e| invalid("poller.conflict_policy", e))?;
+        let poller_ops_addr: SocketAddr = raw.poller.ops_addr.parse().map_err(|e| {
+            invalid(
+                "poller.ops_addr",
+                format!("'{}': {e}", raw.poller.ops_addr),
+            )
+        })?;
         let public_host = match raw.auth.public_host.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(h) => {
@@ -785,6 +814,7 @@ impl Settings {
             poller: PollerSettings {
                 interval: Duration::from_secs(raw.poller.interval_secs),
                 conflict_policy,
+                ops_addr: poller_ops_addr,
             },
             auth: AuthSettings {
                 allow_anonymous: raw.auth.allow_anonymous,
@@ -792,6 +822,7 @@ impl Settings {
                 create_projects_on_demand: raw.auth.create_projects_on_demand,
             },
             limits: raw.limits,
+            metrics: crate::metrics::MetricsSettings::parse(raw.metrics),
             log: LogSettings {
                 format,
                 level: raw.log.level,
@@ -990,6 +1021,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("WSTG_DOJO_WEBHOOK_URL"), "{err}");
+    }
+
+    #[test]
+    fn ops_addresses_default_to_loopback_and_any_port() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.worker.ops_addr.to_string(), "127.0.0.1:0");
+        assert_eq!(s.poller.ops_addr.to_string(), "127.0.0.1:0");
+        assert!(s.metrics.token.is_none(), "there is no default metrics token");
+        let s = load(&[
+            ("WSTG_WORKER_OPS_ADDR", "0.0.0.0:9101"),
+            ("WSTG_POLLER_OPS_ADDR", "0.0.0.0:9102"),
+            ("WSTG_METRICS_TOKEN", "metrics-secret-token"),
+        ])
+        .unwrap();
+        assert_eq!(s.worker.ops_addr.port(), 9101);
+        assert_eq!(s.poller.ops_addr.port(), 9102);
+        assert!(!format!("{s:?}").contains("metrics-secret-token"));
+        for var in ["WSTG_WORKER_OPS_ADDR", "WSTG_POLLER_OPS_ADDR"] {
+            let err = load(&[(var, "nowhere")]).unwrap_err().to_string();
+            assert!(err.contains(var), "{err}");
+        }
     }
 
     #[test]
