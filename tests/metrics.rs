@@ -143,7 +143,10 @@ async fn every_documented_metric_is_on_its_services_and_metrics_need_a_token() {
         for (service, url) in &services {
             let (status, body) = get(url, Some(METRICS_TOKEN)).await;
             assert_eq!(status, 200, "{service}: {body}");
-            for m in documented.iter().filter(|m| m.services.iter().any(|s| s == service)) {
+            for m in documented
+                .iter()
+                .filter(|m| m.services.iter().any(|s| s == service))
+            {
                 if !exposes(&body, m) {
                     missing.push(format!("{service}: {}", m.name));
                 }
@@ -173,7 +176,9 @@ async fn every_documented_metric_is_on_its_services_and_metrics_need_a_token() {
     assert!(!both.contains("findings/1/"), "an id in a label: {both}");
     let (_, body) = get(&format!("{ingest_url}/metrics"), Some(METRICS_TOKEN)).await;
     assert!(
-        body.contains(r#"wstg_http_requests_total{method="POST",route="/api/wstg/sync",status="202"} 1"#),
+        body.contains(
+            r#"wstg_http_requests_total{method="POST",route="/api/wstg/sync",status="202"} 1"#
+        ),
         "{body}"
     );
     // A path no route serves is counted without its text.
@@ -187,11 +192,17 @@ async fn every_documented_metric_is_on_its_services_and_metrics_need_a_token() {
     assert_eq!(get(&ingest_metrics, None).await.0, 401);
     assert_eq!(get(&ingest_metrics, Some("wrong")).await.0, 401);
     let (status, body) = get(&ingest_metrics, Some(INGEST_TOKEN)).await;
-    assert_eq!(status, 403, "a tracker token does not open /metrics: {body}");
+    assert_eq!(
+        status, 403,
+        "a tracker token does not open /metrics: {body}"
+    );
     assert_eq!(get(&ingest_metrics, Some(ADMIN_TOKEN)).await.0, 200);
     // A worker with a metrics token wants it, even on loopback.
     assert_eq!(get(&format!("{worker}/metrics"), None).await.0, 401);
-    assert_eq!(get(&format!("{worker}/metrics"), Some("wrong")).await.0, 401);
+    assert_eq!(
+        get(&format!("{worker}/metrics"), Some("wrong")).await.0,
+        401
+    );
     // Health needs no token and says nothing secret.
     for base in [&worker, &poller] {
         assert_eq!(get(&format!("{base}/healthz"), None).await.0, 200);
@@ -200,7 +211,13 @@ async fn every_documented_metric_is_on_its_services_and_metrics_need_a_token() {
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["status"], "ready", "{body}");
         assert!(v["dojo"]["breaker"].is_string(), "{body}");
-        for secret in [METRICS_TOKEN, DOJO_TOKEN, "redis://", "sqlite:", &sim.base_url] {
+        for secret in [
+            METRICS_TOKEN,
+            DOJO_TOKEN,
+            "redis://",
+            "sqlite:",
+            &sim.base_url,
+        ] {
             assert!(!body.contains(secret), "{secret} in {body}");
         }
     }
@@ -220,7 +237,12 @@ async fn every_documented_metric_is_on_its_services_and_metrics_need_a_token() {
     let (status, body) = get(&format!("http://127.0.0.1:{port}/metrics"), None).await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("WSTG_METRICS_TOKEN"), "{body}");
-    assert_eq!(get(&format!("http://127.0.0.1:{port}/healthz"), None).await.0, 200);
+    assert_eq!(
+        get(&format!("http://127.0.0.1:{port}/healthz"), None)
+            .await
+            .0,
+        200
+    );
 
     let _ = test_support::redis_env::delete_prefix(&prefix).await;
     sim.stop().await;
@@ -234,7 +256,14 @@ struct PrivateRedis {
 impl PrivateRedis {
     fn start(port: u16) -> PrivateRedis {
         let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .args(["--bind", "127.0.0.1"])
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -356,7 +385,8 @@ fn metric_names(expr: &str, histograms: &BTreeSet<String>) -> BTreeSet<String> {
         while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
             end += 1;
         }
-        let preceded = start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let preceded =
+            start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
         let name = &expr[start..end];
         if !preceded && !name.starts_with("wstg_bridge") {
             let base = ["_bucket", "_sum", "_count"]
@@ -389,18 +419,29 @@ fn alert_rules_and_the_dashboard_name_only_metrics_that_exist() {
         for rule in &group.rules {
             assert!(alerts.insert(rule.alert.clone()), "{} twice", rule.alert);
             assert!(
-                matches!(rule.labels.get("severity").map(String::as_str), Some("warning" | "critical")),
+                matches!(
+                    rule.labels.get("severity").map(String::as_str),
+                    Some("warning" | "critical")
+                ),
                 "{}: severity",
                 rule.alert
             );
             assert!(rule.annotations.contains_key("summary"), "{}", rule.alert);
             if let Some(hold) = &rule.hold {
-                assert!(hold.ends_with('m') || hold.ends_with('s'), "{}: for {hold}", rule.alert);
+                assert!(
+                    hold.ends_with('m') || hold.ends_with('s'),
+                    "{}: for {hold}",
+                    rule.alert
+                );
             }
             for m in metric_names(&rule.expr, &histograms) {
                 assert!(names.contains(&m), "{}: {m} is not a metric", rule.alert);
             }
-            assert!(doc.contains(&format!("| `{}` |", rule.alert)), "{} is not in docs/operations.md", rule.alert);
+            assert!(
+                doc.contains(&format!("| `{}` |", rule.alert)),
+                "{} is not in docs/operations.md",
+                rule.alert
+            );
         }
     }
     for wanted in [
@@ -415,8 +456,8 @@ fn alert_rules_and_the_dashboard_name_only_metrics_that_exist() {
         assert!(alerts.contains(wanted), "{wanted}");
     }
 
-    let dashboard: Value =
-        serde_json::from_str(&repo_file("deploy/grafana/wstg-bridge.json")).expect("dashboard JSON");
+    let dashboard: Value = serde_json::from_str(&repo_file("deploy/grafana/wstg-bridge.json"))
+        .expect("dashboard JSON");
     let mut used = BTreeSet::new();
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {
@@ -429,5 +470,8 @@ fn alert_rules_and_the_dashboard_name_only_metrics_that_exist() {
             }
         }
     }
-    assert!(used.len() >= 20, "the dashboard shows most metrics: {used:?}");
+    assert!(
+        used.len() >= 20,
+        "the dashboard shows most metrics: {used:?}"
+    );
 }

@@ -23,9 +23,7 @@ pub fn operation(method: &str, api_path: &str) -> String {
         if segment.bytes().all(|b| b.is_ascii_digit()) {
             out.push_str("{id}");
         } else if segment.len() <= 40
-            && segment
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_')
+            && segment.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
         {
             out.push_str(segment);
         } else {
@@ -55,9 +53,6 @@ mod tests {
             "POST findings/{id}/close/"
         );
         assert_eq!(operation("GET", "findings/"), "GET findings/");
-        assert_eq!(
-            operation("GET", "x/Y%20z/../a/b/c/d"),
-            "GET x/{x}/{x}/a/"
-        );
+        assert_eq!(operation("GET", "x/Y%20z/../a/b/c/d"), "GET x/{x}/{x}/a/");
     }
 }

@@ -60,7 +60,10 @@ impl MetricsAccess {
             MetricsAccess::Refused => Err(Denied::NoTokenConfigured),
             MetricsAccess::Token(expected) => {
                 let presented = authorization
-                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                    .and_then(|v| {
+                        v.strip_prefix("Bearer ")
+                            .or_else(|| v.strip_prefix("bearer "))
+                    })
                     .map(str::trim)
                     .unwrap_or_default();
                 if constant_time_eq(presented, expected.expose_secret()) {
@@ -102,7 +105,11 @@ mod tests {
         assert_eq!(t.check(Some("Bearer s3cre")), Err(Denied::BadToken));
         assert_eq!(t.check(None), Err(Denied::BadToken));
         let t = MetricsAccess::for_addr(local, Some(SecretString::from("s3cret")));
-        assert_eq!(t.check(None), Err(Denied::BadToken), "a token binds loopback too");
+        assert_eq!(
+            t.check(None),
+            Err(Denied::BadToken),
+            "a token binds loopback too"
+        );
         assert_eq!(format!("{t:?}"), "Token(..)");
     }
 }

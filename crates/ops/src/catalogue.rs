@@ -291,10 +291,19 @@ mod tests {
             let labels = if labels == "-" { String::new() } else { labels };
             assert_eq!(labels, d.labels, "{}: labels", d.name);
             let services: Vec<&str> = d.services.iter().map(|s| s.as_str()).collect();
-            assert_eq!(row[3].replace(' ', ""), services.join(","), "{}: services", d.name);
+            assert_eq!(
+                row[3].replace(' ', ""),
+                services.join(","),
+                "{}: services",
+                d.name
+            );
         }
         for r in &rows {
-            assert!(find(&r[0]).is_some(), "{} is documented but not a metric", r[0]);
+            assert!(
+                find(&r[0]).is_some(),
+                "{} is documented but not a metric",
+                r[0]
+            );
         }
     }
 

@@ -33,7 +33,10 @@ pub async fn record(
         ),
         // An error that escaped the handlers: actix answers it with its
         // status (500 unless the error says otherwise).
-        Err(e) => (UNMATCHED.to_owned(), e.as_response_error().status_code().as_u16()),
+        Err(e) => (
+            UNMATCHED.to_owned(),
+            e.as_response_error().status_code().as_u16(),
+        ),
     };
     metrics::counter!(
         HTTP_REQUESTS,

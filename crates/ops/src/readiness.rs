@@ -58,7 +58,10 @@ impl Checks {
         let ready = away.is_empty();
         let word = |ok: bool| if ok { "ok" } else { "unreachable" };
         let mut body = Map::new();
-        body.insert("status".into(), json!(if ready { "ready" } else { "unavailable" }));
+        body.insert(
+            "status".into(),
+            json!(if ready { "ready" } else { "unavailable" }),
+        );
         body.insert("service".into(), json!(self.service));
         body.insert("redis".into(), json!(word(redis_ok)));
         body.insert("store".into(), json!(word(store_ok)));

@@ -31,14 +31,12 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 /// catalogue, and sets `wstg_build_info{service,version}` to 1.
 pub fn install(service: &'static str) -> &'static PrometheusHandle {
     let handle = HANDLE.get_or_init(|| {
-        let handle = build()
-            .install_recorder()
-            .unwrap_or_else(|e| {
-                // Another recorder is installed (a test harness's): keep
-                // one that renders nothing rather than fail the service.
-                tracing::warn!(error = %e, "metrics recorder not installed");
-                PrometheusBuilder::new().build_recorder().handle()
-            });
+        let handle = build().install_recorder().unwrap_or_else(|e| {
+            // Another recorder is installed (a test harness's): keep
+            // one that renders nothing rather than fail the service.
+            tracing::warn!(error = %e, "metrics recorder not installed");
+            PrometheusBuilder::new().build_recorder().handle()
+        });
         describe();
         let upkeep = handle.clone();
         let _ = std::thread::Builder::new()
@@ -61,7 +59,10 @@ pub fn install(service: &'static str) -> &'static PrometheusHandle {
 /// The Prometheus text of every metric recorded so far; empty when no
 /// recorder was installed.
 pub fn render() -> String {
-    HANDLE.get().map(PrometheusHandle::render).unwrap_or_default()
+    HANDLE
+        .get()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default()
 }
 
 fn build() -> PrometheusBuilder {

@@ -43,7 +43,8 @@ impl OpsServer {
         checks: Checks,
         token: Option<secrecy::SecretString>,
     ) -> anyhow::Result<OpsServer> {
-        let listener = TcpListener::bind(addr).with_context(|| format!("binding the ops address {addr}"))?;
+        let listener =
+            TcpListener::bind(addr).with_context(|| format!("binding the ops address {addr}"))?;
         let bound = listener.local_addr()?;
         let access = MetricsAccess::for_addr(bound, token);
         if matches!(access, MetricsAccess::Refused) {

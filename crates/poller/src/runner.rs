@@ -281,7 +281,11 @@ impl Poller {
         if let Some(answered) = reachable {
             crate::metrics::pass(started.elapsed(), requests, answered);
             self.reachable.store(
-                if answered { REACHABLE_YES } else { REACHABLE_NO },
+                if answered {
+                    REACHABLE_YES
+                } else {
+                    REACHABLE_NO
+                },
                 Ordering::Relaxed,
             );
             self.heartbeat(reachable, last_error).await;

@@ -742,12 +742,10 @@ impl Settings {
             .conflict_policy
             .parse()
             .map_err(|e| invalid("poller.conflict_policy", e))?;
-        let poller_ops_addr: SocketAddr = raw.poller.ops_addr.parse().map_err(|e| {
-            invalid(
-                "poller.ops_addr",
-                format!("'{}': {e}", raw.poller.ops_addr),
-            )
-        })?;
+        let poller_ops_addr: SocketAddr =
+            raw.poller.ops_addr.parse().map_err(|e| {
+                invalid("poller.ops_addr", format!("'{}': {e}", raw.poller.ops_addr))
+            })?;
         let public_host = match raw.auth.public_host.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(h) => {
@@ -1028,7 +1026,10 @@ mod tests {
         let s = load(&[]).unwrap();
         assert_eq!(s.worker.ops_addr.to_string(), "127.0.0.1:0");
         assert_eq!(s.poller.ops_addr.to_string(), "127.0.0.1:0");
-        assert!(s.metrics.token.is_none(), "there is no default metrics token");
+        assert!(
+            s.metrics.token.is_none(),
+            "there is no default metrics token"
+        );
         let s = load(&[
             ("WSTG_WORKER_OPS_ADDR", "0.0.0.0:9101"),
             ("WSTG_POLLER_OPS_ADDR", "0.0.0.0:9102"),
