@@ -73,3 +73,13 @@ impl Checks {
         }
     }
 }
+
+/// The worst DefectDojo breaker the workers publish (`closed`, `half_open`,
+/// `open`), or `unknown` when none is running or Redis does not answer.
+pub async fn workers_breaker(queue: &Queue) -> String {
+    tokio::time::timeout(PROBE_TIMEOUT, queue.breaker_report(Duration::from_secs(30)))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map_or_else(|| "unknown".to_owned(), |r| r.state)
+}

@@ -96,7 +96,12 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<OpsState>) -> HttpResponse {
-    let report = state.checks.run().await;
+    readiness(&state.checks).await
+}
+
+/// `/readyz`: 200, or 503 with Retry-After, and the report as JSON.
+pub async fn readiness(checks: &Checks) -> HttpResponse {
+    let report = checks.run().await;
     if report.ready {
         HttpResponse::Ok().json(report.body)
     } else {

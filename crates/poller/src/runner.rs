@@ -101,14 +101,7 @@ impl Poller {
                     _ => None,
                 };
                 Box::pin(async move {
-                    let breaker = tokio::time::timeout(
-                        wstg_ops::readiness::PROBE_TIMEOUT,
-                        queue.breaker_report(Duration::from_secs(30)),
-                    )
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .map_or_else(|| "unknown".to_owned(), |r| r.state);
+                    let breaker = wstg_ops::readiness::workers_breaker(&queue).await;
                     serde_json::json!({ "reachable": reachable, "breaker": breaker })
                 })
             }),

@@ -305,7 +305,16 @@ fn read_error(e: config::ConfigError) -> SettingsError {
             return invalid(key, format!("{unexpected} is not {expected}"));
         }
     }
-    SettingsError::Read(e.to_string())
+    // Any other value serde refused ("invalid socket address syntax for
+    // key `worker.ops_addr`") names its key: say its variable too.
+    let text = e.to_string();
+    if let Some((reason, rest)) = text.split_once(" for key `") {
+        let key = rest.split('`').next().unwrap_or_default();
+        if let Some((_, key, _)) = ENV_VARS.iter().find(|(_, k, _)| *k == key) {
+            return invalid(key, reason);
+        }
+    }
+    SettingsError::Read(text)
 }
 
 /// The raw, stringly shape of the file, before parsing into domain types.
