@@ -297,7 +297,7 @@ async fn redis_answers(port: u16) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn worker_readiness_goes_false_without_redis_and_true_when_it_is_back() {
+async fn worker_and_poller_readiness_go_false_without_redis_and_true_when_it_is_back() {
     test_support::init_test_logging();
     let port = free_port();
     let mut redis_server = PrivateRedis::start(port);
@@ -317,9 +317,16 @@ async fn worker_readiness_goes_false_without_redis_and_true_when_it_is_back() {
     );
     env.push(("WSTG_REDIS_URL".into(), format!("redis://127.0.0.1:{port}")));
     let (_worker, ops) = start_worker(&env).await;
-    let readyz = format!("{ops}/readyz");
-    let ready = |want: u16| {
-        let readyz = readyz.clone();
+    // The poller answers the same way (its own ops server, same checks).
+    let mut poller = Proc::start("wstg-poller", &[], &env).unwrap();
+    let poller_ops = ops_url(
+        &poller
+            .wait_for_line("wstg-poller started", START)
+            .await
+            .unwrap(),
+    );
+    let ready = |base: &str, want: u16| {
+        let readyz = format!("{base}/readyz");
         move || {
             let readyz = readyz.clone();
             async move {
@@ -328,24 +335,31 @@ async fn worker_readiness_goes_false_without_redis_and_true_when_it_is_back() {
             }
         }
     };
-    let body = test_support::eventually_async(WAIT, "ready", ready(200)).await;
-    assert_eq!(body["redis"], "ok");
+    for base in [&ops, &poller_ops] {
+        let body = test_support::eventually_async(WAIT, "ready", ready(base, 200)).await;
+        assert_eq!(body["redis"], "ok");
+    }
 
     redis_server.kill();
-    let body = test_support::eventually_async(WAIT, "not ready without Redis", ready(503)).await;
-    assert_eq!(body["status"], "unavailable");
-    assert_eq!(body["redis"], "unreachable");
-    assert_eq!(body["store"], "ok");
-    assert_eq!(body["away"], json!(["redis"]));
-    assert_eq!(get(&format!("{ops}/healthz"), None).await.0, 200, "alive");
+    for base in [&ops, &poller_ops] {
+        let body =
+            test_support::eventually_async(WAIT, "not ready without Redis", ready(base, 503)).await;
+        assert_eq!(body["status"], "unavailable");
+        assert_eq!(body["redis"], "unreachable");
+        assert_eq!(body["store"], "ok");
+        assert_eq!(body["away"], json!(["redis"]));
+        assert_eq!(get(&format!("{base}/healthz"), None).await.0, 200, "alive");
+    }
     // Scrapes still answer, and say Redis is down.
     let (status, metrics) = get(&format!("{ops}/metrics"), None).await;
     assert_eq!(status, 200);
     assert!(metrics.lines().any(|l| l == "wstg_redis_up 0"), "{metrics}");
 
     let _redis_again = PrivateRedis::start(port);
-    let body = test_support::eventually_async(WAIT, "ready again", ready(200)).await;
-    assert_eq!(body["away"], json!([]));
+    for base in [&ops, &poller_ops] {
+        let body = test_support::eventually_async(WAIT, "ready again", ready(base, 200)).await;
+        assert_eq!(body["away"], json!([]));
+    }
     sim.stop().await;
 }
 
