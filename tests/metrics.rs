@@ -65,14 +65,15 @@ fn exposes(body: &str, m: &DocMetric) -> bool {
     })
 }
 
-/// `http://127.0.0.1:PORT` from a start line `… (ops http://127.0.0.1:PORT)`.
+/// `http://127.0.0.1:PORT` from a start line `… ops http://127.0.0.1:PORT …`.
 fn ops_url(line: &str) -> String {
-    let addr = line
+    let addr: String = line
         .split("ops http://")
         .nth(1)
         .unwrap_or_else(|| panic!("no ops address in '{line}'"))
-        .trim_end_matches(')')
-        .trim();
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':' | '[' | ']'))
+        .collect();
     format!("http://{addr}")
 }
 

@@ -35,10 +35,11 @@ async fn main() -> ExitCode {
     };
     let shutdown = service::shutdown_on_signal();
     tracing::info!(ops = %ops.local_addr(), "ops endpoints (/healthz, /readyz, /metrics)");
+    // The holder stays last, in parentheses (tests read it from there).
     println!(
-        "wstg-poller started ({}; ops http://{})",
-        poller.holder(),
-        ops.local_addr()
+        "wstg-poller started; ops http://{} ({})",
+        ops.local_addr(),
+        poller.holder()
     );
     let result = poller.run(shutdown).await;
     ops.stop().await;
