@@ -9,6 +9,7 @@
 //! it means (pull, conflict, unlink). Nothing changed: no stream write.
 
 pub mod lease;
+pub mod metrics;
 pub mod observe;
 pub mod retention;
 pub mod runner;

@@ -29,6 +29,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "ingest.admin_token",
     "redis.url",
     "database.url",
+    "metrics.token",
 ];
 
 /// `WSTG_*` variables that are not settings: the test suites, the scripts

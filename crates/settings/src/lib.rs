@@ -7,6 +7,7 @@ mod error;
 pub mod keys;
 mod layers;
 pub mod retention;
+pub mod metrics;
 pub mod settings;
 mod startup;
 
@@ -14,3 +15,4 @@ pub use error::{SettingsError, Unknown};
 pub use settings::{LogFormat, LogSettings, Settings};
 pub use startup::StartupSettings;
 pub use retention::RetentionSettings;
+pub use metrics::MetricsSettings;
