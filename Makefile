@@ -21,6 +21,7 @@ build: ## Build every crate and binary
 test: services ## Run every test (unit, integration, contract, system, browser) against real Redis, PostgreSQL, SQLite
 	$(CARGO) build --workspace --bins --exclude wstg-bench
 	$(MAKE) --no-print-directory deny
+	$(MAKE) --no-print-directory check-alerts
 	$(CARGO) test --workspace --exclude wstg-bench --no-fail-fast
 	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory test-dojo
@@ -48,6 +49,15 @@ test-dojo: services ## System tests against a real DefectDojo (staging via WSTG_
 deny: ## Supply chain: licenses, bans and sources of every dependency (cargo-deny, deny.toml)
 	@command -v cargo-deny >/dev/null 2>&1 || $(CARGO) install --locked cargo-deny
 	$(CARGO) deny check licenses bans sources
+
+.PHONY: check-alerts
+# promtool comes with Debian's prometheus package (installed here when missing; the
+# server it also ships is not started). tests/metrics.rs checks the same file's metric names.
+check-alerts: ## Validate deploy/prometheus/alerts.yml with promtool (check rules, and the rule tests)
+	@command -v promtool >/dev/null 2>&1 || { apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts.test.yml
 
 .PHONY: deny-advisories
 deny-advisories: ## RustSec advisories of every dependency (needs to fetch the advisory database from GitHub)

@@ -41,6 +41,8 @@ export WSTG_INGEST_ADDR=127.0.0.1:$INGEST_PORT
 export WSTG_INGEST_CORS_ORIGINS="http://127.0.0.1:$INGEST_PORT,http://localhost:$INGEST_PORT"
 export WSTG_INGEST_WEBHOOK_KEY=demo-webhook-key
 export WSTG_POLLER_INTERVAL_SECS=5
+# Prometheus' bearer token for every /metrics (docs/operations.md).
+export WSTG_METRICS_TOKEN=demo-metrics-token
 
 # `make wstg-status`, `make sync-wstg` and `make dlq` read this, so they
 # operate on the running demo (DEMO_INGEST_PORT picks which).
@@ -80,6 +82,21 @@ start worker-2 "$BIN/wstg-worker"
 start poller "$BIN/wstg-poller"
 wait_http "http://127.0.0.1:$INGEST_PORT/readyz"
 
+# Workers and the poller serve /healthz, /readyz and /metrics on a free
+# loopback port each (worker.ops_addr = 127.0.0.1:0), printed at start.
+ops_of() { # log file -> http://127.0.0.1:PORT
+  for _ in $(seq 1 100); do
+    local url
+    url=$(grep -o 'ops http://[0-9.:]*' "$STATE/logs/$1.log" 2>/dev/null | head -n1 | cut -d' ' -f2)
+    [ -n "$url" ] && { echo "$url"; return 0; }
+    sleep 0.1
+  done
+  echo "(see $STATE/logs/$1.log)"
+}
+OPS_W1=$(ops_of worker-1)
+OPS_W2=$(ops_of worker-2)
+OPS_P=$(ops_of poller)
+
 # The bridge refuses calls without a token (docs/security.md). The demo makes
 # one for the default project, kept hashed in the store: it is shown once,
 # here, and the tracker page asks for it.
@@ -96,6 +113,13 @@ wstg-bridge demo is running (Redis prefix $PREFIX, state in $STATE/).
   DefectDojo     $DOJO/api/v2/findings/   (emulator; header "Authorization: Token $TOKEN")
   a finding      $DOJO/finding/1   (the "Finding #N" links; exists after the first change)
   logs           make wstg-logs DEMO_INGEST_PORT=$INGEST_PORT   (files in $STATE/logs/)
+
+Metrics (Prometheus text; header "Authorization: Bearer $WSTG_METRICS_TOKEN") and health:
+  ingest         $INGEST/metrics
+  worker-1       $OPS_W1/metrics   ($OPS_W1/readyz)
+  worker-2       $OPS_W2/metrics   ($OPS_W2/readyz)
+  poller         $OPS_P/metrics   ($OPS_P/readyz)
+  e.g.  curl -s -H "Authorization: Bearer $WSTG_METRICS_TOKEN" $INGEST/metrics | grep ^wstg_queue
 
 Your bridge token (project "default", read-write; shown once, the page asks for it):
   $BRIDGE_TOKEN

@@ -655,9 +655,13 @@ impl DojoClient {
 
     /// The request as logged and reported: method and path below `api/v2/`.
     fn describe(&self, method: &Method, url: &Url) -> String {
-        let api = self.inner.api.path();
+        format!("{method} {}", self.api_path(url))
+    }
+
+    /// The path of `url` below the API root (`findings/12/`).
+    fn api_path<'u>(&self, url: &'u Url) -> &'u str {
         let path = url.path();
-        format!("{method} {}", path.strip_prefix(api).unwrap_or(path))
+        path.strip_prefix(self.inner.api.path()).unwrap_or(path)
     }
 
     /// A `next` link, re-anchored to the configured API root: DRF builds it
@@ -751,6 +755,7 @@ impl DojoClient {
         ctx: RequestContext,
     ) -> Result<Vec<u8>, DojoError> {
         let what = self.describe(&method, &url);
+        let operation = crate::metrics::operation(method.as_str(), self.api_path(&url));
         let span = tracing::debug_span!(
             "dojo_request",
             method = %method,
@@ -767,7 +772,9 @@ impl DojoClient {
             }
             let finish = |status: Option<u16>| {
                 let span = tracing::Span::current();
-                let elapsed_ms = started.elapsed().as_millis() as u64;
+                let elapsed = started.elapsed();
+                crate::metrics::record(operation.clone(), status, elapsed);
+                let elapsed_ms = elapsed.as_millis() as u64;
                 if let Some(s) = status {
                     span.record("status", s);
                 }

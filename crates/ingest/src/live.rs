@@ -75,8 +75,15 @@ pub struct StreamSlot(Arc<AtomicUsize>);
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let before = self.0.fetch_sub(1, Ordering::AcqRel);
+        open_streams_gauge(before.saturating_sub(1));
     }
+}
+
+/// `wstg_live_streams_open`: places taken, refused ones included for the
+/// instant they are held (they give theirs back at once).
+fn open_streams_gauge(open: usize) {
+    metrics::gauge!(wstg_ops::catalogue::LIVE_STREAMS).set(open as f64);
 }
 
 impl LiveFeed {
@@ -89,6 +96,7 @@ impl LiveFeed {
             cap,
         });
         tokio::spawn(read_loop(queue, Arc::downgrade(&hub)));
+        open_streams_gauge(0);
         hub
     }
 
@@ -97,6 +105,7 @@ impl LiveFeed {
     /// between is missed (duplicates are skipped by id).
     pub fn open(&self) -> Option<(StreamSlot, broadcast::Receiver<Arc<LiveEntry>>)> {
         let before = self.open.fetch_add(1, Ordering::AcqRel);
+        open_streams_gauge(before + 1);
         let slot = StreamSlot(self.open.clone());
         if before >= self.cap {
             return None; // `slot` gives the place back

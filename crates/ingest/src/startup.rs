@@ -24,6 +24,8 @@ impl Application {
     /// Connects to Redis and the store and binds `settings.ingest.addr`.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         let auth = auth_config(settings)?;
+        // The process's Prometheus recorder (once; `/metrics` renders it).
+        wstg_ops::install("wstg-ingest");
         // The store first: a store that cannot open must leave nothing in Redis.
         let store = service::wait_for_store(settings).await?;
         let queue = service::wait_for_queue(settings, |_| {}).await?;
@@ -40,6 +42,7 @@ impl Application {
             webhook_key: settings.ingest.webhook_key.clone(),
             webhook_header: settings.ingest.webhook_header.clone(),
             admin_token: settings.ingest.admin_token.clone(),
+            metrics_token: settings.metrics.token.clone(),
             dojo_ui: settings.dojo.url.as_str().trim_end_matches('/').to_owned(),
             auth,
             live: crate::live::LiveFeed::start(queue.clone(), settings.limits.max_streams),
@@ -76,6 +79,9 @@ impl Application {
                 .wrap(middleware::from_fn(crate::rate_limit::limit_rate))
                 .wrap(cors)
                 .wrap(TracingLogger::default())
+                // Outermost: every answer is counted, 429s and CORS
+                // refusals included (wstg_http_requests_total).
+                .wrap(middleware::from_fn(wstg_ops::http_metrics::record))
                 .app_data(state.clone())
                 .app_data(rate_limit.clone())
                 .configure(routes::configure)

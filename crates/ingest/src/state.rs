@@ -19,6 +19,8 @@ pub struct AppState {
     pub webhook_header: String,
     /// Opens the admin endpoints; `None`: they refuse every call.
     pub admin_token: Option<SecretString>,
+    /// Opens `/metrics` (an admin token does too); `metrics.token`.
+    pub metrics_token: Option<SecretString>,
     /// DefectDojo's base URL, for links to findings.
     pub dojo_ui: String,
     /// Authentication and the browser checks of the guard (guard.rs).

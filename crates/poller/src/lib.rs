@@ -10,6 +10,7 @@
 
 pub mod alerts;
 pub mod lease;
+pub mod metrics;
 pub mod observe;
 pub mod retention;
 pub mod runner;

@@ -1,7 +1,9 @@
 //! The poll loop: every interval, or at once when a DefectDojo webhook
 //! hints, observe each project whose lease this replica holds.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use dojo_client::{DojoClient, NotesField};
 use tokio_util::sync::CancellationToken;
@@ -36,7 +38,14 @@ pub struct Poller {
     webhook: Option<tokio::sync::Mutex<crate::webhook::WebhookKeeper>>,
     /// Alerts to people, when a webhook is configured (spawned by `run`).
     alerter: Option<wstg_alerts::Alerter>,
+    /// Whether DefectDojo answered the last pass that asked it something
+    /// (`REACHABLE_*`), for `/readyz`.
+    reachable: Arc<AtomicU8>,
 }
+
+const REACHABLE_UNKNOWN: u8 = 0;
+const REACHABLE_YES: u8 = 1;
+const REACHABLE_NO: u8 = 2;
 
 impl Poller {
     pub async fn build(settings: &Settings) -> anyhow::Result<Poller> {
@@ -55,6 +64,7 @@ impl Poller {
             ProjectLeases::new(queue.connection(), &settings.redis.key_prefix, &holder, ttl);
         let heartbeat_key = queue.keys().poller_heartbeat.clone();
         let alerter = crate::alerts::build(settings, &queue, &store, &holder)?;
+        crate::metrics::register();
         Ok(Poller {
             alerter,
             dojo,
@@ -66,6 +76,7 @@ impl Poller {
             heartbeat_key,
             webhook: crate::webhook::WebhookKeeper::from_settings(settings)
                 .map(tokio::sync::Mutex::new),
+            reachable: Arc::new(AtomicU8::new(REACHABLE_UNKNOWN)),
             opts: PollerOptions {
                 interval,
                 min_gap: Duration::from_millis(200),
@@ -87,6 +98,32 @@ impl Poller {
             self.queue.clone(),
             &self.opts.holder,
         )
+    }
+
+    /// What this poller's `/readyz` checks: Redis and the store; it reports
+    /// (never failing readiness, `wstg_ops::readiness` says why) whether
+    /// DefectDojo answered its last pass and the workers' breakers as they
+    /// publish them.
+    pub fn ops_checks(&self) -> wstg_ops::Checks {
+        let queue = self.queue.clone();
+        let reachable = self.reachable.clone();
+        wstg_ops::Checks {
+            service: "wstg-poller",
+            queue: self.queue.clone(),
+            store: self.store.clone(),
+            dojo: Arc::new(move || {
+                let queue = queue.clone();
+                let reachable = match reachable.load(Ordering::Relaxed) {
+                    REACHABLE_YES => Some(true),
+                    REACHABLE_NO => Some(false),
+                    _ => None,
+                };
+                Box::pin(async move {
+                    let breaker = wstg_ops::readiness::workers_breaker(&queue).await;
+                    serde_json::json!({ "reachable": reachable, "breaker": breaker })
+                })
+            }),
+        }
     }
 
     /// Runs until `shutdown`, then gives up its leases.
@@ -183,10 +220,13 @@ impl Poller {
                 return Vec::new();
             }
         };
+        let started = Instant::now();
+        let mut requests = 0u32;
         let mut held = Vec::new();
         let mut reachable = None;
         let mut last_error = None;
         if projects.is_empty() {
+            requests += 1;
             // A fresh bridge has nothing to poll yet; one cheap read lets the
             // dashboard say from the start whether DefectDojo answers.
             match self.dojo.ping().await {
@@ -221,6 +261,8 @@ impl Poller {
             {
                 Ok(o) => {
                     reachable = Some(true);
+                    requests += o.requests;
+                    crate::metrics::polled(true, o.findings);
                     tracing::debug!(%project, requests = o.requests, findings = o.findings, emitted = o.emitted, "polled");
                     if o.emitted > 0 {
                         tracing::info!(%project, changed = o.emitted, "DefectDojo changes queued");
@@ -242,6 +284,7 @@ impl Poller {
                     }
                 }
                 Err(e) => {
+                    crate::metrics::polled(false, 0);
                     reachable.get_or_insert(false);
                     last_error = Some(format!("{e:#}"));
                     tracing::warn!(%project, error = %format!("{e:#}"), "poll failed");
@@ -258,7 +301,16 @@ impl Poller {
         }
         // Only a replica that polled something knows whether DefectDojo
         // answers; a standby must not overwrite that with "no idea".
-        if reachable.is_some() {
+        if let Some(answered) = reachable {
+            crate::metrics::pass(started.elapsed(), requests, answered);
+            self.reachable.store(
+                if answered {
+                    REACHABLE_YES
+                } else {
+                    REACHABLE_NO
+                },
+                Ordering::Relaxed,
+            );
             self.heartbeat(reachable, last_error).await;
         }
         held

@@ -32,6 +32,7 @@ pub mod health;
 pub mod intents;
 pub mod keys;
 pub mod lease;
+pub mod metrics;
 pub mod publish;
 pub mod queue;
 pub mod retry;

@@ -97,3 +97,27 @@ async fn ping_and_eviction_policy() {
     }
     cleanup(&q).await;
 }
+
+/// The oldest unfinished event's age comes from its stream id: none on an
+/// empty stream, the first entry's age otherwise (never a later one's).
+#[tokio::test]
+async fn the_oldest_event_age_is_the_first_entrys() {
+    let q = queue().await;
+    assert_eq!(q.oldest_event_age().await.unwrap(), None);
+    let old_ms = Utc::now().timestamp_millis() - 90_000;
+    let _: String = redis::cmd("XADD")
+        .arg(&q.keys().events)
+        .arg(format!("{old_ms}-0"))
+        .arg("x")
+        .arg("1")
+        .query_async(&mut raw().await)
+        .await
+        .unwrap();
+    q.publish(&envelope(1)).await.unwrap();
+    let age = q.oldest_event_age().await.unwrap().unwrap();
+    assert!(
+        age >= Duration::from_secs(90) && age < Duration::from_secs(100),
+        "{age:?}"
+    );
+    cleanup(&q).await;
+}

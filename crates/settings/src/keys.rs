@@ -30,6 +30,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "redis.url",
     "database.url",
     "alert.webhook_url",
+    "metrics.token",
 ];
 
 /// `WSTG_*` variables that are not settings: the test suites, the scripts

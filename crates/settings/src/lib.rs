@@ -7,12 +7,14 @@ pub mod alert;
 mod error;
 pub mod keys;
 mod layers;
+pub mod metrics;
 pub mod retention;
 pub mod settings;
 mod startup;
 
 pub use alert::{AlertKind, AlertSettings, AlertThresholds};
 pub use error::{SettingsError, Unknown};
+pub use metrics::MetricsSettings;
 pub use retention::RetentionSettings;
 pub use settings::{LogFormat, LogSettings, Settings};
 pub use startup::StartupSettings;

@@ -18,6 +18,7 @@ use crate::alert::{AlertSettings, RawAlert};
 use crate::error::{invalid, SettingsError};
 use crate::keys::{self, env_var};
 use crate::layers;
+use crate::metrics::{MetricsSettings, RawMetrics};
 use crate::retention::RetentionSettings;
 pub use crate::startup::StartupSettings;
 
@@ -35,7 +36,16 @@ fn read_error(e: config::ConfigError) -> SettingsError {
             return invalid(key.path.as_str(), format!("{unexpected} is not {expected}"));
         }
     }
-    SettingsError::Read(e.to_string())
+    // Any other value serde refused ("invalid socket address syntax for
+    // key `worker.ops_addr`") names its key: say its variable too.
+    let text = e.to_string();
+    if let Some((reason, rest)) = text.split_once(" for key `") {
+        let key = rest.split('`').next().unwrap_or_default();
+        if let Some(key) = keys::find(key) {
+            return invalid(key.path.as_str(), reason);
+        }
+    }
+    SettingsError::Read(text)
 }
 
 /// The raw, stringly shape of the file, before parsing into domain types.
@@ -59,6 +69,7 @@ struct Raw {
     startup: StartupSettings,
     alert: RawAlert,
     retention: RetentionSettings,
+    metrics: RawMetrics,
     log: RawLog,
 }
 #[derive(Deserialize)]
@@ -106,6 +117,7 @@ struct RawIngest {
 struct RawPoller {
     interval_secs: u64,
     conflict_policy: String,
+    ops_addr: String,
 }
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +148,7 @@ pub struct Settings {
     pub startup: StartupSettings,
     pub alert: AlertSettings,
     pub retention: RetentionSettings,
+    pub metrics: MetricsSettings,
     pub log: LogSettings,
 }
 
@@ -223,12 +236,17 @@ pub struct WorkerSettings {
     pub shutdown_deadline_secs: u64,
     /// Least time between two DefectDojo writes to one item.
     pub item_write_interval_ms: u64,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served (port 0: any
+    /// free port, so replicas on one host never clash).
+    pub ops_addr: SocketAddr,
 }
 
 #[derive(Debug, Clone)]
 pub struct PollerSettings {
     pub interval: Duration,
     pub conflict_policy: ConflictPolicy,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    pub ops_addr: SocketAddr,
 }
 
 /// Who may call the API (docs/security.md). The configured tokens themselves
@@ -296,7 +314,7 @@ impl RedisSettings {
 }
 
 /// An empty secret is an unset one (the defaults hold every secret as "").
-fn secret(v: String) -> Option<SecretString> {
+pub(crate) fn secret(v: String) -> Option<SecretString> {
     Some(v.trim().to_owned())
         .filter(|s| !s.is_empty())
         .map(SecretString::from)
@@ -483,6 +501,10 @@ impl Settings {
             .conflict_policy
             .parse()
             .map_err(|e| invalid("poller.conflict_policy", e))?;
+        let poller_ops_addr: SocketAddr =
+            raw.poller.ops_addr.parse().map_err(|e| {
+                invalid("poller.ops_addr", format!("'{}': {e}", raw.poller.ops_addr))
+            })?;
         let public_host = match Some(raw.auth.public_host.trim()) {
             None | Some("") => None,
             Some(h) => {
@@ -550,6 +572,7 @@ impl Settings {
             poller: PollerSettings {
                 interval: Duration::from_secs(raw.poller.interval_secs),
                 conflict_policy,
+                ops_addr: poller_ops_addr,
             },
             auth: AuthSettings {
                 allow_anonymous: raw.auth.allow_anonymous,
@@ -560,6 +583,7 @@ impl Settings {
             startup: raw.startup,
             alert: crate::alert::parse(raw.alert)?,
             retention: raw.retention,
+            metrics: MetricsSettings::parse(raw.metrics),
             log: LogSettings { format, level },
         })
     }
@@ -990,6 +1014,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("retention.audit_days"), "{err}");
+    }
+
+    #[test]
+    fn ops_addresses_default_to_loopback_and_any_port() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.worker.ops_addr.to_string(), "127.0.0.1:0");
+        assert_eq!(s.poller.ops_addr.to_string(), "127.0.0.1:0");
+        assert!(
+            s.metrics.token.is_none(),
+            "there is no default metrics token"
+        );
+        let s = load(&[
+            ("WSTG_WORKER_OPS_ADDR", "0.0.0.0:9101"),
+            ("WSTG_POLLER_OPS_ADDR", "0.0.0.0:9102"),
+            ("WSTG_METRICS_TOKEN", "metrics-secret-token"),
+        ])
+        .unwrap();
+        assert_eq!(s.worker.ops_addr.port(), 9101);
+        assert_eq!(s.poller.ops_addr.port(), 9102);
+        assert!(!format!("{s:?}").contains("metrics-secret-token"));
+        for var in ["WSTG_WORKER_OPS_ADDR", "WSTG_POLLER_OPS_ADDR"] {
+            let err = load(&[(var, "nowhere")]).unwrap_err().to_string();
+            assert!(err.contains(var), "{err}");
+        }
     }
 
     #[test]

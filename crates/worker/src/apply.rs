@@ -796,8 +796,9 @@ impl Applier {
         wstg_id: &WstgId,
         audit: &Audit,
     ) -> Result<(), WorkError> {
-        if audit.conflict.is_some() {
+        if let Some(policy) = audit.conflict {
             self.store.mark_conflict(project, wstg_id).await?;
+            crate::metrics::conflict(policy);
         }
         Ok(())
     }

@@ -423,7 +423,9 @@ pub async fn publish_loop(
 ) {
     let mut changes = breaker.subscribe();
     loop {
-        if let Err(e) = queue.publish_breaker(&breaker.snapshot(&consumer)).await {
+        let snapshot = breaker.snapshot(&consumer);
+        crate::metrics::breaker(&snapshot.state);
+        if let Err(e) = queue.publish_breaker(&snapshot).await {
             tracing::debug!(error = %e, "could not publish the breaker state");
         }
         tokio::select! {

@@ -12,6 +12,7 @@ pub mod breaker;
 pub mod error;
 pub mod intent;
 pub mod item_lock;
+pub mod metrics;
 pub mod runner;
 
 pub use runner::{Worker, WorkerOptions};

@@ -18,13 +18,28 @@ fn main() -> ExitCode {
                 "dojo.token",
                 "worker.concurrency",
                 "worker.item_write_interval_ms",
+                "worker.ops_addr",
+                "metrics.token",
             ],
         },
         |settings| async move {
+            wstg_ops::install("wstg-worker");
             let worker = Worker::build(&settings).await?;
-            println!("wstg-worker started");
-            Ok(worker)
+            let ops = wstg_ops::OpsServer::start(
+                settings.worker.ops_addr,
+                worker.ops_checks(),
+                settings.metrics.token.clone(),
+            )?;
+            // One line, read by people and by the system tests: the ops
+            // address is a free port by default, so this is where it is said.
+            tracing::info!(ops = %ops.local_addr(), "ops endpoints (/healthz, /readyz, /metrics)");
+            println!("wstg-worker started (ops http://{})", ops.local_addr());
+            Ok((worker, ops))
         },
-        |worker, shutdown| worker.run(shutdown),
+        |(worker, ops), shutdown| async move {
+            let result = worker.run(shutdown).await;
+            ops.stop().await;
+            result
+        },
     )
 }

@@ -96,6 +96,7 @@ impl Worker {
             lock_wait: lease,
             bridge_tag_refused: Default::default(),
         };
+        crate::metrics::register(settings.poller.conflict_policy);
         Ok(Worker {
             queue,
             applier,
@@ -108,6 +109,30 @@ impl Worker {
                 shutdown_deadline: Duration::from_secs(w.shutdown_deadline_secs),
             },
         })
+    }
+
+    /// What this worker's `/readyz` checks: Redis, the store, and (reported,
+    /// never failing readiness; `wstg_ops::readiness` says why) its
+    /// DefectDojo breaker.
+    pub fn ops_checks(&self) -> wstg_ops::Checks {
+        let breaker = self.breaker.clone();
+        let consumer = self.opts.consumer_name.clone();
+        wstg_ops::Checks {
+            service: "wstg-worker",
+            queue: self.queue.clone(),
+            store: self.applier.store.clone(),
+            dojo: Arc::new(move || {
+                // No last_error: health answers are unauthenticated.
+                let s = breaker.snapshot(&consumer);
+                Box::pin(async move {
+                    serde_json::json!({
+                        "breaker": s.state,
+                        "failures": s.failures,
+                        "reopen_at": s.reopen_at,
+                    })
+                })
+            }),
+        }
     }
 
     pub fn options_mut(&mut self) -> &mut WorkerOptions {
@@ -259,6 +284,7 @@ impl Worker {
                         .await
                         .is_ok()
                     {
+                        crate::metrics::dead_lettered("undecodable");
                         ack.push(d.id);
                     }
                     continue;
@@ -267,7 +293,7 @@ impl Worker {
             if exceeded {
                 let why = format!("delivered {} times without completing", d.deliveries);
                 tracing::error!(event_id = %env.event_id, "{why}; dead-lettered");
-                if self.dead_letter(&env, &d.id, &why).await {
+                if self.dead_letter(&env, &d.id, &why, "poison").await {
                     ack.push(d.id);
                 }
                 continue;
@@ -393,13 +419,16 @@ impl Worker {
             Ok(Applied::Deferred { due }) => {
                 // Recorded; one deferred push carries them (crate::apply).
                 if self.defer_push(&project, &wstg_id, due).await {
+                    crate::metrics::applied("coalesced");
                     ack
                 } else {
+                    crate::metrics::applied("failed");
                     Vec::new()
                 }
             }
             Ok(applied) => {
                 tracing::info!(event_id = %last_env.event_id, ?applied, "item applied");
+                crate::metrics::applied(crate::metrics::outcome_of(&applied));
                 ack
             }
             Err(e) => {
@@ -466,6 +495,7 @@ impl Worker {
         {
             Ok(applied) => {
                 tracing::info!(event_id = %env.event_id, ?applied, "item reconciled");
+                crate::metrics::applied(crate::metrics::outcome_of(&applied));
                 true
             }
             Err(e) => {
@@ -480,7 +510,9 @@ impl Worker {
     async fn retry_or_dead_letter(&self, env: &Envelope, stream_id: &str, err: &WorkError) -> bool {
         // DefectDojo is away (breaker not closed): wait for it, attempt uncounted.
         if let Some(due) = breaker::deferral(&self.breaker, err) {
-            return breaker::defer(&self.queue, env, stream_id, due).await;
+            let ok = breaker::defer(&self.queue, env, stream_id, due).await;
+            crate::metrics::applied(if ok { "deferred" } else { "failed" });
+            return ok;
         }
         let attempt = env.attempt + 1;
         let delay = if err.is_retryable() {
@@ -496,9 +528,13 @@ impl Worker {
                 // Scheduled and acked in one step: no window for a crash to
                 // leave both the retry and the pending delivery.
                 match self.queue.retry_later(stream_id, &next, due).await {
-                    Ok(_) => true,
+                    Ok(_) => {
+                        crate::metrics::applied("retry");
+                        true
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "could not schedule retry");
+                        crate::metrics::applied("failed");
                         false
                     }
                 }
@@ -507,7 +543,13 @@ impl Worker {
                 let mut dead = env.clone();
                 dead.attempt = attempt;
                 let why = err.dead_letter_text();
-                let ok = self.dead_letter(&dead, stream_id, &why).await;
+                let reason = if err.is_retryable() {
+                    "exhausted"
+                } else {
+                    "permanent"
+                };
+                let ok = self.dead_letter(&dead, stream_id, &why, reason).await;
+                crate::metrics::applied(if ok { "dead_letter" } else { "failed" });
                 if let (true, Some(wstg_id)) = (ok, env.wstg_id()) {
                     if let Err(e) = self
                         .applier
@@ -522,9 +564,18 @@ impl Worker {
         }
     }
 
-    async fn dead_letter(&self, env: &Envelope, stream_id: &str, why: &str) -> bool {
+    async fn dead_letter(
+        &self,
+        env: &Envelope,
+        stream_id: &str,
+        why: &str,
+        reason: &'static str,
+    ) -> bool {
         match self.queue.dead_letter(env, stream_id, why).await {
-            Ok(_) => true,
+            Ok(_) => {
+                crate::metrics::dead_lettered(reason);
+                true
+            }
             Err(e) => {
                 tracing::error!(error = %e, "could not dead-letter");
                 false

@@ -1,4 +1,8 @@
-//! Liveness and readiness.
+//! Liveness and readiness, as the worker and the poller answer them
+//! (`wstg_ops::readiness`): Redis and the store each within a second; the
+//! workers' DefectDojo breaker is reported, never failing readiness.
+
+use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -12,18 +16,17 @@ pub async fn healthz() -> HttpResponse {
 
 /// The process can do its job: Redis and the store answer.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let (redis, store) = tokio::join!(state.queue.ping(), state.store.ping());
-    let ok = redis.is_ok() && store.is_ok();
-    let body = json!({
-        "status": if ok { "ready" } else { "unavailable" },
-        "redis": if redis.is_ok() { "ok" } else { "unreachable" },
-        "store": if store.is_ok() { "ok" } else { "unreachable" },
-    });
-    if ok {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable()
-            .insert_header(("Retry-After", "1"))
-            .json(body)
-    }
+    let queue = state.queue.clone();
+    let checks = wstg_ops::Checks {
+        service: "wstg-ingest",
+        queue: state.queue.clone(),
+        store: state.store.clone(),
+        dojo: Arc::new(move || {
+            let queue = queue.clone();
+            Box::pin(async move {
+                json!({ "breaker": wstg_ops::readiness::workers_breaker(&queue).await })
+            })
+        }),
+    };
+    wstg_ops::server::readiness(&checks).await
 }

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod health;
 pub mod import_export;
 pub mod items;
+pub mod metrics;
 pub mod pages;
 pub mod projects;
 pub mod status;
@@ -19,6 +20,9 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        // Prometheus: its own bearer check (routes/metrics.rs), outside the
+        // browser guard, since a scraper names the host it was configured with.
+        .route("/metrics", web::get().to(metrics::get_metrics))
         // DefectDojo's webhook authenticates with its own static header
         // key; registered before the guarded scope, so it matches first.
         .route("/api/wstg/webhook", web::post().to(webhook::post_webhook))
