@@ -11,6 +11,7 @@ use tracing_actix_web::TracingLogger;
 use wstg_domain::Catalogue;
 use wstg_settings::{service, Settings};
 
+use crate::request_id::RequestIdSpan;
 use crate::routes;
 use crate::state::{AppState, AuthConfig};
 
@@ -57,6 +58,7 @@ impl Application {
             settings.limits.rate_per_sec,
             settings.limits.rate_burst,
         ));
+        let openapi = web::Data::new(crate::openapi::Served::new(&settings.ingest.webhook_header)?);
         let limits = settings.limits.clone();
         let origins = settings.ingest.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -74,10 +76,18 @@ impl Application {
             App::new()
                 .wrap(middleware::from_fn(crate::rate_limit::limit_rate))
                 .wrap(cors)
-                .wrap(TracingLogger::default())
+                .wrap(crate::unmatched::method_not_allowed())
+                .wrap(TracingLogger::<RequestIdSpan>::new())
+                // Outermost: the id is set before the request log opens its
+                // span and is on every answer, errors of the layers above included.
+                .wrap(middleware::from_fn(crate::request_id::request_id))
                 .app_data(state.clone())
                 .app_data(rate_limit.clone())
+                .app_data(openapi.clone())
+                .app_data(crate::unmatched::query_config())
+                .app_data(crate::unmatched::path_config())
                 .configure(routes::configure)
+                .default_service(web::to(crate::unmatched::not_found))
         })
         // Server bounds (issue 9): the head must arrive within the request
         // timeout (the body has its own, in body.rs), idle keep-alive
