@@ -191,3 +191,41 @@ async fn a_bad_query_is_a_400_naming_it() {
     let (body, _) = json_error(resp, 400).await;
     assert_eq!(body["field"], "query", "{body}");
 }
+
+/// Found by the fuzz run (`make test-api`): a dead-letter id whose parts
+/// do not fit Redis' u64 was passed on to Redis, whose refusal was a 500.
+#[tokio::test]
+async fn a_dead_letter_id_beyond_redis_range_is_a_4xx_not_a_500() {
+    let admin = "api-contract-admin-token";
+    let sys = System::start_with(
+        test_support::fresh_sqlite(),
+        0,
+        &[("WSTG_ADMIN_TOKEN", admin)],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let huge = "7732-578120657617504785040";
+    let resp = http
+        .get(format!("{}/api/wstg/admin/dlq?after={huge}", sys.ingest_url))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    let (body, _) = json_error(resp, 400).await;
+    assert_eq!(body["field"], "after", "{body}");
+    let resp = http
+        .get(format!("{}/api/wstg/admin/dlq/{huge}", sys.ingest_url))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    json_error(resp, 404).await;
+    let resp = http
+        .post(format!("{}/api/wstg/admin/dlq/{huge}/replay", sys.ingest_url))
+        .bearer_auth(admin)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    json_error(resp, 404).await;
+}

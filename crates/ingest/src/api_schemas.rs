@@ -56,7 +56,7 @@ pub struct Readiness {
 #[derive(ToSchema)]
 pub struct TrackerChangeBody {
     /// A catalogue id, e.g. `WSTG-INFO-01`.
-    #[schema(example = "WSTG-INFO-01")]
+    #[schema(example = "WSTG-INFO-01", pattern = "^WSTG-[A-Z]{4}-[0-9]{2}$")]
     pub wstg_id: String,
     /// `Not Started`, `In Progress`, `Done`, `Not Applicable`, `Issues`
     /// (and their spellings, docs/sync-rules.md).
@@ -65,7 +65,7 @@ pub struct TrackerChangeBody {
     pub notes: Option<String>,
     /// RFC 3339, a naive ISO time (taken as UTC), or milliseconds since the
     /// epoch; absent means now, a future time counts as now.
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = timestamp)]
     pub timestamp: Option<Value>,
     /// At most 128 characters.
     pub user: Option<String>,
@@ -181,9 +181,11 @@ pub struct Rejected {
 #[derive(ToSchema)]
 pub struct ImportResult {
     pub success: bool,
-    pub accepted: u64,
-    pub rejected: Vec<Rejected>,
-    pub event_ids: Vec<uuid::Uuid>,
+    /// The next four are absent from a 400 for a body that is no import at
+    /// all (then it is an [`ErrorBody`]).
+    pub accepted: Option<u64>,
+    pub rejected: Option<Vec<Rejected>>,
+    pub event_ids: Option<Vec<uuid::Uuid>>,
     pub project: Option<String>,
     pub warnings: Option<Vec<String>>,
     pub error: Option<String>,
@@ -303,4 +305,23 @@ pub struct ProjectList {
 pub struct ProjectCreated {
     pub success: bool,
     pub project: Project,
+}
+
+/// A tracker timestamp: a date-time string or milliseconds since the epoch.
+fn timestamp() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::SchemaFormat;
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::DateTime,
+                    ))),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Integer))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
 }

@@ -55,7 +55,8 @@ pub struct ListQuery {
     /// naming `limit` rather than the query's parser's words.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
-    /// The `next_after` of the previous page.
+    /// The `next_after` of the previous page (a stream id).
+    #[param(pattern = "^([0-9]+-[0-9]+)?$")]
     after: Option<String>,
 }
 

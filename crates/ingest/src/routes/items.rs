@@ -132,7 +132,7 @@ pub async fn get_items(
 
 /// `GET /api/wstg/items/{wstg_id}?project=`: one item.
 #[utoipa::path(get, path = "/api/wstg/items/{wstg_id}", tag = "tracker",
-    params(("wstg_id" = String, Path, description = "A catalogue id, e.g. WSTG-INFO-01"), ProjectQuery),
+    params(("wstg_id" = String, Path, pattern = "^WSTG-[A-Z]{4}-[0-9]{2}$", description = "A catalogue id, e.g. WSTG-INFO-01"), ProjectQuery),
     responses(
         (status = 200, description = "The item", body = crate::api_schemas::Item),
         (status = 400, description = "`wstg_id` is not an id", body = crate::api_schemas::ErrorBody),

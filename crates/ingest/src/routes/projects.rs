@@ -33,7 +33,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct NewProject {
     pub name: String,
     /// An existing DefectDojo product to map the project to.
+    #[schema(minimum = 1)]
     pub product_id: Option<i64>,
+    #[schema(minimum = 1)]
     pub engagement_id: Option<i64>,
 }
 

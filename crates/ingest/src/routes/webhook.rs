@@ -53,7 +53,7 @@ pub const KNOWN_EVENTS: &[&str] = &[
 
 /// DefectDojo's notification webhook: a hint to poll DefectDojo now.
 #[utoipa::path(post, path = "/api/wstg/webhook", tag = "defectdojo",
-    params(("X-DefectDojo-Event" = Option<String>, Header, description = "The event (else the body's `event`)")),
+    params(("X-DefectDojo-Event" = Option<String>, Header, pattern = "^[A-Za-z0-9_.:-]{1,64}$", description = "The event (else the body's `event`)")),
     request_body(content = Object, description = "DefectDojo's notification"),
     responses(
         (status = 200, description = "A ping", body = crate::api_schemas::WebhookAnswer),
