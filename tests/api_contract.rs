@@ -30,12 +30,22 @@ async fn json_error(resp: reqwest::Response, status: u16) -> (Value, String) {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     let id = request_id(&resp);
     let body: Value = resp.json().await.expect("a JSON body");
     assert_eq!(body["success"], false, "{body}");
-    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
-    assert_eq!(body["request_id"], id.as_str(), "the body names the answer's id");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    assert_eq!(
+        body["request_id"],
+        id.as_str(),
+        "the body names the answer's id"
+    );
     (body, id)
 }
 
@@ -176,7 +186,10 @@ async fn every_answer_has_a_request_id_generated_or_echoed_within_bounds() {
         .await
         .unwrap();
     let (body, id) = json_error(resp, 400).await;
-    assert_eq!((id.as_str(), &body["field"]), ("bad-body-1", &Value::from("body")));
+    assert_eq!(
+        (id.as_str(), &body["field"]),
+        ("bad-body-1", &Value::from("body"))
+    );
 }
 
 #[tokio::test]
@@ -184,7 +197,10 @@ async fn a_bad_query_is_a_400_naming_it() {
     let sys = System::start(test_support::fresh_sqlite(), 0).await;
     let resp = sys
         .http
-        .get(format!("{}/api/wstg/items?project=a&project=b", sys.ingest_url))
+        .get(format!(
+            "{}/api/wstg/items?project=a&project=b",
+            sys.ingest_url
+        ))
         .send()
         .await
         .unwrap();
@@ -206,7 +222,10 @@ async fn a_dead_letter_id_beyond_redis_range_is_a_4xx_not_a_500() {
     let http = reqwest::Client::new();
     let huge = "7732-578120657617504785040";
     let resp = http
-        .get(format!("{}/api/wstg/admin/dlq?after={huge}", sys.ingest_url))
+        .get(format!(
+            "{}/api/wstg/admin/dlq?after={huge}",
+            sys.ingest_url
+        ))
         .bearer_auth(admin)
         .send()
         .await
@@ -221,7 +240,10 @@ async fn a_dead_letter_id_beyond_redis_range_is_a_4xx_not_a_500() {
         .unwrap();
     json_error(resp, 404).await;
     let resp = http
-        .post(format!("{}/api/wstg/admin/dlq/{huge}/replay", sys.ingest_url))
+        .post(format!(
+            "{}/api/wstg/admin/dlq/{huge}/replay",
+            sys.ingest_url
+        ))
         .bearer_auth(admin)
         .header("content-type", "application/json")
         .send()

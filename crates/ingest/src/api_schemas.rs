@@ -313,13 +313,9 @@ fn timestamp() -> utoipa::openapi::schema::Schema {
     use utoipa::openapi::SchemaFormat;
     Schema::OneOf(
         OneOfBuilder::new()
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .format(Some(SchemaFormat::KnownFormat(
-                        utoipa::openapi::KnownFormat::DateTime,
-                    ))),
-            )
+            .item(ObjectBuilder::new().schema_type(Type::String).format(Some(
+                SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime),
+            )))
             .item(ObjectBuilder::new().schema_type(Type::Integer))
             .item(ObjectBuilder::new().schema_type(Type::Null))
             .build(),

@@ -15,9 +15,9 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::error::InternalError;
 use actix_web::{Error, HttpMessage};
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
@@ -138,7 +138,11 @@ mod tests {
 
     #[test]
     fn a_well_formed_id_is_kept() {
-        for ok in ["abc", "3f1c0b9e-5d2a-4c1e-9b7a-2f0e8d6c4a1b", "lb-01:42/7.x_y"] {
+        for ok in [
+            "abc",
+            "3f1c0b9e-5d2a-4c1e-9b7a-2f0e8d6c4a1b",
+            "lb-01:42/7.x_y",
+        ] {
             assert_eq!(accept(Some(&hv(ok))).map(|i| i.0), Some(ok.to_owned()));
         }
         let longest = "a".repeat(MAX_LEN);
@@ -148,7 +152,14 @@ mod tests {
     #[test]
     fn a_long_empty_or_odd_id_is_refused() {
         let too_long = "a".repeat(MAX_LEN + 1);
-        for bad in [too_long.as_str(), "", "has space", "semi;colon", "quote\"", "tab\t"] {
+        for bad in [
+            too_long.as_str(),
+            "",
+            "has space",
+            "semi;colon",
+            "quote\"",
+            "tab\t",
+        ] {
             assert_eq!(accept(Some(&hv(bad))), None, "{bad:?}");
         }
         assert_eq!(accept(None), None);

@@ -58,7 +58,9 @@ impl Application {
             settings.limits.rate_per_sec,
             settings.limits.rate_burst,
         ));
-        let openapi = web::Data::new(crate::openapi::Served::new(&settings.ingest.webhook_header)?);
+        let openapi = web::Data::new(crate::openapi::Served::new(
+            &settings.ingest.webhook_header,
+        )?);
         let limits = settings.limits.clone();
         let origins = settings.ingest.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -72,6 +74,8 @@ impl Application {
                     http::header::HeaderName::from_static("idempotency-key"),
                     http::header::HeaderName::from_static("last-event-id"),
                 ])
+                // The tracker page may show a failed request's id.
+                .expose_headers([crate::request_id::HEADER])
                 .max_age(3600);
             App::new()
                 .wrap(middleware::from_fn(crate::rate_limit::limit_rate))

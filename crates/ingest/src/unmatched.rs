@@ -50,7 +50,9 @@ pub fn method_not_allowed<B: MessageBody + 'static>() -> ErrorHandlers<B> {
             };
             let (req, _) = res.into_parts();
             let res = ServiceResponse::new(req, error.error_response());
-            Ok(ErrorHandlerResponse::Response(res.map_into_right_body::<B>()))
+            Ok(ErrorHandlerResponse::Response(
+                res.map_into_right_body::<B>(),
+            ))
         },
     )
 }

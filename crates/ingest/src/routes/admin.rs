@@ -56,7 +56,7 @@ pub struct ListQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
     /// The `next_after` of the previous page (a stream id).
-    #[param(pattern = "^([0-9]+-[0-9]+)?$")]
+    #[param(pattern = "^([0-9]+(-[0-9]+)?)?$")]
     after: Option<String>,
 }
 
@@ -169,7 +169,10 @@ pub async fn replay_all(
 #[utoipa::path(delete, path = "/api/wstg/admin/dlq", tag = "admin",
     responses((status = 200, description = "Purged", body = crate::api_schemas::Purged)),
     security(("bearer" = [])))]
-pub async fn purge(principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn purge(
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     principal.require_admin()?;
     let n = state.queue.dlq_purge().await.map_err(queue_error)?;
     tracing::warn!(purged = n, "dead-letter queue purged by an admin");

@@ -43,7 +43,10 @@ pub struct NewProject {
 #[utoipa::path(get, path = "/api/wstg/admin/projects", tag = "admin",
     responses((status = 200, description = "The projects", body = crate::api_schemas::ProjectList)),
     security(("bearer" = [])))]
-pub async fn list(principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     principal.require_admin()?;
     let projects = state.store.registered_projects().await.map_err(|e| {
         tracing::warn!(error = %e, "store unavailable");
