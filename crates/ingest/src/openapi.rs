@@ -30,7 +30,7 @@ pub const PATH: &str = "/api/openapi.json";
         description = "The HTTP API of wstg-bridge's ingest: the OWASP WSTG tracker's changes in, \
                        DefectDojo's webhook, the tracker's read side, and the admin endpoints. \
                        Every answer carries an `X-Request-Id`; every error is a JSON `ErrorBody`.",
-        license(name = "MIT OR Apache-2.0"),
+        license(name = "MIT"),
     ),
     paths(
         routes::health::healthz,
