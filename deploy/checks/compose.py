@@ -13,7 +13,8 @@ specification; this checks what the specification cannot know:
 - every WSTG_ variable is a setting of config/default.toml (settings_names);
 - published ports are bound to 127.0.0.1 unless the operator says otherwise;
 - wstg-bridge's services start after `migrate` has completed successfully;
-- Redis persists (AOF), has maxmemory and never evicts (deploy/redis.conf).
+- Redis persists (AOF), has maxmemory and never evicts (deploy/redis.conf);
+- the Python a one-shot job feeds to a shell heredoc (<<'PY' ... PY) compiles.
 """
 
 import json
@@ -65,6 +66,13 @@ def check(profile: str, config: dict) -> list:
                 errors.append(f"{where}: {var} is a URL with a password in the environment; use {var}_FILE")
         for var in settings_names.unknown(env):
             errors.append(f"{where}: {var} is not a setting (config/default.toml; WSTG_ + key path)")
+
+        for part in svc.get("command") or []:
+            for script in re.findall(r"<<'PY'\n(.*?)\nPY(?:\n|$)", part, re.S):
+                try:
+                    compile(script, f"{name} command", "exec")
+                except SyntaxError as e:
+                    errors.append(f"{where}: the Python in its command does not compile: {e}")
 
         for port in svc.get("ports", []):
             if port.get("published") and port.get("host_ip") not in ("127.0.0.1", "::1"):
