@@ -102,8 +102,8 @@ async fn main() {
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     env.push(("WSTG_ADMIN_TOKEN", ADMIN_TOKEN));
     println!(
-        "scenario: {} changes over {} items, DefectDojo profile {}, {} poller(s)",
-        args.changes, args.items, args.latency_profile, args.pollers
+        "scenario: {} changes over {} items from {} client(s), DefectDojo profile {}, {} poller(s)",
+        args.changes, args.items, args.clients, args.latency_profile, args.pollers
     );
     let mut base: Option<f64> = None;
     for &replicas in &args.replicas {
