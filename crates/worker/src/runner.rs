@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use wstg_domain::{Catalogue, Envelope, EventKind, ProjectName, WstgId};
@@ -35,29 +34,6 @@ pub struct WorkerOptions {
 
 /// One checklist item: the unit events are grouped by.
 type ItemKey = (ProjectName, WstgId);
-
-/// Items being applied in this process, each with the events that arrived
-/// for it meanwhile (applied next, by the same task, in order).
-type Busy = Arc<std::sync::Mutex<HashMap<ItemKey, Vec<(String, Envelope)>>>>;
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Nothing is held across a panic that would leave the map inconsistent.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Acknowledges what the item tasks finished, several at a time.
-async fn ack_loop(mut consumer: Consumer, mut done: tokio::sync::mpsc::UnboundedReceiver<Vec<String>>) {
-    while let Some(mut ids) = done.recv().await {
-        while let Ok(more) = done.try_recv() {
-            ids.extend(more);
-        }
-        if let Err(e) = ack_with_retry(&mut consumer, &ids).await {
-            // Unacknowledged messages are redelivered and applied again,
-            // which is harmless: application is idempotent.
-            tracing::warn!(error = %e, "acknowledgement failed");
-        }
-    }
-}
 
 pub struct Worker {
     queue: Queue,
@@ -173,42 +149,16 @@ impl Worker {
         result
     }
 
-    /// Reads, applies and acknowledges as a pipeline rather than batch by
-    /// batch: each item is applied in its own task (at most `concurrency` at
-    /// once), acknowledged by the acker as soon as it is done, and the next
-    /// batch is read as soon as a slot is free. Waiting for a whole batch
-    /// before reading the next left the slots idle behind the batch's
-    /// slowest DefectDojo call, and kept 4 replicas at 2.4x one
-    /// (docs/benchmarks.md, "Worker scaling"). An item's events stay in
-    /// order: events for an item already being applied here wait for that
-    /// task, which applies them next.
     async fn consume_loop(self: &Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut consumer = self.connect_consumer(&shutdown).await?;
-        // Acknowledgements go through a consumer of their own, so they never
-        // wait behind a blocking read.
-        let ack_consumer = self.connect_consumer(&shutdown).await?;
-        let (ack_tx, ack_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<String>>();
-        let acker = tokio::spawn(ack_loop(ack_consumer, ack_rx));
-        let slots = Arc::new(Semaphore::new(self.opts.concurrency.max(1)));
-        let busy: Busy = Arc::default();
-        let mut tasks = tokio::task::JoinSet::new();
         let mut last_claim = tokio::time::Instant::now() - self.opts.claim_every;
         let mut backoff = Duration::from_millis(100);
         tracing::info!(consumer = %self.opts.consumer_name, "worker consuming");
-        'read: while !shutdown.is_cancelled() {
-            while tasks.try_join_next().is_some() {}
+        while !shutdown.is_cancelled() {
             // DefectDojo is failing: take no new work until the breaker's
             // cool-down ends (crate::breaker explains why).
             if breaker::wait_while_open(&self.breaker, &shutdown).await {
                 continue;
-            }
-            // Read only with a slot free: what is read waits in this process.
-            match tokio::select! {
-                p = slots.clone().acquire_owned() => p,
-                _ = shutdown.cancelled() => break,
-            } {
-                Ok(permit) => drop(permit),
-                Err(_) => break,
             }
             let batch = if last_claim.elapsed() >= self.opts.claim_every {
                 last_claim = tokio::time::Instant::now();
@@ -240,61 +190,28 @@ impl Worker {
             if deliveries.is_empty() {
                 continue;
             }
-            let (ack_now, groups) = self.group(deliveries).await;
-            if !ack_now.is_empty() {
-                let _ = ack_tx.send(ack_now);
-            }
-            for (key, events) in groups {
-                {
-                    let mut waiting = lock(&busy);
-                    if let Some(later) = waiting.get_mut(&key) {
-                        later.extend(events);
-                        continue;
-                    }
-                    waiting.insert(key.clone(), Vec::new());
-                }
-                let permit = tokio::select! {
-                    p = slots.clone().acquire_owned() => p,
-                    _ = shutdown.cancelled() => {
-                        // Left unacknowledged: another replica reclaims it.
-                        lock(&busy).remove(&key);
-                        break 'read;
-                    }
-                };
-                let Ok(permit) = permit else { break 'read };
-                let (this, busy, ack_tx) = (self.clone(), busy.clone(), ack_tx.clone());
-                tasks.spawn(async move {
-                    let _slot = permit;
-                    let mut events = events;
-                    loop {
-                        let done = this
-                            .handle_item(key.0.clone(), key.1.clone(), events)
-                            .await;
-                        let _ = ack_tx.send(done);
-                        let mut waiting = lock(&busy);
-                        match waiting.get_mut(&key) {
-                            Some(later) if !later.is_empty() => events = std::mem::take(later),
-                            _ => {
-                                waiting.remove(&key);
-                                break;
-                            }
+            // In-flight work gets a deadline once shutdown starts; what does
+            // not finish stays unacknowledged and is reclaimed elsewhere.
+            let work = self.handle_batch(deliveries);
+            tokio::pin!(work);
+            let done = tokio::select! {
+                ids = &mut work => ids,
+                _ = shutdown.cancelled() => {
+                    match tokio::time::timeout(self.opts.shutdown_deadline, &mut work).await {
+                        Ok(ids) => ids,
+                        Err(_) => {
+                            tracing::warn!("shutdown deadline passed; unfinished messages left for other replicas");
+                            break;
                         }
                     }
-                });
+                }
+            };
+            if let Err(e) = ack_with_retry(&mut consumer, &done).await {
+                // Unacknowledged messages are redelivered and applied again,
+                // which is harmless: application is idempotent.
+                tracing::warn!(error = %e, "acknowledgement failed");
             }
         }
-        // In-flight work gets a deadline once shutdown starts; what does not
-        // finish stays unacknowledged and is reclaimed elsewhere.
-        let finish = async { while tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(self.opts.shutdown_deadline, finish)
-            .await
-            .is_err()
-        {
-            tracing::warn!("shutdown deadline passed; unfinished messages left for other replicas");
-            tasks.abort_all();
-        }
-        drop(ack_tx);
-        let _ = acker.await;
         tracing::info!("worker stopped");
         Ok(())
     }
@@ -314,26 +231,8 @@ impl Worker {
         }
     }
 
-    /// Applies a batch and returns the ids that may be acknowledged (the
-    /// consume loop pipelines the same steps instead).
+    /// Applies a batch and returns the ids that may be acknowledged.
     pub async fn handle_batch(&self, deliveries: Vec<Delivery>) -> Vec<String> {
-        let (mut ack, groups) = self.group(deliveries).await;
-        let done: Vec<Vec<String>> = futures::stream::iter(groups)
-            .map(|((project, wstg_id), events)| self.handle_item(project, wstg_id, events))
-            .buffer_unordered(self.opts.concurrency)
-            .collect()
-            .await;
-        ack.extend(done.into_iter().flatten());
-        ack
-    }
-
-    /// Dead-letters what cannot be applied and groups the rest by item, in
-    /// stream order: (ids to acknowledge now, each item's events).
-    #[allow(clippy::type_complexity)]
-    async fn group(
-        &self,
-        deliveries: Vec<Delivery>,
-    ) -> (Vec<String>, Vec<(ItemKey, Vec<(String, Envelope)>)>) {
         let mut ack = Vec::with_capacity(deliveries.len());
         let mut groups: Vec<(ItemKey, Vec<(String, Envelope)>)> = Vec::new();
         let mut index: HashMap<ItemKey, usize> = HashMap::new();
@@ -381,7 +280,13 @@ impl Worker {
             });
             groups[slot].1.push((d.id, env));
         }
-        (ack, groups)
+        let done: Vec<Vec<String>> = futures::stream::iter(groups)
+            .map(|((project, wstg_id), events)| self.handle_item(project, wstg_id, events))
+            .buffer_unordered(self.opts.concurrency)
+            .collect()
+            .await;
+        ack.extend(done.into_iter().flatten());
+        ack
     }
 
     /// Records every event of one item, pushes the item once, and decides
