@@ -7,7 +7,9 @@ use std::time::Duration;
 
 pub use dojo_sim::ProfileChoice;
 use hdrhistogram::Histogram;
-pub use wstg_harness::{client_with_token, dojo_finding, dojo_findings, flags_of, tags_of, System, DOJO_TOKEN};
+pub use wstg_harness::{
+    client_with_token, dojo_finding, dojo_findings, flags_of, tags_of, System, DOJO_TOKEN,
+};
 
 /// wstg-bridge in this process (ingest, `workers`, `pollers`) against an
 /// emulator answering after `dojo_latency`, with a fresh SQLite store and

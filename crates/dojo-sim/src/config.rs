@@ -49,7 +49,10 @@ impl fmt::Debug for SimConfig {
         f.debug_struct("SimConfig")
             .field("token", &"<redacted>")
             .field("latency", &self.latency)
-            .field("latency_profile", &self.latency_profile.as_ref().map(|p| &p.name))
+            .field(
+                "latency_profile",
+                &self.latency_profile.as_ref().map(|p| &p.name),
+            )
             .field("faults", &self.faults)
             .field("webhook", &self.webhook)
             .field("site_url", &self.site_url)

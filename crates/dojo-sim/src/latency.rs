@@ -90,18 +90,29 @@ impl LatencyProfile {
 
     fn validate(&self) -> Result<(), String> {
         let q = &self.quantiles;
-        if q.len() < 2 || q[0] != 0.0 || q[q.len() - 1] != 1.0 || q.windows(2).any(|w| w[0] >= w[1]) {
+        if q.len() < 2 || q[0] != 0.0 || q[q.len() - 1] != 1.0 || q.windows(2).any(|w| w[0] >= w[1])
+        {
             return Err("latency profile: quantiles must increase from 0 to 1".into());
         }
         for (op, l) in &self.operations {
             if l.ms.len() != q.len() {
-                return Err(format!("latency profile: {op:?} has {} times for {} quantiles", l.ms.len(), q.len()));
+                return Err(format!(
+                    "latency profile: {op:?} has {} times for {} quantiles",
+                    l.ms.len(),
+                    q.len()
+                ));
             }
-            if l.ms.iter().any(|m| !m.is_finite() || *m < 0.0) || l.ms.windows(2).any(|w| w[0] > w[1]) {
-                return Err(format!("latency profile: {op:?} times must be non-negative and non-decreasing"));
+            if l.ms.iter().any(|m| !m.is_finite() || *m < 0.0)
+                || l.ms.windows(2).any(|w| w[0] > w[1])
+            {
+                return Err(format!(
+                    "latency profile: {op:?} times must be non-negative and non-decreasing"
+                ));
             }
             if !l.per_finding_ms.is_finite() || l.per_finding_ms < 0.0 {
-                return Err(format!("latency profile: {op:?} per_finding_ms must be non-negative"));
+                return Err(format!(
+                    "latency profile: {op:?} per_finding_ms must be non-negative"
+                ));
             }
         }
         Ok(())
@@ -116,7 +127,11 @@ impl LatencyProfile {
         };
         let q = &self.quantiles;
         let u = u.clamp(0.0, 1.0);
-        let i = q.iter().rposition(|&x| x <= u).unwrap_or(0).min(q.len() - 2);
+        let i = q
+            .iter()
+            .rposition(|&x| x <= u)
+            .unwrap_or(0)
+            .min(q.len() - 2);
         let f = (u - q[i]) / (q[i + 1] - q[i]);
         let ms = l.ms[i] + (l.ms[i + 1] - l.ms[i]) * f;
         Duration::from_secs_f64(ms / 1000.0)
@@ -188,12 +203,30 @@ mod tests {
 
     #[test]
     fn requests_are_classified_by_method_and_path() {
-        assert_eq!(Operation::of("GET", "/api/v2/findings/"), Operation::ListFindings);
-        assert_eq!(Operation::of("GET", "/api/v2/findings/7/"), Operation::GetFinding);
-        assert_eq!(Operation::of("PATCH", "/api/v2/findings/7/"), Operation::PatchFinding);
-        assert_eq!(Operation::of("POST", "/api/v2/findings/7/close/"), Operation::CloseFinding);
-        assert_eq!(Operation::of("POST", "/api/v2/findings/7/notes/"), Operation::PostNote);
-        assert_eq!(Operation::of("POST", "/api/v2/findings/"), Operation::PostFinding);
+        assert_eq!(
+            Operation::of("GET", "/api/v2/findings/"),
+            Operation::ListFindings
+        );
+        assert_eq!(
+            Operation::of("GET", "/api/v2/findings/7/"),
+            Operation::GetFinding
+        );
+        assert_eq!(
+            Operation::of("PATCH", "/api/v2/findings/7/"),
+            Operation::PatchFinding
+        );
+        assert_eq!(
+            Operation::of("POST", "/api/v2/findings/7/close/"),
+            Operation::CloseFinding
+        );
+        assert_eq!(
+            Operation::of("POST", "/api/v2/findings/7/notes/"),
+            Operation::PostNote
+        );
+        assert_eq!(
+            Operation::of("POST", "/api/v2/findings/"),
+            Operation::PostFinding
+        );
         assert_eq!(Operation::of("GET", "/api/v2/tests/"), Operation::GetOther);
     }
 
@@ -209,10 +242,15 @@ mod tests {
         assert_eq!(p.at(Operation::GetFinding, 0.5), Duration::from_millis(20));
         assert_eq!(p.at(Operation::GetFinding, 1.0), Duration::from_millis(100));
         assert_eq!(p.at(Operation::PostNote, 0.7), Duration::ZERO);
-        assert_eq!(p.per_findings(Operation::ListFindings, 200), Duration::from_millis(100));
+        assert_eq!(
+            p.per_findings(Operation::ListFindings, 200),
+            Duration::from_millis(100)
+        );
         // The median of many draws is the profile's median.
         let mut rng = rand::thread_rng();
-        let mut draws: Vec<Duration> = (0..2001).map(|_| p.sample(Operation::GetFinding, &mut rng)).collect();
+        let mut draws: Vec<Duration> = (0..2001)
+            .map(|_| p.sample(Operation::GetFinding, &mut rng))
+            .collect();
         draws.sort();
         let median = draws[1000].as_secs_f64() * 1000.0;
         assert!((17.0..23.0).contains(&median), "{median}");
@@ -220,12 +258,17 @@ mod tests {
 
     #[test]
     fn bad_profiles_are_refused() {
-        assert!(LatencyProfile::parse(r#"{"name":"t","quantiles":[0.1,1],"operations":{}}"#).is_err());
+        assert!(
+            LatencyProfile::parse(r#"{"name":"t","quantiles":[0.1,1],"operations":{}}"#).is_err()
+        );
         assert!(LatencyProfile::parse(
             r#"{"name":"t","quantiles":[0,1],"operations":{"get_finding":{"ms":[5,1]}}}"#
         )
         .is_err());
-        assert_eq!("zero".parse::<ProfileChoice>().unwrap(), ProfileChoice(None));
+        assert_eq!(
+            "zero".parse::<ProfileChoice>().unwrap(),
+            ProfileChoice(None)
+        );
         assert!("real".parse::<ProfileChoice>().unwrap().0.is_some());
         assert!("/nonexistent.json".parse::<ProfileChoice>().is_err());
     }

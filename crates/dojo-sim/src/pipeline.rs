@@ -51,10 +51,9 @@ pub async fn api_pipeline(
     let knobs = state.knobs();
     let operation = Operation::of(&method, req.path());
     let delay = knobs.latency
-        + knobs
-            .latency_profile
-            .as_ref()
-            .map_or(Duration::ZERO, |p| p.sample(operation, &mut rand::thread_rng()));
+        + knobs.latency_profile.as_ref().map_or(Duration::ZERO, |p| {
+            p.sample(operation, &mut rand::thread_rng())
+        });
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
@@ -71,10 +70,8 @@ pub async fn api_pipeline(
 
     let res = next.call(req).await?;
     // A list costs more with every finding on its page, as on the real server.
-    if let (Some(profile), Some(listed)) = (
-        &knobs.latency_profile,
-        res.response().extensions().get::<ListedFindings>().copied(),
-    ) {
+    let listed = res.response().extensions().get::<ListedFindings>().copied();
+    if let (Some(profile), Some(listed)) = (&knobs.latency_profile, listed) {
         tokio::time::sleep(profile.per_findings(operation, listed.0)).await;
     }
     if is_write(&method) && res.status().is_success() {

@@ -111,7 +111,11 @@ async fn main() {
         summary(&h)
     );
     if let Some(p) = &args.latency_profile.0 {
-        let ms = |q: f64| p.at(dojo_sim::latency::Operation::PatchFinding, q).as_secs_f64() * 1000.0;
+        let ms = |q: f64| {
+            p.at(dojo_sim::latency::Operation::PatchFinding, q)
+                .as_secs_f64()
+                * 1000.0
+        };
         println!(
             "DefectDojo's own PATCH in the profile: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
             ms(0.5),

@@ -125,14 +125,23 @@ async fn main() {
                 .send()
                 .await
                 .unwrap();
-            assert!(r.status().is_success(), "creating project {p}: {}", r.status());
+            assert!(
+                r.status().is_success(),
+                "creating project {p}: {}",
+                r.status()
+            );
         }
         let warm = Instant::now();
         for it in &items {
-            sys.post_ok(&json!({"project": it.project, "wstg_id": it.wstg_id, "status": "not_started"}))
-                .await;
+            sys.post_ok(
+                &json!({"project": it.project, "wstg_id": it.wstg_id, "status": "not_started"}),
+            )
+            .await;
         }
-        assert!(wait_idle(&sys, Duration::from_secs(600)).await, "warm-up did not finish");
+        assert!(
+            wait_idle(&sys, Duration::from_secs(600)).await,
+            "warm-up did not finish"
+        );
         let warm_secs = warm.elapsed().as_secs_f64();
         // Past every item's write interval.
         tokio::time::sleep(Duration::from_millis(500)).await;
