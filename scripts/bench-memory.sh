@@ -53,7 +53,10 @@ redis_state() {
   mem=$(redis-cli info memory | awk -F: '/^used_memory:/ {printf "%.2f", $2/1048576}')
   keys=$(redis-cli --scan --pattern "$PREFIX*" | wc -l)
   local xlen; xlen=$(redis-cli xlen "$PREFIX:events")
-  echo "redis used_memory ${mem} MiB (whole server), prefix keys $keys, stream length $xlen"
+  # Our keys' own bytes: used_memory is the whole (possibly shared) server.
+  local ours; ours=$(redis-cli --scan --pattern "$PREFIX*" | while read -r k; do redis-cli memory usage "$k"; done \
+    | awk '{s += $1} END {printf "%.1f", s / 1024}')
+  echo "redis used_memory ${mem} MiB (whole server), prefix keys $keys using ${ours} KiB, stream length $xlen"
 }
 sample() { # label
   echo "$1: RSS MiB ingest $(rss $PID_ingest), worker $(rss $PID_worker), poller $(rss $PID_poller); $(redis_state)"
