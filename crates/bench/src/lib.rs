@@ -5,8 +5,11 @@
 
 use std::time::Duration;
 
+pub use dojo_sim::ProfileChoice;
 use hdrhistogram::Histogram;
-pub use wstg_harness::{dojo_finding, System, DOJO_TOKEN};
+pub use wstg_harness::{
+    client_with_token, dojo_finding, dojo_findings, flags_of, tags_of, System, DOJO_TOKEN,
+};
 
 /// wstg-bridge in this process (ingest, `workers`, `pollers`) against an
 /// emulator answering after `dojo_latency`, with a fresh SQLite store and
@@ -17,8 +20,21 @@ pub async fn start(
     pollers: usize,
     env: &[(&str, &str)],
 ) -> System {
+    start_profiled(workers, dojo_latency, ProfileChoice(None), pollers, env).await
+}
+
+/// [`start`] with the emulator's delays drawn from a latency profile too
+/// (`--latency-profile real|zero|<file.json>`).
+pub async fn start_profiled(
+    workers: usize,
+    dojo_latency: Duration,
+    profile: ProfileChoice,
+    pollers: usize,
+    env: &[(&str, &str)],
+) -> System {
     let mut sim = dojo_sim::SimConfig::new(DOJO_TOKEN);
     sim.latency = dojo_latency;
+    sim.latency_profile = profile.0;
     let mut env = env.to_vec();
     env.push(("WSTG_LOG_LEVEL", "error"));
     System::start_on(sim, test_support::fresh_sqlite(), workers, pollers, &env).await
@@ -32,10 +48,11 @@ pub fn histogram() -> Histogram<u64> {
 pub fn summary(h: &Histogram<u64>) -> String {
     let ms = |us: u64| us as f64 / 1000.0;
     format!(
-        "n {}, p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "n {}, p50 {:.2} ms, p90 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         h.len(),
         ms(h.value_at_quantile(0.5)),
         ms(h.value_at_quantile(0.9)),
+        ms(h.value_at_quantile(0.95)),
         ms(h.value_at_quantile(0.99)),
         ms(h.max())
     )

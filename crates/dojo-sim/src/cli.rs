@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 
 use crate::config::{Faults, SimConfig, WebhookTarget};
+use crate::latency::ProfileChoice;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -38,6 +39,10 @@ pub struct Args {
     /// Delay added to every /api/v2 request, in milliseconds.
     #[arg(long, env = "DOJO_SIM_LATENCY_MS", default_value_t = 0)]
     pub latency_ms: u64,
+    /// Per-operation delays with jitter: `real` (measured on DefectDojo 3.2.0, built in),
+    /// `zero`, or a profile JSON file (docs/benchmarks.md "Latency profile"). Adds to --latency-ms.
+    #[arg(long, env = "DOJO_SIM_LATENCY_PROFILE", default_value = "zero")]
+    pub latency_profile: ProfileChoice,
     /// Probability (0..=1) of answering --error-status.
     #[arg(long, env = "DOJO_SIM_ERROR_RATE", default_value_t = 0.0, value_parser = rate)]
     pub error_rate: f64,
@@ -85,6 +90,7 @@ impl Args {
     pub fn sim_config(&self) -> SimConfig {
         let mut config = SimConfig::new(self.token.clone());
         config.latency = Duration::from_millis(self.latency_ms);
+        config.latency_profile = self.latency_profile.0.clone();
         config.faults = Faults {
             error_rate: self.error_rate,
             error_status: self.error_status,

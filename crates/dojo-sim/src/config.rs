@@ -1,9 +1,12 @@
 //! Start-up configuration of a simulator instance.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::latency::LatencyProfile;
 
 /// How a simulator instance behaves. Build it with [`SimConfig::new`] and adjust the public
 /// fields; everything but the token can also be changed at run time via `/__sim/`.
@@ -14,6 +17,9 @@ pub struct SimConfig {
     pub token: String,
     /// Delay added before every `/api/v2` request is handled.
     pub latency: Duration,
+    /// Per-operation delays drawn from a measured profile, on top of `latency`
+    /// (`--latency-profile`, docs/benchmarks.md "Latency profile").
+    pub latency_profile: Option<Arc<LatencyProfile>>,
     /// Injected failures for `/api/v2` requests.
     pub faults: Faults,
     /// Where to POST DefectDojo notification webhooks (docs/defectdojo.md §6); `None` disables them.
@@ -29,6 +35,7 @@ impl SimConfig {
         Self {
             token: token.into(),
             latency: Duration::ZERO,
+            latency_profile: None,
             faults: Faults::default(),
             webhook: None,
             site_url: None,
@@ -42,6 +49,10 @@ impl fmt::Debug for SimConfig {
         f.debug_struct("SimConfig")
             .field("token", &"<redacted>")
             .field("latency", &self.latency)
+            .field(
+                "latency_profile",
+                &self.latency_profile.as_ref().map(|p| &p.name),
+            )
             .field("faults", &self.faults)
             .field("webhook", &self.webhook)
             .field("site_url", &self.site_url)

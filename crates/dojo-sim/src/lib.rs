@@ -23,6 +23,7 @@ mod drf;
 mod faults;
 mod filters;
 mod hash;
+pub mod latency;
 mod model;
 mod pipeline;
 mod prefetch;
@@ -36,4 +37,5 @@ mod titlecase;
 mod webhooks;
 
 pub use config::{Faults, SimConfig, WebhookTarget};
+pub use latency::{LatencyProfile, ProfileChoice};
 pub use server::{spawn, spawn_on, RunningSim};

@@ -1,7 +1,7 @@
 //! Middleware: request logging for everything, and the `/api/v2` pipeline (stats, latency,
 //! faults) that never applies to `/__sim/`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::{
     body::{EitherBody, MessageBody},
@@ -11,6 +11,7 @@ use actix_web::{
 };
 
 use crate::faults::{self, Fault};
+use crate::latency::{ListedFindings, Operation};
 use crate::state::AppState;
 use crate::stats::{is_write, route_key};
 
@@ -48,8 +49,13 @@ pub async fn api_pipeline(
     state.stats.record_request(route_key(&method, req.path()));
 
     let knobs = state.knobs();
-    if !knobs.latency.is_zero() {
-        tokio::time::sleep(knobs.latency).await;
+    let operation = Operation::of(&method, req.path());
+    let delay = knobs.latency
+        + knobs.latency_profile.as_ref().map_or(Duration::ZERO, |p| {
+            p.sample(operation, &mut rand::thread_rng())
+        });
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
 
     let fault = faults::decide(&knobs.faults, &mut rand::thread_rng());
@@ -63,6 +69,11 @@ pub async fn api_pipeline(
     }
 
     let res = next.call(req).await?;
+    // A list costs more with every finding on its page, as on the real server.
+    let listed = res.response().extensions().get::<ListedFindings>().copied();
+    if let (Some(profile), Some(listed)) = (&knobs.latency_profile, listed) {
+        tokio::time::sleep(profile.per_findings(operation, listed.0)).await;
+    }
     if is_write(&method) && res.status().is_success() {
         state.stats.record_write();
     }

@@ -1,10 +1,11 @@
 //! Shared state of one simulator instance.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::config::{Faults, SimConfig};
 use crate::db::Db;
+use crate::latency::LatencyProfile;
 use crate::stats::Stats;
 use crate::webhooks::Notifier;
 
@@ -13,6 +14,7 @@ use crate::webhooks::Notifier;
 pub struct Knobs {
     pub faults: Faults,
     pub latency: Duration,
+    pub latency_profile: Option<Arc<LatencyProfile>>,
 }
 
 pub struct AppState {
@@ -37,6 +39,7 @@ impl AppState {
             knobs: Mutex::new(Knobs {
                 faults: config.faults.clone(),
                 latency: config.latency,
+                latency_profile: config.latency_profile.clone(),
             }),
             token: config.token.clone(),
             stats: Stats::default(),

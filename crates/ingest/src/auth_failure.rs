@@ -80,7 +80,9 @@ impl ResponseError for AuthFailure {
         if self.is_bearer() {
             resp.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        resp.json(self.body())
+        let mut body = self.body();
+        crate::errors::with_request_id(&mut body);
+        resp.json(body)
     }
 }
 

@@ -57,6 +57,15 @@ pub enum ApiError {
     /// The client did not send its body in time (408; the connection closes).
     #[error("body: not received within {limit_ms} ms")]
     BodyTimeout { limit_ms: u64 },
+    /// No route has this path (404).
+    #[error("{path}: no such endpoint")]
+    NoRoute { path: String },
+    /// The path takes other methods (405 with `Allow`).
+    #[error("method {method} not allowed here; allowed: {}", allowed.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        allowed: Vec<String>,
+    },
 }
 
 impl ApiError {
@@ -86,6 +95,8 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -94,6 +105,7 @@ impl ResponseError for ApiError {
             return failure.error_response();
         }
         let mut body = json!({ "success": false, "error": self.to_string() });
+        with_request_id(&mut body);
         match self {
             ApiError::Invalid { field, reason } | ApiError::Conflict { field, reason } => {
                 body["field"] = json!(field);
@@ -114,6 +126,11 @@ impl ResponseError for ApiError {
             ApiError::MisdirectedHost(_) => {
                 body["field"] = json!("Host");
                 body["reason"] = json!("not a name of this service (set auth.public_host)");
+            }
+            ApiError::MethodNotAllowed { method, allowed } => {
+                body["field"] = json!("method");
+                body["reason"] = json!(format!("{method} is not one of {}", allowed.join(", ")));
+                body["allowed"] = json!(allowed);
             }
             ApiError::Internal(e) => {
                 // The cause goes to the log, not to the client.
@@ -140,8 +157,19 @@ impl ResponseError for ApiError {
             ApiError::BodyTimeout { .. } => {
                 resp.insert_header((header::CONNECTION, HeaderValue::from_static("close")));
             }
+            ApiError::MethodNotAllowed { allowed, .. } => {
+                resp.insert_header((header::ALLOW, allowed.join(", ")));
+            }
             _ => {}
         }
         resp.json(body)
+    }
+}
+
+/// Adds the request's id (request_id.rs) to an error body, so a client's
+/// report can be found in the logs.
+pub fn with_request_id(body: &mut serde_json::Value) {
+    if let Some(id) = crate::request_id::current() {
+        body["request_id"] = json!(id);
     }
 }

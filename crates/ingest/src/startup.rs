@@ -12,6 +12,7 @@ use wstg_domain::Catalogue;
 use wstg_settings::Settings;
 use wstg_startup::connect as service;
 
+use crate::request_id::RequestIdSpan;
 use crate::routes;
 use crate::state::{AppState, AuthConfig};
 
@@ -61,6 +62,9 @@ impl Application {
             settings.limits.rate_per_sec,
             settings.limits.rate_burst,
         ));
+        let openapi = web::Data::new(crate::openapi::Served::new(
+            &settings.ingest.webhook_header,
+        )?);
         let limits = settings.limits.clone();
         let origins = settings.ingest.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -74,17 +78,27 @@ impl Application {
                     http::header::HeaderName::from_static("idempotency-key"),
                     http::header::HeaderName::from_static("last-event-id"),
                 ])
+                // The tracker page may show a failed request's id.
+                .expose_headers([crate::request_id::HEADER])
                 .max_age(3600);
             App::new()
                 .wrap(middleware::from_fn(crate::rate_limit::limit_rate))
                 .wrap(cors)
-                .wrap(TracingLogger::default())
-                // Outermost: every answer is counted, 429s and CORS
-                // refusals included (wstg_http_requests_total).
+                .wrap(crate::unmatched::method_not_allowed())
+                .wrap(TracingLogger::<RequestIdSpan>::new())
+                // Every answer is counted, 429s and CORS refusals included
+                // (wstg_http_requests_total).
                 .wrap(middleware::from_fn(wstg_ops::http_metrics::record))
+                // Outermost: the id is set before the request log opens its
+                // span and is on every answer, errors of the layers above included.
+                .wrap(middleware::from_fn(crate::request_id::request_id))
                 .app_data(state.clone())
                 .app_data(rate_limit.clone())
+                .app_data(openapi.clone())
+                .app_data(crate::unmatched::query_config())
+                .app_data(crate::unmatched::path_config())
                 .configure(routes::configure)
+                .default_service(web::to(crate::unmatched::not_found))
         })
         // Server bounds (issue 9): the head must arrive within the request
         // timeout (the body has its own, in body.rs), idle keep-alive

@@ -450,7 +450,11 @@ impl Queue {
 /// for a lookup by id it simply means "no such entry".
 fn is_stream_id(id: &str) -> bool {
     let mut parts = id.splitn(2, '-');
-    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // Each part is a u64 in Redis: a longer one is refused by Redis as an
+    // invalid id, which would surface as an internal error, not a bad id.
+    let all_digits = |s: &str| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok()
+    };
     match (parts.next(), parts.next()) {
         (Some(ms), None) => all_digits(ms),
         (Some(ms), Some(seq)) => all_digits(ms) && all_digits(seq),
@@ -483,6 +487,9 @@ mod tests {
         assert!(!is_stream_id("12-"));
         assert!(!is_stream_id("abc-1"));
         assert!(!is_stream_id("1-2-3"));
+        // Beyond u64: Redis would refuse it as an invalid id (found by the API fuzz run).
+        assert!(!is_stream_id("7732-578120657617504785040"));
+        assert!(!is_stream_id("18446744073709551616-0"));
     }
 
     #[test]

@@ -21,12 +21,29 @@ struct Args {
     changes: usize,
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// DefectDojo's latency: `zero`, `real` (measured on DefectDojo 3.2.0) or a profile file.
+    #[arg(long, default_value = "zero")]
+    latency_profile: wstg_bench::ProfileChoice,
+    /// Pollers running meanwhile: their list reads compete with the writes.
+    #[arg(long, default_value_t = 0)]
+    pollers: usize,
+    /// The pollers' interval, in seconds.
+    #[arg(long, default_value_t = 5)]
+    poll_interval_secs: u64,
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let sys = wstg_bench::start(args.workers, Duration::ZERO, 0, &[]).await;
+    let interval = args.poll_interval_secs.to_string();
+    let sys = wstg_bench::start_profiled(
+        args.workers,
+        Duration::ZERO,
+        args.latency_profile.clone(),
+        args.pollers,
+        &[("WSTG_POLL_INTERVAL_SECS", &interval)],
+    )
+    .await;
     let ids: Vec<String> = Catalogue::get(CatalogueVersion::V4_2)
         .entries()
         .iter()
@@ -37,7 +54,7 @@ async fn main() {
         sys.post_ok(&json!({"wstg_id": id, "status": "not_started"}))
             .await;
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(300);
     while sys.sim_counts().await.1 < ids.len() as u64 {
         assert!(Instant::now() < deadline, "warm-up did not finish");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -86,10 +103,26 @@ async fn main() {
     // The emulator also counts our stats polls? No: /__sim/ is not counted.
     let calls = (req1 - req0) as f64 / args.changes as f64;
     println!(
-        "e2e tracker→DefectDojo latency (steady state, {} workers): {}",
+        "e2e tracker→DefectDojo latency (steady state, {} workers, {} pollers every {} s, DefectDojo {}): {}",
         args.workers,
+        args.pollers,
+        args.poll_interval_secs,
+        args.latency_profile,
         summary(&h)
     );
+    if let Some(p) = &args.latency_profile.0 {
+        let ms = |q: f64| {
+            p.at(dojo_sim::latency::Operation::PatchFinding, q)
+                .as_secs_f64()
+                * 1000.0
+        };
+        println!(
+            "DefectDojo's own PATCH in the profile: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
+            ms(0.5),
+            ms(0.95),
+            ms(0.99)
+        );
+    }
     println!(
         "DefectDojo calls per status change: {calls:.2} ({} requests, {} writes, {} changes)",
         req1 - req0,

@@ -65,7 +65,11 @@ struct Latency {
 }
 
 async fn get_latency(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "ms": state.knobs().latency.as_millis() as u64 }))
+    let knobs = state.knobs();
+    HttpResponse::Ok().json(json!({
+        "ms": knobs.latency.as_millis() as u64,
+        "profile": knobs.latency_profile.as_ref().map(|p| p.name.clone()),
+    }))
 }
 
 async fn put_latency(state: web::Data<AppState>, payload: web::Bytes) -> HttpResponse {

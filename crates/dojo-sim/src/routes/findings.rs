@@ -1,6 +1,7 @@
 //! `/api/v2/findings/` and `/api/v2/findings/{id}/`: list, retrieve, create, PUT, PATCH,
 //! DELETE (FindingViewSet, dojo/finding/api/views.py; docs/defectdojo.md §1-§3).
 
+use crate::latency::ListedFindings;
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
@@ -47,10 +48,13 @@ async fn list(
     let found = FindingQuery::parse(&url.query, &db)?.run(&db);
     let related = related_fields(&req);
     let page = pagination::paginate(found, &url);
+    let listed = ListedFindings(page.results.len());
     let prefetched = prefetch::collect(&page.results, &prefetch::params(&url.query), &db);
     let mut body = page.into_body(|f| f.to_json(&db, View::Read, related));
     body.insert("prefetch".into(), prefetched);
-    Ok(ok(Value::Object(body)))
+    let mut res = ok(Value::Object(body));
+    res.extensions_mut().insert(listed);
+    Ok(res)
 }
 
 async fn retrieve(

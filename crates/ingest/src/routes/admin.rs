@@ -28,11 +28,15 @@ pub const MAX_LIST: usize = 1000;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Relative to the guarded /api/wstg scope.
-    cfg.route("/admin/dlq", web::get().to(list))
-        .route("/admin/dlq", web::delete().to(purge))
-        .route("/admin/dlq/replay-all", web::post().to(replay_all))
-        .route("/admin/dlq/{id}", web::get().to(show))
-        .route("/admin/dlq/{id}/replay", web::post().to(replay));
+    // One resource per path, so a wrong method is a 405 with `Allow`.
+    cfg.service(
+        web::resource("/admin/dlq")
+            .route(web::get().to(list))
+            .route(web::delete().to(purge)),
+    )
+    .service(web::resource("/admin/dlq/replay-all").route(web::post().to(replay_all)))
+    .service(web::resource("/admin/dlq/{id}").route(web::get().to(show)))
+    .service(web::resource("/admin/dlq/{id}/replay").route(web::post().to(replay)));
 }
 
 fn queue_error(e: QueueError) -> ApiError {
@@ -44,23 +48,39 @@ fn queue_error(e: QueueError) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    limit: Option<usize>,
+    /// 1 to 1000 (default 100). Read as text, so a bad one is a 400
+    /// naming `limit` rather than the query's parser's words.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// The `next_after` of the previous page (a stream id).
+    #[param(pattern = "^([0-9]+(-[0-9]+)?)?$")]
     after: Option<String>,
 }
 
-async fn list(
+/// Dead letters, oldest first, paged by id.
+#[utoipa::path(get, path = "/api/wstg/admin/dlq", tag = "admin", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of dead letters", body = crate::api_schemas::DeadLetterPage),
+        (status = 400, description = "`limit` or `after` is invalid", body = crate::api_schemas::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
     principal: Principal,
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_admin()?;
-    let limit = query.limit.unwrap_or(100);
+    let limit = match query.limit.as_deref() {
+        None => 100,
+        Some(l) => l.trim().parse::<usize>().unwrap_or(0),
+    };
     if limit == 0 || limit > MAX_LIST {
         return Err(ApiError::invalid(
             "limit",
-            format!("must be between 1 and {MAX_LIST}"),
+            format!("must be a whole number between 1 and {MAX_LIST}"),
         ));
     }
     let page = match query.after.as_deref() {
@@ -84,7 +104,15 @@ async fn list(
     })))
 }
 
-async fn show(
+/// One dead letter.
+#[utoipa::path(get, path = "/api/wstg/admin/dlq/{id}", tag = "admin",
+    params(("id" = String, Path, description = "A dead-letter id")),
+    responses(
+        (status = 200, description = "The dead letter", body = crate::api_schemas::OneDeadLetter),
+        (status = 404, description = "No such dead letter", body = crate::api_schemas::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn show(
     principal: Principal,
     id: web::Path<String>,
     state: web::Data<AppState>,
@@ -96,7 +124,15 @@ async fn show(
     }
 }
 
-async fn replay(
+/// Put a dead letter back on the queue, same event id.
+#[utoipa::path(post, path = "/api/wstg/admin/dlq/{id}/replay", tag = "admin",
+    params(("id" = String, Path, description = "A dead-letter id")),
+    responses(
+        (status = 200, description = "Replayed", body = crate::api_schemas::Replayed),
+        (status = 404, description = "No such dead letter", body = crate::api_schemas::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn replay(
     principal: Principal,
     id: web::Path<String>,
     state: web::Data<AppState>,
@@ -115,7 +151,11 @@ async fn replay(
     }
 }
 
-async fn replay_all(
+/// Replay every dead letter.
+#[utoipa::path(post, path = "/api/wstg/admin/dlq/replay-all", tag = "admin",
+    responses((status = 200, description = "Replayed", body = crate::api_schemas::ReplayedAll)),
+    security(("bearer" = [])))]
+pub async fn replay_all(
     principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -125,7 +165,14 @@ async fn replay_all(
     Ok(HttpResponse::Ok().json(json!({"success": true, "replayed": n})))
 }
 
-async fn purge(principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// Empty the dead-letter queue.
+#[utoipa::path(delete, path = "/api/wstg/admin/dlq", tag = "admin",
+    responses((status = 200, description = "Purged", body = crate::api_schemas::Purged)),
+    security(("bearer" = [])))]
+pub async fn purge(
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     principal.require_admin()?;
     let n = state.queue.dlq_purge().await.map_err(queue_error)?;
     tracing::warn!(purged = n, "dead-letter queue purged by an admin");

@@ -43,11 +43,17 @@ const FRESH_SECS: i64 = 300;
 /// A poller heartbeat older than this is stale.
 const HEARTBEAT_FRESH_SECS: i64 = 120;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DashboardQuery {
+    /// The project; absent means the default project.
     project: Option<String>,
 }
 
+/// The dashboard's figures for one project.
+#[utoipa::path(get, path = "/api/wstg/dashboard", tag = "tracker", params(DashboardQuery),
+    responses((status = 200, description = "The dashboard", body = crate::api_schemas::Dashboard)),
+    security(("bearer" = [])))]
 pub async fn get_dashboard(
     principal: Principal,
     query: web::Query<DashboardQuery>,

@@ -10,11 +10,18 @@ use serde_json::json;
 use crate::state::AppState;
 
 /// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "Alive", body = crate::api_schemas::Health)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// The process can do its job: Redis and the store answer.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Redis and the store answer", body = crate::api_schemas::Readiness),
+        (status = 503, description = "Redis or the store is away (Retry-After)", body = crate::api_schemas::Readiness),
+    ))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let queue = state.queue.clone();
     let checks = wstg_ops::Checks {

@@ -52,9 +52,12 @@ const WRAPPER_KEYS: [&str; 7] = [
 /// The version written into exports.
 pub const EXPORT_VERSION: &str = "wstg-bridge/1";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProjectQuery {
+    /// The project (else the file's, else the default one).
     project: Option<String>,
+    /// Who made the changes (else the file's).
     user: Option<String>,
 }
 
@@ -235,6 +238,17 @@ pub fn entry_fields(
     Ok(fields)
 }
 
+/// A tracker's export file (or an array of entries): every valid entry is
+/// queued as a change, the others are reported.
+#[utoipa::path(post, path = "/api/wstg/import", tag = "tracker", params(ProjectQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 characters")),
+    request_body(content = Object, description = "An export (`{results: {WSTG-ID: {status, notes}}}` and the shapes trackers write) or an array of entries"),
+    responses(
+        (status = 202, description = "Some entries queued", body = crate::api_schemas::ImportResult),
+        (status = 400, description = "No valid entry, or not an import", body = crate::api_schemas::ImportResult),
+        (status = 503, description = "The queue went away midway", body = crate::api_schemas::ImportResult),
+    ),
+    security(("bearer" = [])))]
 pub async fn post_import(
     req: HttpRequest,
     principal: Principal,
@@ -291,7 +305,7 @@ pub async fn post_import(
         }
     }
     if valid.is_empty() {
-        return Ok(HttpResponse::BadRequest().json(json!({
+        let mut body = json!({
             "success": false,
             "error": format!("body: none of the {} entries is valid", file.entries.len()),
             "field": "body",
@@ -299,7 +313,9 @@ pub async fn post_import(
             "accepted": 0,
             "rejected": rejected,
             "event_ids": [],
-        })));
+        });
+        crate::errors::with_request_id(&mut body);
+        return Ok(HttpResponse::BadRequest().json(body));
     }
 
     let mut event_ids = Vec::with_capacity(valid.len());
@@ -334,16 +350,18 @@ pub async fn post_import(
                         "reason": "queue unavailable, send the import again",
                     }));
                 }
+                let mut body = json!({
+                    "success": false,
+                    "error": "queue unavailable, retry later",
+                    "accepted": event_ids.len(),
+                    "rejected": rejected,
+                    "event_ids": event_ids,
+                    "project": project.as_str(),
+                });
+                crate::errors::with_request_id(&mut body);
                 return Ok(HttpResponse::ServiceUnavailable()
                     .insert_header((header::RETRY_AFTER, "1"))
-                    .json(json!({
-                        "success": false,
-                        "error": "queue unavailable, retry later",
-                        "accepted": event_ids.len(),
-                        "rejected": rejected,
-                        "event_ids": event_ids,
-                        "project": project.as_str(),
-                    })));
+                    .json(body));
             }
         }
     }
@@ -377,6 +395,10 @@ fn date_ok(v: &Value) -> bool {
     }
 }
 
+/// The project's tracker state as a file `POST /api/wstg/import` reads.
+#[utoipa::path(get, path = "/api/wstg/export", tag = "tracker", params(ProjectQuery),
+    responses((status = 200, description = "The export", body = crate::api_schemas::Export)),
+    security(("bearer" = [])))]
 pub async fn get_export(
     principal: Principal,
     query: web::Query<ProjectQuery>,

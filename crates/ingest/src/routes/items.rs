@@ -13,8 +13,10 @@ use crate::errors::ApiError;
 use crate::project_access::{parse_project, readable};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProjectQuery {
+    /// The project; absent means the default project.
     pub project: Option<String>,
 }
 
@@ -31,6 +33,9 @@ fn store_unavailable(e: wstg_store::StoreError) -> ApiError {
 }
 
 /// `GET /api/wstg/catalogue`: the configured WSTG catalogue, with credit.
+#[utoipa::path(get, path = "/api/wstg/catalogue", tag = "tracker",
+    responses((status = 200, description = "The catalogue", body = crate::api_schemas::Catalogue)),
+    security(("bearer" = [])))]
 pub async fn get_catalogue(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let c = state.catalogue;
     let mut categories: Vec<serde_json::Value> = Vec::new();
@@ -66,6 +71,9 @@ pub async fn get_catalogue(state: web::Data<AppState>) -> Result<HttpResponse, A
 
 /// `GET /api/wstg/projects`: the projects this token may read (created
 /// ones, and the default), and the default.
+#[utoipa::path(get, path = "/api/wstg/projects", tag = "tracker",
+    responses((status = 200, description = "The projects", body = crate::api_schemas::Projects)),
+    security(("bearer" = [])))]
 pub async fn get_projects(
     principal: Principal,
     state: web::Data<AppState>,
@@ -92,6 +100,9 @@ pub async fn get_projects(
 }
 
 /// `GET /api/wstg/items?project=`: every catalogue item with its state.
+#[utoipa::path(get, path = "/api/wstg/items", tag = "tracker", params(ProjectQuery),
+    responses((status = 200, description = "Every item of the project", body = crate::api_schemas::Items)),
+    security(("bearer" = [])))]
 pub async fn get_items(
     principal: Principal,
     query: web::Query<ProjectQuery>,
@@ -120,6 +131,14 @@ pub async fn get_items(
 }
 
 /// `GET /api/wstg/items/{wstg_id}?project=`: one item.
+#[utoipa::path(get, path = "/api/wstg/items/{wstg_id}", tag = "tracker",
+    params(("wstg_id" = String, Path, pattern = "^WSTG-[A-Z]{4}-[0-9]{2}$", description = "A catalogue id, e.g. WSTG-INFO-01"), ProjectQuery),
+    responses(
+        (status = 200, description = "The item", body = crate::api_schemas::Item),
+        (status = 400, description = "`wstg_id` is not an id", body = crate::api_schemas::ErrorBody),
+        (status = 404, description = "No such item in the catalogue", body = crate::api_schemas::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn get_item(
     principal: Principal,
     path: web::Path<String>,

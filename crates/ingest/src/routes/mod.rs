@@ -18,19 +18,23 @@ use actix_web::middleware::from_fn;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
+    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        // The API's description: public, it holds no secret and no data.
+        .service(
+            web::resource(crate::openapi::PATH).route(web::get().to(crate::openapi::openapi_json)),
+        )
         // Prometheus: its own bearer check (routes/metrics.rs), outside the
         // browser guard, since a scraper names the host it was configured with.
-        .route("/metrics", web::get().to(metrics::get_metrics))
+        .service(web::resource("/metrics").route(web::get().to(metrics::get_metrics)))
         // DefectDojo's webhook authenticates with its own static header
         // key; registered before the guarded scope, so it matches first.
-        .route("/api/wstg/webhook", web::post().to(webhook::post_webhook))
+        .service(web::resource("/api/wstg/webhook").route(web::post().to(webhook::post_webhook)))
         // The tracker page, dashboard and drop-in script (issue 5): static,
         // public, and they hold no data.
-        .route("/", web::get().to(pages::index))
-        .route("/dashboard", web::get().to(pages::dashboard))
-        .route("/static/{file}", web::get().to(pages::static_file))
+        .service(web::resource("/").route(web::get().to(pages::index)))
+        .service(web::resource("/dashboard").route(web::get().to(pages::dashboard)))
+        .service(web::resource("/static/{file}").route(web::get().to(pages::static_file)))
         // Everything else under /api/wstg passes the one guard (guard.rs):
         // Host, Origin, Content-Type, then the token.
         .service(
@@ -44,15 +48,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn api(cfg: &mut web::ServiceConfig) {
     admin::configure(cfg);
     projects::configure(cfg);
-    cfg.route("/sync", web::post().to(sync::post_sync))
-        .route("/status", web::get().to(status::get_status))
+    cfg.service(web::resource("/sync").route(web::post().to(sync::post_sync)))
+        .service(web::resource("/status").route(web::get().to(status::get_status)))
         // The tracker's read side (issue 3).
-        .route("/catalogue", web::get().to(items::get_catalogue))
-        .route("/projects", web::get().to(items::get_projects))
-        .route("/items", web::get().to(items::get_items))
-        .route("/items/{wstg_id}", web::get().to(items::get_item))
-        .route("/stream", web::get().to(stream::get_stream))
-        .route("/import", web::post().to(import_export::post_import))
-        .route("/export", web::get().to(import_export::get_export))
-        .route("/dashboard", web::get().to(dashboard::get_dashboard));
+        .service(web::resource("/catalogue").route(web::get().to(items::get_catalogue)))
+        .service(web::resource("/projects").route(web::get().to(items::get_projects)))
+        .service(web::resource("/items").route(web::get().to(items::get_items)))
+        .service(web::resource("/items/{wstg_id}").route(web::get().to(items::get_item)))
+        .service(web::resource("/stream").route(web::get().to(stream::get_stream)))
+        .service(web::resource("/import").route(web::post().to(import_export::post_import)))
+        .service(web::resource("/export").route(web::get().to(import_export::get_export)))
+        .service(web::resource("/dashboard").route(web::get().to(dashboard::get_dashboard)));
 }

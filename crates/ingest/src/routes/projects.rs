@@ -20,21 +20,33 @@ use crate::errors::ApiError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/projects", web::get().to(list))
-        .route("/admin/projects", web::post().to(create));
+    cfg.service(
+        web::resource("/admin/projects")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    );
 }
 
 /// The body of `POST /api/wstg/admin/projects`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
     pub name: String,
     /// An existing DefectDojo product to map the project to.
+    #[schema(minimum = 1)]
     pub product_id: Option<i64>,
+    #[schema(minimum = 1)]
     pub engagement_id: Option<i64>,
 }
 
-async fn list(principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// Every project, the default included.
+#[utoipa::path(get, path = "/api/wstg/admin/projects", tag = "admin",
+    responses((status = 200, description = "The projects", body = crate::api_schemas::ProjectList)),
+    security(("bearer" = [])))]
+pub async fn list(
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     principal.require_admin()?;
     let projects = state.store.registered_projects().await.map_err(|e| {
         tracing::warn!(error = %e, "store unavailable");
@@ -47,7 +59,15 @@ async fn list(principal: Principal, state: web::Data<AppState>) -> Result<HttpRe
     })))
 }
 
-async fn create(
+/// Create a project.
+#[utoipa::path(post, path = "/api/wstg/admin/projects", tag = "admin",
+    request_body = NewProject,
+    responses(
+        (status = 201, description = "Created", body = crate::api_schemas::ProjectCreated),
+        (status = 400, description = "A field is invalid (named in `field`)", body = crate::api_schemas::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn create(
     req: HttpRequest,
     principal: Principal,
     payload: web::Payload,

@@ -14,11 +14,17 @@ use crate::state::AppState;
 /// A worker's published breaker older than this belongs to a dead replica.
 const BREAKER_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatusQuery {
     project: Option<String>,
 }
 
+/// Sync figures for one project, or (for a token that sees every project)
+/// all of them.
+#[utoipa::path(get, path = "/api/wstg/status", tag = "tracker", params(StatusQuery),
+    responses((status = 200, description = "The summary", body = crate::api_schemas::Status)),
+    security(("bearer" = [])))]
 pub async fn get_status(
     principal: Principal,
     query: web::Query<StatusQuery>,

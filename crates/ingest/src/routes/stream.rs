@@ -72,6 +72,15 @@ impl Live {
     }
 }
 
+/// Server-sent events: one `item` event per change of an item of the project.
+#[utoipa::path(get, path = "/api/wstg/stream", tag = "tracker",
+    params(crate::routes::items::ProjectQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")),
+    responses(
+        (status = 200, description = "An endless event stream", content_type = "text/event-stream", body = String),
+        (status = 503, description = "Too many open streams (Retry-After)", body = crate::api_schemas::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn get_stream(
     req: HttpRequest,
     principal: Principal,

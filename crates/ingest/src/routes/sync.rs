@@ -20,6 +20,18 @@ use crate::state::AppState;
 /// How long an `Idempotency-Key` is remembered.
 pub(crate) const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// A tracker change (the original design's contract). Answers only once the
+/// event is on the Redis stream.
+#[utoipa::path(post, path = "/api/wstg/sync", tag = "tracker",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 characters; a retry with the same key and body is answered `duplicate`")),
+    request_body = crate::api_schemas::TrackerChangeBody,
+    responses(
+        (status = 202, description = "Queued", body = crate::api_schemas::Queued),
+        (status = 200, description = "A retry of a change already queued", body = crate::api_schemas::Queued),
+        (status = 400, description = "A field is missing or invalid (named in `field`)", body = crate::api_schemas::ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used with another body", body = crate::api_schemas::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn post_sync(
     req: HttpRequest,
     principal: Principal,

@@ -51,6 +51,15 @@ pub const KNOWN_EVENTS: &[&str] = &[
     "other",
 ];
 
+/// DefectDojo's notification webhook: a hint to poll DefectDojo now.
+#[utoipa::path(post, path = "/api/wstg/webhook", tag = "defectdojo",
+    params(("X-DefectDojo-Event" = Option<String>, Header, pattern = "^[A-Za-z0-9_.:-]{1,64}$", description = "The event (else the body's `event`)")),
+    request_body(content = Object, description = "DefectDojo's notification"),
+    responses(
+        (status = 200, description = "A ping", body = crate::api_schemas::WebhookAnswer),
+        (status = 202, description = "A poll was requested (or already was)", body = crate::api_schemas::WebhookAnswer),
+    ),
+    security(("webhook_key" = [])))]
 pub async fn post_webhook(
     req: HttpRequest,
     payload: web::Payload,
