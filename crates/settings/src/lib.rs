@@ -6,13 +6,13 @@
 mod error;
 pub mod keys;
 mod layers;
-pub mod retention;
 pub mod metrics;
+pub mod retention;
 pub mod settings;
 mod startup;
 
 pub use error::{SettingsError, Unknown};
+pub use metrics::MetricsSettings;
+pub use retention::RetentionSettings;
 pub use settings::{LogFormat, LogSettings, Settings};
 pub use startup::StartupSettings;
-pub use retention::RetentionSettings;
-pub use metrics::MetricsSettings;

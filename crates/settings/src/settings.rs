@@ -17,9 +17,9 @@ use wstg_domain::{CatalogueVersion, ConflictPolicy, ProjectName};
 use crate::error::{invalid, SettingsError};
 use crate::keys::{self, env_var};
 use crate::layers;
-pub use crate::startup::StartupSettings;
-use crate::retention::RetentionSettings;
 use crate::metrics::{MetricsSettings, RawMetrics};
+use crate::retention::RetentionSettings;
+pub use crate::startup::StartupSettings;
 
 /// A value of the wrong type ("5s" for a number of seconds) is reported
 /// like every other invalid value: by key and environment variable.

@@ -131,7 +131,8 @@ mod tests {
     /// queue opened without settings (tests, tools) bounds alike.
     #[test]
     fn the_queue_default_dlq_bounds_are_the_configured_defaults() {
-        let settings = Settings::load_from(std::iter::empty::<(String, String)>()).expect("defaults load");
+        let settings =
+            Settings::load_from(std::iter::empty::<(String, String)>()).expect("defaults load");
         assert_eq!(dlq_bounds(&settings.retention), DlqBounds::default());
     }
 }

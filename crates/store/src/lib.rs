@@ -14,8 +14,8 @@
 //! atomic on both backends without explicit transactions.
 
 mod audit;
-mod backup;
 mod audit_retention;
+mod backup;
 mod error;
 mod items;
 mod migrations;
