@@ -28,19 +28,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export WSTG_REDIS_URL=redis://127.0.0.1:6379 WSTG_KEY_PREFIX=$PREFIX
+export WSTG_REDIS_URL=redis://127.0.0.1:6379 WSTG_REDIS_KEY_PREFIX=$PREFIX
 export WSTG_DATABASE_URL="sqlite://$STATE/wstg.db?mode=rwc"
 export WSTG_DOJO_URL=http://127.0.0.1:$DOJO_PORT WSTG_DOJO_TOKEN=$DOJO_TOKEN
 export WSTG_INGEST_ADDR=127.0.0.1:$INGEST_PORT WSTG_INGEST_TOKEN=$TOKEN
-export WSTG_RATE_LIMIT_PER_SEC=100000 WSTG_RATE_LIMIT_BURST=100000
-export WSTG_POLL_INTERVAL_SECS=10 WSTG_LOG=warn
+export WSTG_LIMITS_RATE_PER_SEC=100000 WSTG_LIMITS_RATE_BURST=100000
+export WSTG_POLLER_INTERVAL_SECS=10 WSTG_LOG_LEVEL=warn
 
 wait_http() { for _ in $(seq 1 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
 start() { local name=$1; shift; "$@" >"$STATE/$name.log" 2>&1 & pids+=($!); eval "PID_$name=$!"; }
 
 start dojo "$BIN/dojo-sim" --addr 127.0.0.1:$DOJO_PORT --token $DOJO_TOKEN --latency-profile real
 wait_http http://127.0.0.1:$DOJO_PORT/__sim/stats
-if [ -x "$BIN/wstgctl" ] && "$BIN/wstgctl" --help 2>/dev/null | grep -q migrate; then "$BIN/wstgctl" migrate >/dev/null; fi
+"$BIN/wstgctl" migrate >/dev/null
 start ingest "$BIN/wstg-ingest"
 wait_http http://127.0.0.1:$INGEST_PORT/healthz
 start worker "$BIN/wstg-worker"

@@ -41,7 +41,7 @@ async fn main() {
         Duration::ZERO,
         args.latency_profile.clone(),
         args.pollers,
-        &[("WSTG_POLL_INTERVAL_SECS", &interval)],
+        &[("WSTG_POLLER_INTERVAL_SECS", &interval)],
     )
     .await;
     let ids: Vec<String> = Catalogue::get(CatalogueVersion::V4_2)

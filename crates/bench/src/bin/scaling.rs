@@ -100,7 +100,7 @@ async fn main() {
         })
         .collect();
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    env.push(("WSTG_ADMIN_TOKEN", ADMIN_TOKEN));
+    env.push(("WSTG_INGEST_ADMIN_TOKEN", ADMIN_TOKEN));
     println!(
         "scenario: {} changes over {} items from {} client(s), DefectDojo profile {}, {} poller(s)",
         args.changes, args.items, args.clients, args.latency_profile, args.pollers
