@@ -68,7 +68,8 @@ echo "$BIN/poll --items 100 --interval-secs 10 --hinted-samples 20 --unhinted-sa
 
 # Issue 14: DefectDojo's real latency (dojo-sim --latency-profile real, measured on
 # DefectDojo 3.2.0 by scripts/measure-dojo-latency.py), worker scaling, the burst,
-# the tail, memory. BENCH_LONG=1 adds 8 replicas and the 30-minute soak.
+# the tail, polling many projects, memory. BENCH_LONG=1 adds 8 replicas, 100
+# projects and the 30-minute soak.
 LONG=${BENCH_LONG:-0}
 echo
 echo "## the tail at the real latency profile (a poller reading every 2 s)"
@@ -87,6 +88,11 @@ for profile in real zero; do
   echo "$BIN/scaling --replicas 2 --changes 1000 --items 50 --clients 16 --latency-profile $profile"
   "$BIN/scaling" --replicas 2 --changes 1000 --items 50 --clients 16 --latency-profile "$profile"
 done
+echo
+echo "## polling many projects: DefectDojo requests per interval and DefectDojo -> store latency"
+PROJECTS=1,10; [ "$LONG" = 1 ] && PROJECTS=1,10,100
+echo "$BIN/poll-projects --projects $PROJECTS --latency-profiles zero,real --interval-secs 2 --changes 8"
+"$BIN/poll-projects" --projects "$PROJECTS" --latency-profiles zero,real --interval-secs 2 --changes 8
 echo
 echo "## memory (separate processes) and soak"
 SOAK=60; [ "$LONG" = 1 ] && SOAK=1800
