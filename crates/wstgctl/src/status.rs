@@ -3,17 +3,17 @@
 
 use std::time::Duration;
 
-use redis::streams::StreamInfoConsumersReply;
 use serde_json::{json, Value};
-use wstg_queue::{Queue, GROUP};
 use wstg_settings::Settings;
 
 use crate::open;
 use crate::output::{fields, opt, Out};
 
-/// A worker blocks in XREADGROUP for `worker.block_ms` and reads again, so a
-/// live consumer is never idle this long; the group also remembers every
-/// replica that ever ran until it is pruned.
+/// Every live worker refreshes its breaker field in Redis every 5 s, with or
+/// without work; one silent this long is taken for dead. (The consumer
+/// group cannot tell: Redis 7.0 does not count an empty XREADGROUP as
+/// activity, so an idle worker looks as idle as a dead one, and the group
+/// remembers every replica that ever ran until it is pruned.)
 const LIVE_IDLE: Duration = Duration::from_secs(30);
 
 pub async fn run(settings: &Settings, out: Out, project: Option<String>) -> anyhow::Result<()> {
@@ -25,10 +25,10 @@ pub async fn run(settings: &Settings, out: Out, project: Option<String>) -> anyh
     let summary = store.status_summary(project.as_ref()).await?;
     let queue = open::queue(settings).await?;
     let stats = queue.stats().await?;
-    let live = live_consumers(&queue).await;
     // Each worker's DefectDojo circuit breaker; a worker silent for 30 s is
-    // taken for dead and left out.
+    // taken for dead and left out, so the fresh ones are the live workers.
     let breaker = queue.breaker_report(LIVE_IDLE).await?;
+    let live = breaker.workers.len();
     let mut queue_json = json!(stats);
     queue_json["live_consumers"] = json!(live);
     let report = json!({
@@ -61,18 +61,4 @@ pub async fn run(settings: &Settings, out: Out, project: Option<String>) -> anyh
             ("DefectDojo breaker", n(&r["dojo"]["breaker"]["state"])),
         ])
     })
-}
-
-/// Consumers of the group that read within [`LIVE_IDLE`]; `None` when Redis
-/// cannot tell (no group yet).
-async fn live_consumers(queue: &Queue) -> Option<usize> {
-    let reply: StreamInfoConsumersReply = redis::cmd("XINFO")
-        .arg("CONSUMERS")
-        .arg(&queue.keys().events)
-        .arg(GROUP)
-        .query_async(&mut queue.connection())
-        .await
-        .ok()?;
-    let limit = usize::try_from(LIVE_IDLE.as_millis()).unwrap_or(usize::MAX);
-    Some(reply.consumers.iter().filter(|c| c.idle < limit).count())
 }
