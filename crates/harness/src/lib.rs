@@ -203,16 +203,21 @@ impl System {
         body["items"].as_array().cloned().unwrap()
     }
 
-    /// One item (`GET /api/wstg/items/{wstg_id}`).
+    /// One item (`GET /api/wstg/items/{wstg_id}`) of the default project.
     pub async fn item(&self, wstg_id: &str) -> Value {
-        self.http
-            .get(format!("{}/api/wstg/items/{wstg_id}", self.ingest_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.item_of(None, wstg_id).await
+    }
+
+    /// One item of `project` (`None`: the default project), as the tracker
+    /// API shows it from the store.
+    pub async fn item_of(&self, project: Option<&str>, wstg_id: &str) -> Value {
+        let mut req = self
+            .http
+            .get(format!("{}/api/wstg/items/{wstg_id}", self.ingest_url));
+        if let Some(project) = project {
+            req = req.query(&[("project", project)]);
+        }
+        req.send().await.unwrap().json().await.unwrap()
     }
 
     /// Posts a tracker change that must be accepted.

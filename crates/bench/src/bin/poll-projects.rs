@@ -84,17 +84,7 @@ async fn wait_synced(sys: &System, findings: u64, limit: Duration) {
 
 /// The tracker's view of one item of one project (read from the store).
 async fn item_status(sys: &System, project: &str, wstg_id: &str) -> Value {
-    let v: Value = sys
-        .http
-        .get(format!("{}/api/wstg/items/{wstg_id}", sys.ingest_url))
-        .query(&[("project", project)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["status"].clone()
+    sys.item_of(Some(project), wstg_id).await["status"].clone()
 }
 
 struct Row {
@@ -224,16 +214,7 @@ async fn measure(args: &Args, profile: &ProfileChoice, n: usize) -> Row {
 /// The finding the store links to `project`'s item (the tracker API shows
 /// its id), so the change lands on that project's own finding.
 async fn dojo_finding_id(sys: &System, project: &str, wstg_id: &str) -> i64 {
-    let v: Value = sys
-        .http
-        .get(format!("{}/api/wstg/items/{wstg_id}", sys.ingest_url))
-        .query(&[("project", project)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = sys.item_of(Some(project), wstg_id).await;
     v["finding_id"]
         .as_i64()
         .unwrap_or_else(|| panic!("{project} {wstg_id} has no finding id: {v}"))
