@@ -3,6 +3,7 @@
 //! decision. No I/O lives here: every other crate is an adapter around it.
 
 pub mod catalogue;
+pub mod dojo_target;
 pub mod dojo_state;
 pub mod event;
 pub mod mapping;
@@ -16,6 +17,7 @@ pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
 pub use dojo_state::{DojoFlags, DojoItem};
+pub use dojo_target::{DojoRef, DojoTarget, NameTemplate, ResolvedTarget, TargetFields, TargetTemplates};
 pub use event::{
     DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, ENVELOPE_VERSION,
 };

@@ -1,33 +1,72 @@
 //! Projects created by an admin, and scoped API tokens (issue 9).
 
 use test_support::FreshDb;
+use wstg_domain::{DojoTarget, TargetFields};
 use wstg_store::{hash_token, new_project_name, Access, AddProjectError, TokenGrant, TokenRole};
 
 use crate::common::*;
+
+fn none() -> DojoTarget {
+    DojoTarget::default()
+}
+
+/// Every field of a mapping is stored and read back as given, and a name
+/// with the characters DefectDojo accepts (issue 11 item 5) is kept as is.
+async fn project_targets_round_trip(db: &FreshDb) {
+    let store = store(db).await;
+    let default = project("default");
+    let name = new_project_name(" R&D (web) / {API}: 'x' \"y\" ").unwrap();
+    assert_eq!(name.as_str(), "R&D (web) / {API}: 'x' \"y\"");
+    let fields = TargetFields {
+        product_id: None,
+        product_name: Some("Client & Co / web".into()),
+        engagement_id: Some(42),
+        engagement_name: None,
+        product_type_name: Some("Clients".into()),
+        test_title: Some("Checklist {1}".into()),
+    };
+    let target = DojoTarget::parse(&fields).unwrap();
+    let rec = store.add_project(&name, &target, &default).await.unwrap();
+    assert_eq!(rec.target, fields);
+    let back = store.registered_project(&name).await.unwrap().unwrap();
+    assert_eq!(back, rec);
+    assert_eq!(DojoTarget::parse(&back.target).unwrap(), target);
+    // A row of the first migration (no mapping) reads as all unset.
+    let plain = project("plain");
+    store.add_project(&plain, &none(), &default).await.unwrap();
+    let plain = store.registered_project(&plain).await.unwrap().unwrap();
+    assert_eq!(plain.target, TargetFields::default());
+}
 
 async fn projects_are_created_once_and_look_alikes_refused(db: &FreshDb) {
     let store = store(db).await;
     let default = project("default");
     let alpha = new_project_name("ａｌｐｈａ").unwrap();
     assert_eq!(alpha.as_str(), "alpha", "NFKC-normalised");
-    let rec = store
-        .add_project(&alpha, Some(7), Some(9), &default)
-        .await
-        .unwrap();
-    assert_eq!((rec.product_id, rec.engagement_id), (Some(7), Some(9)));
+    let target = DojoTarget::parse(&TargetFields {
+        product_id: Some(7),
+        engagement_id: Some(9),
+        ..TargetFields::default()
+    })
+    .unwrap();
+    let rec = store.add_project(&alpha, &target, &default).await.unwrap();
+    assert_eq!(
+        (rec.target.product_id, rec.target.engagement_id),
+        (Some(7), Some(9))
+    );
     assert_eq!(
         store.registered_project(&alpha).await.unwrap(),
         Some(rec.clone())
     );
     assert!(matches!(
-        store.add_project(&alpha, None, None, &default).await,
+        store.add_project(&alpha, &none(), &default).await,
         Err(AddProjectError::Exists(_))
     ));
     // Case and look-alike letters, against a created project and against
     // the default project, which has no row.
     for (name, existing) in [("ALPHA", "alpha"), ("DEFAULT", "default")] {
         match store
-            .add_project(&project(name), None, None, &default)
+            .add_project(&project(name), &none(), &default)
             .await
         {
             Err(AddProjectError::Confusable { existing: e, .. }) => {
@@ -38,12 +77,12 @@ async fn projects_are_created_once_and_look_alikes_refused(db: &FreshDb) {
     }
     let scope = project("scope");
     store
-        .add_project(&scope, None, None, &default)
+        .add_project(&scope, &none(), &default)
         .await
         .unwrap();
     let cyrillic = new_project_name("\u{0455}\u{0441}\u{043e}\u{0440}\u{0435}").unwrap();
     assert!(matches!(
-        store.add_project(&cyrillic, None, None, &default).await,
+        store.add_project(&cyrillic, &none(), &default).await,
         Err(AddProjectError::Confusable { .. })
     ));
     let names: Vec<String> = store
@@ -109,5 +148,6 @@ async fn tokens_are_stored_hashed_found_and_revoked(db: &FreshDb) {
 
 on_both_backends!(
     projects_are_created_once_and_look_alikes_refused,
+    project_targets_round_trip,
     tokens_are_stored_hashed_found_and_revoked
 );
