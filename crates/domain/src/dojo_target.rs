@@ -68,10 +68,7 @@ impl TargetError {
 
 fn id(field: &'static str, v: Option<i64>) -> Result<Option<i64>, TargetError> {
     match v {
-        Some(i) if i <= 0 => Err(TargetError::new(
-            field,
-            "must be a positive DefectDojo id",
-        )),
+        Some(i) if i <= 0 => Err(TargetError::new(field, "must be a positive DefectDojo id")),
         v => Ok(v),
     }
 }
@@ -92,7 +89,10 @@ pub fn dojo_name(field: &'static str, raw: &str, max: usize) -> Result<String, T
     if let Some(c) = s.chars().find(|c| is_unprintable(*c)) {
         return Err(TargetError::new(
             field,
-            format!("holds the control or invisible character U+{:04X}", u32::from(c)),
+            format!(
+                "holds the control or invisible character U+{:04X}",
+                u32::from(c)
+            ),
         ));
     }
     Ok(s.to_owned())
@@ -159,12 +159,18 @@ impl DojoTarget {
         let render = |field, tpl: &NameTemplate, max| {
             dojo_name(field, &tpl.render(project, t.catalogue), max)
         };
-        let product = match &self.product {
-            Some(p) => p.clone(),
-            None => match &t.default_product {
+        let product = match (&self.product, &self.engagement) {
+            (Some(p), _) => Some(p.clone()),
+            // An engagement by id brings its product.
+            (None, Some(DojoRef::Id(_))) => None,
+            (None, _) => Some(match &t.default_product {
                 Some(p) if *project == t.default_project => DojoRef::Name(p.clone()),
-                _ => DojoRef::Name(render("dojo.product_template", &t.product, MAX_PRODUCT_NAME)?),
-            },
+                _ => DojoRef::Name(render(
+                    "dojo.product_template",
+                    &t.product,
+                    MAX_PRODUCT_NAME,
+                )?),
+            }),
         };
         let engagement = match &self.engagement {
             Some(e) => e.clone(),
@@ -194,7 +200,8 @@ impl DojoTarget {
 /// Every part of a project's target, decided: what the bootstrap looks up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedTarget {
-    pub product: DojoRef,
+    /// `None` only beside an engagement by id: the engagement's product.
+    pub product: Option<DojoRef>,
     pub engagement: DojoRef,
     /// Used only when the product is made.
     pub product_type: String,
@@ -336,7 +343,7 @@ mod tests {
         let r = DojoTarget::default()
             .resolve(&p("Alpha / 2"), &templates())
             .unwrap();
-        assert_eq!(r.product, DojoRef::Name("Alpha / 2".into()));
+        assert_eq!(r.product, Some(DojoRef::Name("Alpha / 2".into())));
         assert_eq!(r.engagement, DojoRef::Name("WSTG Security Testing".into()));
         assert_eq!(r.product_type, "WSTG");
         assert_eq!(
@@ -348,12 +355,14 @@ mod tests {
         t.default_product = Some("Medical Register App".into());
         let d = DojoTarget::default();
         assert_eq!(
-            d.resolve(&ProjectName::default_project(), &t).unwrap().product,
-            DojoRef::Name("Medical Register App".into())
+            d.resolve(&ProjectName::default_project(), &t)
+                .unwrap()
+                .product,
+            Some(DojoRef::Name("Medical Register App".into()))
         );
         assert_eq!(
             d.resolve(&p("other"), &t).unwrap().product,
-            DojoRef::Name("other".into())
+            Some(DojoRef::Name("other".into()))
         );
     }
 
@@ -368,10 +377,27 @@ mod tests {
         };
         let target = DojoTarget::parse(&f).unwrap();
         let r = target.resolve(&p("x"), &templates()).unwrap();
-        assert_eq!(r.product, DojoRef::Id(7));
+        assert_eq!(r.product, Some(DojoRef::Id(7)));
         assert_eq!(r.engagement, DojoRef::Name("Q3 pentest".into()));
         assert_eq!(r.test_title, "Checklist");
         assert_eq!(target.fields().product_name, None);
+    }
+
+    #[test]
+    fn an_engagement_by_id_brings_its_product_unless_one_is_named() {
+        let by_id = |product_id| {
+            DojoTarget::parse(&TargetFields {
+                engagement_id: Some(12),
+                product_id,
+                ..TargetFields::default()
+            })
+            .unwrap()
+            .resolve(&p("x"), &templates())
+            .unwrap()
+        };
+        let r = by_id(None);
+        assert_eq!((r.product, r.engagement), (None, DojoRef::Id(12)));
+        assert_eq!(by_id(Some(3)).product, Some(DojoRef::Id(3)));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! decision. No I/O lives here: every other crate is an adapter around it.
 
 pub mod catalogue;
-pub mod dojo_target;
 pub mod dojo_state;
+pub mod dojo_target;
 pub mod event;
 pub mod mapping;
 pub mod notes;
@@ -17,7 +17,9 @@ pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
 pub use dojo_state::{DojoFlags, DojoItem};
-pub use dojo_target::{DojoRef, DojoTarget, NameTemplate, ResolvedTarget, TargetFields, TargetTemplates};
+pub use dojo_target::{
+    DojoRef, DojoTarget, NameTemplate, ResolvedTarget, TargetFields, TargetTemplates,
+};
 pub use event::{
     DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, ENVELOPE_VERSION,
 };

@@ -538,9 +538,8 @@ impl Settings {
             }
         };
         let level = log_filter(&raw.log.level)?;
-        let template = |key: &'static str, raw: &str| {
-            NameTemplate::parse(raw).map_err(|e| invalid(key, e))
-        };
+        let template =
+            |key: &'static str, raw: &str| NameTemplate::parse(raw).map_err(|e| invalid(key, e));
         let test_title = non_empty(raw.dojo.test_title.clone());
         let templates = TargetTemplates {
             product: template("dojo.product_template", &raw.dojo.product_template)?,

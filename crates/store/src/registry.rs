@@ -103,10 +103,10 @@ impl Store {
     ) -> Result<Option<ProjectRecord>, StoreError> {
         let sql = format!("SELECT {RECORD_COLUMNS} FROM projects WHERE name = $1");
         let row = sqlx::query(&sql)
-        .bind(name.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::query(format!("registered_project({name})")))?;
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::query(format!("registered_project({name})")))?;
         row.as_ref().map(record_from_row).transpose()
     }
 

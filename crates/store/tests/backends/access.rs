@@ -65,10 +65,7 @@ async fn projects_are_created_once_and_look_alikes_refused(db: &FreshDb) {
     // Case and look-alike letters, against a created project and against
     // the default project, which has no row.
     for (name, existing) in [("ALPHA", "alpha"), ("DEFAULT", "default")] {
-        match store
-            .add_project(&project(name), &none(), &default)
-            .await
-        {
+        match store.add_project(&project(name), &none(), &default).await {
             Err(AddProjectError::Confusable { existing: e, .. }) => {
                 assert_eq!(e.as_str(), existing)
             }
@@ -76,10 +73,7 @@ async fn projects_are_created_once_and_look_alikes_refused(db: &FreshDb) {
         }
     }
     let scope = project("scope");
-    store
-        .add_project(&scope, &none(), &default)
-        .await
-        .unwrap();
+    store.add_project(&scope, &none(), &default).await.unwrap();
     let cyrillic = new_project_name("\u{0455}\u{0441}\u{043e}\u{0440}\u{0435}").unwrap();
     assert!(matches!(
         store.add_project(&cyrillic, &none(), &default).await,
