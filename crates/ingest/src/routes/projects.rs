@@ -4,14 +4,18 @@
 //! | method and path | what |
 //! |---|---|
 //! | `GET /api/wstg/admin/projects` | every project, the default included |
-//! | `POST /api/wstg/admin/projects` | `{"name", "product_id"?, "engagement_id"?}`: create one |
+//! | `POST /api/wstg/admin/projects` | `{"name", "product_id"?, "product_name"?, "engagement_id"?, "engagement_name"?, "product_type_name"?, "test_title"?}`: create one |
 //!
 //! Names are NFKC-normalised; a name mixing scripts, or looking like an
-//! existing project's, is refused (400 naming `name`).
+//! existing project's, is refused (400 naming `name`). The other fields are
+//! where its findings go in DefectDojo (crates/domain/src/dojo_target.rs):
+//! an id names an existing object, a name one to find or make; an id wins
+//! over a name of the same object; unset parts come from the templates.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use wstg_domain::{DojoTarget, TargetFields};
 use wstg_store::{new_project_name, AddProjectError};
 
 use crate::auth::Principal;
@@ -31,12 +35,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
+    /// Any text DefectDojo takes as a product name: 1 to 64 characters,
+    /// no control or invisible characters.
     pub name: String,
-    /// An existing DefectDojo product to map the project to.
+    /// An existing DefectDojo product (must exist; never made).
     #[schema(minimum = 1)]
     pub product_id: Option<i64>,
+    /// The product by exact name (found, else made); default: `dojo.product_template`.
+    #[schema(max_length = 255)]
+    pub product_name: Option<String>,
+    /// An existing DefectDojo engagement (must exist, under the product if
+    /// one is named; alone, its product is used).
     #[schema(minimum = 1)]
     pub engagement_id: Option<i64>,
+    /// The engagement by exact name, in the product (found, else made);
+    /// default: `dojo.engagement`.
+    #[schema(max_length = 300)]
+    pub engagement_name: Option<String>,
+    /// The product type of a product that has to be made; default: `dojo.product_type`.
+    #[schema(max_length = 255)]
+    pub product_type_name: Option<String>,
+    /// The WSTG test's title; default: `dojo.test_title`.
+    #[schema(max_length = 255)]
+    pub test_title: Option<String>,
 }
 
 /// Every project, the default included.
@@ -77,23 +98,19 @@ pub async fn create(
     let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
     let body: NewProject =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid("body", e))?;
-    for (field, id) in [
-        ("product_id", body.product_id),
-        ("engagement_id", body.engagement_id),
-    ] {
-        if id.is_some_and(|i| i <= 0) {
-            return Err(ApiError::invalid(field, "must be a positive DefectDojo id"));
-        }
-    }
+    let target = DojoTarget::parse(&TargetFields {
+        product_id: body.product_id,
+        product_name: body.product_name,
+        engagement_id: body.engagement_id,
+        engagement_name: body.engagement_name,
+        product_type_name: body.product_type_name,
+        test_title: body.test_title,
+    })
+    .map_err(|e| ApiError::invalid(e.field, e.reason))?;
     let name = new_project_name(&body.name).map_err(|e| ApiError::invalid("name", e))?;
     match state
         .store
-        .add_project(
-            &name,
-            body.product_id,
-            body.engagement_id,
-            &state.default_project,
-        )
+        .add_project(&name, &target, &state.default_project)
         .await
     {
         Ok(record) => {
