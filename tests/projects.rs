@@ -201,6 +201,40 @@ async fn projects_mapped_to_existing_engagements_sync_into_them() {
         "{dlq}"
     );
 
+    // Mapped anew (allowed: it never synced) and replayed, it lands in
+    // the engagement; a project that synced keeps its mapping.
+    let engagement_id = by_id["id"].to_string();
+    let (code, _, err) = wstgctl(
+        &sys,
+        &["project", "map", "ghost", "--engagement-id", &engagement_id],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = wstgctl(&sys, &["dlq", "replay", "--all"]).await;
+    assert_eq!(code, 0, "{err}");
+    let f3 = synced_finding(&sys, "ghost", "WSTG-INFO-03").await;
+    let f = dojo(&sys, Method::GET, &format!("findings/{f3}/"), None).await;
+    assert_eq!(
+        f["test"],
+        dojo(&sys, Method::GET, &format!("findings/{f1}/"), None).await["test"]
+    );
+    let (code, _, err) = wstgctl(
+        &sys,
+        &[
+            "project",
+            "map",
+            "Acme: web/app (Q4) & {1}",
+            "--engagement-id",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("already syncs"), "{err}");
+    let (code, _, _) = wstgctl(&sys, &["project", "map", "nobody", "--engagement-id", "1"]).await;
+    assert_eq!(code, 3);
+    assert_eq!(ids(&list(&sys, "engagements/").await), engagements_before);
+
     // `project show` names the ids the bootstrap found.
     let (code, out, err) = wstgctl(
         &sys,

@@ -37,6 +37,18 @@ pub enum AddProjectError {
     Store(#[from] StoreError),
 }
 
+/// Why a project's target was not changed.
+#[derive(Debug, thiserror::Error)]
+pub enum MapProjectError {
+    #[error("no created project '{0}' (the default project maps through the dojo.* settings)")]
+    Unknown(ProjectName),
+    /// Its findings already live in a DefectDojo test.
+    #[error("project '{name}' already syncs into DefectDojo test {test_id}; its mapping can change only before the first sync")]
+    Linked { name: ProjectName, test_id: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 impl Store {
     /// Creates `name`, refusing a name that looks like an existing project's
     /// (or like `also_taken`, the configured default project, which exists
@@ -94,6 +106,51 @@ impl Store {
             return Err(AddProjectError::Exists(name.clone()));
         }
         Ok(record)
+    }
+
+    /// Changes the DefectDojo target of the created project `name`, only
+    /// while it has no DefectDojo hierarchy yet: the first successful sync
+    /// fixes where its findings are (the one statement checks both, so a
+    /// sync that links the project meanwhile wins).
+    pub async fn set_project_target(
+        &self,
+        name: &ProjectName,
+        target: &DojoTarget,
+    ) -> Result<ProjectRecord, MapProjectError> {
+        let t = target.fields();
+        let done = sqlx::query(
+            "UPDATE projects SET product_id = $2, engagement_id = $3, product_name = $4, \
+                 engagement_name = $5, product_type_name = $6, test_title = $7 \
+             WHERE name = $1 \
+               AND NOT EXISTS (SELECT 1 FROM project_links WHERE project = $1)",
+        )
+        .bind(name.as_str())
+        .bind(t.product_id)
+        .bind(t.engagement_id)
+        .bind(t.product_name.clone())
+        .bind(t.engagement_name.clone())
+        .bind(t.product_type_name.clone())
+        .bind(t.test_title.clone())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query(format!("set_project_target({name})")))?;
+        let record = self.registered_project(name).await?;
+        match (done.rows_affected(), record) {
+            (0, None) => Err(MapProjectError::Unknown(name.clone())),
+            (0, Some(_)) => {
+                let test_id = self
+                    .project_links(name)
+                    .await?
+                    .map(|l| l.test_id)
+                    .unwrap_or_default();
+                Err(MapProjectError::Linked {
+                    name: name.clone(),
+                    test_id,
+                })
+            }
+            (_, Some(r)) => Ok(r),
+            (_, None) => Err(MapProjectError::Unknown(name.clone())),
+        }
     }
 
     /// The created project called `name`, if any.

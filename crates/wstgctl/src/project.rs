@@ -3,11 +3,11 @@
 //! engagements"). The mapping is stored with the project; what it leaves
 //! unset comes from the `dojo.*` name templates.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::json;
 use wstg_domain::{DojoRef, DojoTarget, TargetFields};
 use wstg_settings::Settings;
-use wstg_store::new_project_name;
+use wstg_store::{new_project_name, normalise_project_name, ProjectRecord};
 
 use crate::exit::CliError;
 use crate::open;
@@ -24,28 +24,18 @@ pub enum ProjectCommand {
         /// The project's name: any text DefectDojo takes as a product name
         /// (1 to 64 characters, no control characters).
         name: String,
-        /// An existing DefectDojo product (by id) its engagement is in.
-        #[arg(long, conflicts_with = "product")]
-        product_id: Option<i64>,
-        /// The DefectDojo product by name (found, else made); default:
-        /// WSTG_DOJO_PRODUCT_TEMPLATE.
-        #[arg(long)]
-        product: Option<String>,
-        /// An existing DefectDojo engagement (by id) the WSTG test goes in;
-        /// alone, its product is used.
-        #[arg(long, conflicts_with = "engagement")]
-        engagement_id: Option<i64>,
-        /// The engagement by name, in the product (found, else made);
-        /// default: WSTG_DOJO_ENGAGEMENT.
-        #[arg(long)]
-        engagement: Option<String>,
-        /// The product type of a product that has to be made; default:
-        /// WSTG_DOJO_PRODUCT_TYPE.
-        #[arg(long)]
-        product_type: Option<String>,
-        /// The WSTG test's title; default: WSTG_DOJO_TEST_TITLE.
-        #[arg(long)]
-        test_title: Option<String>,
+        #[command(flatten)]
+        mapping: Mapping,
+    },
+    /// Change the mapping of a created project (the same flags as `add`;
+    /// unset flags go back to the templates), allowed until its first
+    /// successful sync (exit 3 for an unknown project, 1 once it synced).
+    /// Reads WSTG_DATABASE_URL, WSTG_DEFAULT_PROJECT.
+    Map {
+        /// The project's name.
+        name: String,
+        #[command(flatten)]
+        mapping: Mapping,
     },
     /// Every project, the default one (WSTG_DEFAULT_PROJECT) included, with
     /// its mapping. Reads WSTG_DATABASE_URL.
@@ -59,6 +49,47 @@ pub enum ProjectCommand {
         /// The project's name.
         name: String,
     },
+}
+
+/// Where a project's findings go in DefectDojo (`add` and `map`).
+#[derive(Args)]
+pub struct Mapping {
+    /// An existing DefectDojo product (by id) its engagement is in.
+    #[arg(long, conflicts_with = "product")]
+    product_id: Option<i64>,
+    /// The DefectDojo product by name (found, else made); default:
+    /// WSTG_DOJO_PRODUCT_TEMPLATE.
+    #[arg(long)]
+    product: Option<String>,
+    /// An existing DefectDojo engagement (by id) the WSTG test goes in;
+    /// alone, its product is used.
+    #[arg(long, conflicts_with = "engagement")]
+    engagement_id: Option<i64>,
+    /// The engagement by name, in the product (found, else made);
+    /// default: WSTG_DOJO_ENGAGEMENT.
+    #[arg(long)]
+    engagement: Option<String>,
+    /// The product type of a product that has to be made; default:
+    /// WSTG_DOJO_PRODUCT_TYPE.
+    #[arg(long)]
+    product_type: Option<String>,
+    /// The WSTG test's title; default: WSTG_DOJO_TEST_TITLE.
+    #[arg(long)]
+    test_title: Option<String>,
+}
+
+impl Mapping {
+    fn parse(self) -> Result<DojoTarget, CliError> {
+        DojoTarget::parse(&TargetFields {
+            product_id: self.product_id,
+            product_name: self.product,
+            engagement_id: self.engagement_id,
+            engagement_name: self.engagement,
+            product_type_name: self.product_type,
+            test_title: self.test_title,
+        })
+        .map_err(|e| CliError::Usage(format!("{} {}", flag(e.field), e.reason)))
+    }
 }
 
 /// The flag behind a `TargetFields` field, for usage errors.
@@ -84,24 +115,8 @@ fn describe(r: &Option<DojoRef>) -> String {
 
 pub async fn run(settings: &Settings, out: Out, command: ProjectCommand) -> anyhow::Result<()> {
     match command {
-        ProjectCommand::Add {
-            name,
-            product_id,
-            product,
-            engagement_id,
-            engagement,
-            product_type,
-            test_title,
-        } => {
-            let target = DojoTarget::parse(&TargetFields {
-                product_id,
-                product_name: product,
-                engagement_id,
-                engagement_name: engagement,
-                product_type_name: product_type,
-                test_title,
-            })
-            .map_err(|e| CliError::Usage(format!("{} {}", flag(e.field), e.reason)))?;
+        ProjectCommand::Add { name, mapping } => {
+            let target = mapping.parse()?;
             let name = new_project_name(&name)?;
             // Refused now rather than at the first sync: a template that
             // makes a name DefectDojo would not take.
@@ -112,19 +127,17 @@ pub async fn run(settings: &Settings, out: Out, command: ProjectCommand) -> anyh
             let record = store
                 .add_project(&name, &target, &settings.default_project)
                 .await?;
-            let t = &record.target;
-            out.show(&record, |r| {
-                fields([
-                    ("name", r.name.to_string()),
-                    ("product id", opt(t.product_id)),
-                    ("product", opt(t.product_name.clone())),
-                    ("engagement id", opt(t.engagement_id)),
-                    ("engagement", opt(t.engagement_name.clone())),
-                    ("product type", opt(t.product_type_name.clone())),
-                    ("test title", opt(t.test_title.clone())),
-                    ("created at", r.created_at.to_rfc3339()),
-                ])
-            })
+            show_record(out, &record)
+        }
+        ProjectCommand::Map { name, mapping } => {
+            let target = mapping.parse()?;
+            let name = normalise_project_name(&name)?;
+            target
+                .resolve(&name, &settings.dojo.templates)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let store = open::store(settings).await?;
+            let record = store.set_project_target(&name, &target).await?;
+            show_record(out, &record)
         }
         ProjectCommand::List => {
             let store = open::store(settings).await?;
@@ -227,4 +240,20 @@ pub async fn run(settings: &Settings, out: Out, command: ProjectCommand) -> anyh
             })
         }
     }
+}
+
+fn show_record(out: Out, record: &ProjectRecord) -> anyhow::Result<()> {
+    let t = &record.target;
+    out.show(record, |r| {
+        fields([
+            ("name", r.name.to_string()),
+            ("product id", opt(t.product_id)),
+            ("product", opt(t.product_name.clone())),
+            ("engagement id", opt(t.engagement_id)),
+            ("engagement", opt(t.engagement_name.clone())),
+            ("product type", opt(t.product_type_name.clone())),
+            ("test title", opt(t.test_title.clone())),
+            ("created at", r.created_at.to_rfc3339()),
+        ])
+    })
 }

@@ -2,7 +2,10 @@
 
 use test_support::FreshDb;
 use wstg_domain::{DojoTarget, TargetFields};
-use wstg_store::{hash_token, new_project_name, Access, AddProjectError, TokenGrant, TokenRole};
+use wstg_store::{
+    hash_token, new_project_name, Access, AddProjectError, MapProjectError, ProjectLinks,
+    TokenGrant, TokenRole,
+};
 
 use crate::common::*;
 
@@ -89,6 +92,39 @@ async fn projects_are_created_once_and_look_alikes_refused(db: &FreshDb) {
     assert_eq!(names, ["alpha", "scope"]);
 }
 
+/// A mapping changes until the project's first sync, never after.
+async fn project_targets_change_only_before_the_first_sync(db: &FreshDb) {
+    let store = store(db).await;
+    let default = project("default");
+    let name = project("alpha");
+    store.add_project(&name, &none(), &default).await.unwrap();
+    let target = DojoTarget::parse(&TargetFields {
+        engagement_id: Some(43),
+        ..TargetFields::default()
+    })
+    .unwrap();
+    let rec = store.set_project_target(&name, &target).await.unwrap();
+    assert_eq!(rec.target.engagement_id, Some(43));
+    assert!(matches!(
+        store.set_project_target(&project("nobody"), &target).await,
+        Err(MapProjectError::Unknown(_))
+    ));
+    let links = ProjectLinks {
+        product_type_id: 1,
+        product_id: 2,
+        engagement_id: 43,
+        test_type_id: 4,
+        test_id: 5,
+    };
+    store.save_project_links(&name, &links).await.unwrap();
+    match store.set_project_target(&name, &none()).await {
+        Err(MapProjectError::Linked { test_id, .. }) => assert_eq!(test_id, 5),
+        other => panic!("{other:?}"),
+    }
+    let back = store.registered_project(&name).await.unwrap().unwrap();
+    assert_eq!(back.target.engagement_id, Some(43), "unchanged");
+}
+
 async fn tokens_are_stored_hashed_found_and_revoked(db: &FreshDb) {
     let store = store(db).await;
     let grants = vec![
@@ -143,5 +179,6 @@ async fn tokens_are_stored_hashed_found_and_revoked(db: &FreshDb) {
 on_both_backends!(
     projects_are_created_once_and_look_alikes_refused,
     project_targets_round_trip,
+    project_targets_change_only_before_the_first_sync,
     tokens_are_stored_hashed_found_and_revoked
 );
