@@ -233,6 +233,48 @@ async fn projects_mapped_to_existing_engagements_sync_into_them() {
     assert!(err.contains("already syncs"), "{err}");
     let (code, _, _) = wstgctl(&sys, &["project", "map", "nobody", "--engagement-id", "1"]).await;
     assert_eq!(code, 3);
+    // The same over the admin API, the name percent-encoded in the path
+    // (`/` included): 422 once synced, 404 for nobody, 200 before.
+    let put = |name: &str, body: Value| {
+        // `push` percent-encodes a segment, `/` as %2F.
+        let mut url = reqwest::Url::parse(&sys.ingest_url).unwrap();
+        url.path_segments_mut()
+            .unwrap()
+            .extend(["api", "wstg", "admin", "projects", name, "target"]);
+        admin.put(url).json(&body).send()
+    };
+    let r = put("Acme: web/app (Q4) & {1}", json!({"engagement_id": 1}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = put("nobody/else", json!({})).await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = admin
+        .post(format!("{}/api/wstg/admin/projects", sys.ingest_url))
+        .json(&json!({"name": "later / (Q1) & {2}"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = put(
+        "later / (Q1) & {2}",
+        json!({"engagement_name": "Q1", "product_id": 0}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["field"], "product_id", "{body}");
+    let r = put(
+        "later / (Q1) & {2}",
+        json!({"engagement_id": by_name["id"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["project"]["engagement_id"], by_name["id"], "{body}");
+    assert_eq!(body["project"]["name"], "later / (Q1) & {2}", "{body}");
     assert_eq!(ids(&list(&sys, "engagements/").await), engagements_before);
 
     // `project show` names the ids the bootstrap found.

@@ -4,6 +4,7 @@
 //! | method and path | what |
 //! |---|---|
 //! | `GET /api/wstg/admin/projects` | every project, the default included |
+//! | `PUT /api/wstg/admin/projects/{name}/target` | the same mapping fields: change a project's mapping before its first sync (`wstgctl project map`) |
 //! | `POST /api/wstg/admin/projects` | `{"name", "product_id"?, "product_name"?, "engagement_id"?, "engagement_name"?, "product_type_name"?, "test_title"?}`: create one |
 //!
 //! Names are NFKC-normalised; a name mixing scripts, or looking like an
@@ -16,7 +17,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use wstg_domain::{DojoTarget, TargetFields};
-use wstg_store::{new_project_name, AddProjectError};
+use wstg_store::{new_project_name, normalise_project_name, AddProjectError, MapProjectError};
 
 use crate::auth::Principal;
 use crate::body::read_limited;
@@ -28,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/admin/projects")
             .route(web::get().to(list))
             .route(web::post().to(create)),
-    );
+    )
+    .service(web::resource("/admin/projects/{name}/target").route(web::put().to(set_target)));
 }
 
 /// The body of `POST /api/wstg/admin/projects`.
@@ -58,6 +60,75 @@ pub struct NewProject {
     /// The WSTG test's title; default: `dojo.test_title`.
     #[schema(max_length = 255)]
     pub test_title: Option<String>,
+}
+
+/// A project's mapping alone: the body of
+/// `PUT /api/wstg/admin/projects/{name}/target` (unset fields go back to the
+/// templates).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectTarget {
+    #[schema(minimum = 1)]
+    pub product_id: Option<i64>,
+    #[schema(max_length = 255)]
+    pub product_name: Option<String>,
+    #[schema(minimum = 1)]
+    pub engagement_id: Option<i64>,
+    #[schema(max_length = 300)]
+    pub engagement_name: Option<String>,
+    #[schema(max_length = 255)]
+    pub product_type_name: Option<String>,
+    #[schema(max_length = 255)]
+    pub test_title: Option<String>,
+}
+
+/// Change a created project's DefectDojo mapping, until its first sync.
+#[utoipa::path(put, path = "/api/wstg/admin/projects/{name}/target", tag = "admin",
+    params(("name" = String, Path, description = "The project's name, percent-encoded")),
+    request_body = ProjectTarget,
+    responses(
+        (status = 200, description = "Changed", body = crate::api_schemas::ProjectCreated),
+        (status = 400, description = "A field is invalid (named in `field`)", body = crate::api_schemas::ErrorBody),
+        (status = 404, description = "No created project of that name", body = crate::api_schemas::ErrorBody),
+        (status = 422, description = "The project already syncs into a DefectDojo test", body = crate::api_schemas::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn set_target(
+    req: HttpRequest,
+    principal: Principal,
+    name: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let name = normalise_project_name(&name).map_err(|e| ApiError::invalid("name", e))?;
+    let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
+    let body: ProjectTarget =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid("body", e))?;
+    let target = DojoTarget::parse(&TargetFields {
+        product_id: body.product_id,
+        product_name: body.product_name,
+        engagement_id: body.engagement_id,
+        engagement_name: body.engagement_name,
+        product_type_name: body.product_type_name,
+        test_title: body.test_title,
+    })
+    .map_err(|e| ApiError::invalid(e.field, e.reason))?;
+    match state.store.set_project_target(&name, &target).await {
+        Ok(record) => {
+            tracing::info!(project = %name, principal = %principal.label, "project mapping changed");
+            Ok(HttpResponse::Ok().json(json!({"success": true, "project": record})))
+        }
+        Err(MapProjectError::Unknown(_)) => Err(ApiError::NotFound(format!("project '{name}'"))),
+        Err(e @ MapProjectError::Linked { .. }) => Err(ApiError::Conflict {
+            field: "name".to_owned(),
+            reason: e.to_string(),
+        }),
+        Err(MapProjectError::Store(e)) => {
+            tracing::warn!(error = %e, "store unavailable");
+            Err(ApiError::Unavailable("store"))
+        }
+    }
 }
 
 /// Every project, the default included.
