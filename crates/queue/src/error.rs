@@ -57,9 +57,9 @@ impl QueueError {
 
     /// A failed checkout from the blocking pool: the Redis error itself when
     /// connecting failed, else "exhausted".
-    pub(crate) fn from_pool(e: deadpool_redis::PoolError) -> QueueError {
+    pub(crate) fn from_pool(e: deadpool::managed::PoolError<RedisError>) -> QueueError {
         match e {
-            deadpool_redis::PoolError::Backend(e) => QueueError::Redis(e),
+            deadpool::managed::PoolError::Backend(e) => QueueError::Redis(e),
             other => QueueError::PoolExhausted(other.to_string()),
         }
     }

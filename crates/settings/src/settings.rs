@@ -352,7 +352,17 @@ impl Settings {
         let default_project =
             ProjectName::parse(&raw.default_project).map_err(|e| invalid("default_project", e))?;
         for (key, url, schemes) in [
-            ("redis.url", &raw.redis.url, &["redis", "rediss"][..]),
+            (
+                "redis.url",
+                &raw.redis.url,
+                &[
+                    "redis",
+                    "rediss",
+                    "redis+cluster",
+                    "rediss+cluster",
+                    "redis+sentinel",
+                ][..],
+            ),
             (
                 "database.url",
                 &raw.database.url,
@@ -371,10 +381,14 @@ impl Settings {
                 ));
             }
         }
-        if raw.redis.key_prefix.is_empty() || raw.redis.key_prefix.contains(char::is_whitespace) {
+        if raw.redis.key_prefix.is_empty()
+            || raw.redis.key_prefix.contains(char::is_whitespace)
+            || raw.redis.key_prefix.contains(['{', '}'])
+        {
+            // Braces: every key is `{prefix}:…`, a Redis Cluster hash tag.
             return Err(invalid(
                 "redis.key_prefix",
-                "must be non-empty and contain no blanks",
+                "must be non-empty and contain no blanks, '{' or '}'",
             ));
         }
         let dojo_url = url::Url::parse(&raw.dojo.url).map_err(|e| invalid("dojo.url", e))?;

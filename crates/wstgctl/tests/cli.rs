@@ -104,7 +104,7 @@ async fn redis_keys(prefix: &str) -> Vec<String> {
     let client = redis::Client::open(test_support::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
+        .arg(test_support::redis_env::key(prefix, "*"))
         .query_async(&mut conn)
         .await
         .unwrap()
