@@ -201,6 +201,36 @@ enum Shared {
     Sentinel(SentinelShared),
 }
 
+/// How long a publish on a Sentinel-managed primary waits for one replica
+/// to confirm it (`WAIT 1 <ms>`).
+pub(crate) const REPLICA_WAIT_MS: u64 = 500;
+
+impl Connection {
+    /// True when a publish must wait for a replica before it counts as
+    /// done: on a Sentinel-managed primary. After `SENTINEL FAILOVER` (or a
+    /// partition) the old primary keeps accepting writes until the
+    /// sentinels demote it, up to ~10 s, and then discards them; a publish
+    /// confirmed by the replica that is promoted survives. One server has
+    /// no replica to wait for, and the cluster test setup none either.
+    pub(crate) fn waits_for_replica(&self) -> bool {
+        matches!(self.0, Shared::Sentinel(_))
+    }
+
+    /// True on Redis Cluster, where the old (untagged) key layout never ran.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self.0, Shared::Cluster(_))
+    }
+
+    /// Drops the current master connection so the next command asks the
+    /// sentinels again (no-op for the other kinds, which follow failovers
+    /// by themselves).
+    pub(crate) async fn lost_master(&self) {
+        if let Shared::Sentinel(s) = &self.0 {
+            *s.current.lock().await = None;
+        }
+    }
+}
+
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match &mut self.0 {
