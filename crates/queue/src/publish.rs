@@ -59,7 +59,16 @@ impl Queue {
                 .arg(connection::REPLICA_WAIT_MS)
                 .query_async(&mut self.conn.clone())
                 .await?;
-            self.replicated(replicas).await?;
+            if let Err(e) = self.replicated(replicas).await {
+                // Withdrawn, best effort: the caller will publish again,
+                // and this copy, if it survives, would be a second one.
+                let _ = redis::cmd("XDEL")
+                    .arg(&self.keys.events)
+                    .arg(&id)
+                    .query_async::<()>(&mut self.conn.clone())
+                    .await;
+                return Err(e);
+            }
             id
         } else {
             cmd.query_async(&mut self.conn.clone()).await?
@@ -104,8 +113,7 @@ impl Queue {
             .arg(data)
             .arg(self.cfg.maxlen.unwrap_or(0))
             .arg(fingerprint);
-        let (added, value): (i64, String) =
-            invocation.invoke_async(&mut self.conn.clone()).await?;
+        let (added, value): (i64, String) = invocation.invoke_async(&mut self.conn.clone()).await?;
         if self.conn.waits_for_replica() {
             // A second round trip, on Sentinel only (a script cannot WAIT).
             let replicas: u64 = redis::cmd("WAIT")
