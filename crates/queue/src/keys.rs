@@ -31,6 +31,7 @@
 //! | `P:poller:last_ok`               | string | RFC 3339 time of the last poll pass that read every project it held |
 //! | `P:alert:lease`                  | string | which poller replica evaluates and sends alerts: holder name, PX |
 //! | `P:alert:incidents`              | hash   | alert rule (and project) → JSON state of its incident: firing or not, since, last notice |
+//! | `P:webhook-poll`                 | string | set NX PX while a webhook-forced poll is recent (ingest) |
 //!
 //! Delayed retries are keyed by event id rather than by their JSON so that
 //! scheduling the same event twice (a worker that crashed between scheduling
