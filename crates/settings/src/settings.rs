@@ -853,6 +853,28 @@ mod tests {
         );
     }
 
+    /// Every Redis key is `{prefix}:…` (a cluster hash tag): a brace in the
+    /// prefix would end the tag early.
+    #[test]
+    fn a_key_prefix_with_braces_is_refused() {
+        for prefix in ["{wstg}", "a}b"] {
+            let e = load(&[("WSTG_REDIS_KEY_PREFIX", prefix)]).unwrap_err();
+            assert!(e.to_string().contains("redis.key_prefix"), "{e}");
+        }
+    }
+
+    #[test]
+    fn cluster_and_sentinel_urls_are_accepted() {
+        for url in [
+            "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001",
+            "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster",
+        ] {
+            let s = load(&[("WSTG_REDIS_URL", url)]).unwrap();
+            assert_eq!(s.redis.url, url);
+        }
+        assert!(load(&[("WSTG_REDIS_URL", "memcached://h")]).is_err());
+    }
+
     #[test]
     fn environment_variables_override_the_file() {
         let s = load(&[
