@@ -50,7 +50,7 @@ pub struct Keys {
     /// The configured prefix `P` (a deployment's name in logs and alerts).
     name: String,
     /// `{P}`: what every key starts with.
-    prefix: String,
+    tagged: String,
     pub events: String,
     pub delayed: String,
     pub delayed_data: String,
@@ -89,7 +89,7 @@ impl Keys {
             poller_last_ok: format!("{prefix}:poller:last_ok"),
             alert_lease: format!("{prefix}:alert:lease"),
             alert_incidents: format!("{prefix}:alert:incidents"),
-            prefix,
+            tagged: prefix,
         }
     }
 
@@ -101,14 +101,14 @@ impl Keys {
 
     /// `{P}`: the start of every key.
     pub fn tagged(&self) -> &str {
-        &self.prefix
+        &self.tagged
     }
 
     /// A `SCAN`/`KEYS` pattern matching every key of this deployment. `{`
     /// and `}` are not glob characters, but the prefix may contain `*`,
     /// `?`, `[` or `\`, which are escaped.
     pub fn pattern(&self) -> String {
-        format!("{}:*", glob_escape(&self.prefix))
+        format!("{}:*", glob_escape(&self.tagged))
     }
 
     /// The pattern of keys in the layout before the hash tag (`P:*`).
@@ -120,34 +120,34 @@ impl Keys {
     /// for a key that is not under `P:`.
     pub fn from_legacy(&self, old: &str) -> Option<String> {
         let rest = old.strip_prefix(&self.name)?.strip_prefix(':')?;
-        Some(format!("{}:{rest}", self.prefix))
+        Some(format!("{}:{rest}", self.tagged))
     }
 
     /// Set by the ingest when a DefectDojo webhook asked for a poll, so a
     /// burst of webhooks makes one hint, not one per call.
     pub fn webhook_poll(&self) -> String {
-        format!("{}:webhook-poll", self.prefix)
+        format!("{}:webhook-poll", self.tagged)
     }
 
     /// The idempotency record of one client-supplied key.
     pub fn idem(&self, key: &str) -> String {
-        format!("{}:idem:{key}", self.prefix)
+        format!("{}:idem:{key}", self.tagged)
     }
 
     /// When `event_id` first failed (kept while it waits for retries).
     pub fn failed_at(&self, event_id: &Uuid) -> String {
-        format!("{}:failed_at:{event_id}", self.prefix)
+        format!("{}:failed_at:{event_id}", self.tagged)
     }
 
     /// A `failed_at` key that cannot exist (an event without an id): it
     /// keeps a script's KEYS fixed.
     pub fn failed_at_unknown(&self) -> String {
-        format!("{}:failed_at:-", self.prefix)
+        format!("{}:failed_at:-", self.tagged)
     }
 
     /// A lease named `name` (`item:<project>:<id>`, `project:<project>`).
     pub fn lock(&self, name: &str) -> String {
-        format!("{}:lock:{name}", self.prefix)
+        format!("{}:lock:{name}", self.tagged)
     }
 
     /// The lease of the retention job (one poller replica prunes).
@@ -162,17 +162,17 @@ impl Keys {
 
     /// The write-ahead intents of one item.
     pub fn intents(&self, project: &str, wstg_id: &str) -> String {
-        format!("{}:intents:{project}:{wstg_id}", self.prefix)
+        format!("{}:intents:{project}:{wstg_id}", self.tagged)
     }
 
     /// Which poller polls `project`.
     pub fn poller_lease(&self, project: &str) -> String {
-        format!("{}:poller:lease:{project}", self.prefix)
+        format!("{}:poller:lease:{project}", self.tagged)
     }
 
     /// A capped feed stream (`poll-hints`, `changes`).
     pub fn feed(&self, suffix: &str) -> String {
-        format!("{}:{suffix}", self.prefix)
+        format!("{}:{suffix}", self.tagged)
     }
 }
 
