@@ -27,19 +27,18 @@ ok() {
     redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
   done
 }
+# A port nothing listens on (nothing answers a connection to it). Ports are
+# drawn below the kernel's ephemeral range (32768-60999 by default), where an
+# outgoing connection's local port could take one between the check and the bind.
+unused() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Three ports that are free with their cluster bus port (port + 10000).
 free_ports() {
-  python3 -c 'import random, socket
-def free(p):
-    try:
-        with socket.socket() as s: s.bind(("127.0.0.1", p))
-        return True
-    except OSError: return False
-got = []
-while len(got) < 3:
-    p = random.randint(20000, 45000)
-    if p not in got and free(p) and free(p + 10000): got.append(p)
-print("\n".join(map(str, got)))'
+  local got=() p
+  while [ ${#got[@]} -lt 3 ]; do
+    p=$((10000 + RANDOM % 12000))
+    if unused "$p" && unused $((p + 10000)) && [[ " ${got[*]} " != *" $p "* ]]; then got+=("$p"); fi
+  done
+  printf '%s\n' "${got[@]}"
 }
 watch_owner() {
   [ -n "${WSTG_STOP_WITH_PID:-}" ] || return 0

@@ -38,11 +38,17 @@ ok() {
   done
   redis-cli -p "$m" info replication | grep -q 'state=online' || return 1
 }
+# A port nothing listens on (nothing answers a connection to it). Ports are
+# drawn below the kernel's ephemeral range (32768-60999 by default), where an
+# outgoing connection's local port could take one between the check and the bind.
+unused() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_ports() {
-  python3 -c 'import socket
-s=[socket.socket() for _ in range(5)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print("\n".join(str(x.getsockname()[1]) for x in s))'
+  local got=() p
+  while [ ${#got[@]} -lt 5 ]; do
+    p=$((10000 + RANDOM % 22000))
+    if unused "$p" && [[ " ${got[*]} " != *" $p "* ]]; then got+=("$p"); fi
+  done
+  printf '%s\n' "${got[@]}"
 }
 watch_owner() {
   [ -n "${WSTG_STOP_WITH_PID:-}" ] || return 0
