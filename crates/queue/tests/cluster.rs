@@ -180,3 +180,20 @@ async fn feeds_and_leases_work_on_a_cluster() {
         .unwrap()
         .is_some());
 }
+
+/// The start-up checks read the nodes' settings through the cluster
+/// connection: the test cluster keeps no AOF, which they must say, and
+/// its default eviction policy is fine.
+#[tokio::test]
+async fn startup_checks_read_a_cluster() {
+    let q = cluster_queue().await;
+    let warnings = q.startup_warnings().await;
+    assert!(
+        warnings.iter().any(|w| w.contains("appendonly no")),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("could not")),
+        "{warnings:?}"
+    );
+}
