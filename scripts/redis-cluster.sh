@@ -58,6 +58,8 @@ start() {
   if ok; then watch_owner; url; return 0; fi
   stop
   free_ports >"$DIR/ports"
+  # A start that fails half way stops what it started.
+  trap 'stop' ERR
   local p
   for p in $(ports); do
     redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
@@ -70,9 +72,10 @@ start() {
   done
   # shellcheck disable=SC2046
   redis-cli --cluster create $(ports | sed 's/^/127.0.0.1:/') --cluster-replicas 0 --cluster-yes \
-    >"$DIR/create.log" 2>&1 || { cat "$DIR/create.log" >&2; exit 1; }
+    >"$DIR/create.log" 2>&1 || { cat "$DIR/create.log" >&2; stop; exit 1; }
   for _ in $(seq 200); do ok && break; sleep 0.05; done
-  ok || { echo "cluster did not reach cluster_state:ok" >&2; exit 1; }
+  ok || { echo "cluster did not reach cluster_state:ok" >&2; stop; exit 1; }
+  trap - ERR
   watch_owner
   url
 }

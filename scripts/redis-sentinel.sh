@@ -91,7 +91,7 @@ CONF
   # Sentinels find the replica and each other through the primary's INFO
   # and hello messages, every few seconds.
   for _ in $(seq 300); do ok && break; sleep 0.1; done
-  ok || { echo "sentinels did not see the primary, the replica and each other" >&2; exit 1; }
+  ok || { echo "sentinels did not see the primary, the replica and each other" >&2; stop; exit 1; }
   watch_owner
   url
 }
