@@ -154,7 +154,7 @@ impl Bed {
 
     async fn dlq_len(&self) -> u64 {
         redis::cmd("XLEN")
-            .arg(format!("{}:dlq", self.prefix))
+            .arg(test_support::redis_env::key(&self.prefix, "dlq"))
             .query_async(&mut self.redis().await)
             .await
             .unwrap()
@@ -335,7 +335,7 @@ async fn a_stale_poller_alerts_once_and_resolves_once() {
     bed.synced("WSTG-INFO-01", "In Progress").await;
 
     // A stuck holder keeps the project's lease.
-    let lease = format!("{}:poller:lease:default", bed.prefix);
+    let lease = test_support::redis_env::key(&bed.prefix, "poller:lease:default");
     redis::cmd("SET")
         .arg(&lease)
         .arg("poller-that-hangs")

@@ -290,7 +290,7 @@ async fn queued(prefix: &str) -> Vec<(String, String, String)> {
     let c = redis::Client::open(test_support::redis_url()).unwrap();
     let mut conn = c.get_multiplexed_async_connection().await.unwrap();
     let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-        .arg(format!("{prefix}:events"))
+        .arg(test_support::redis_env::key(prefix, "events"))
         .arg("-")
         .arg("+")
         .query_async(&mut conn)

@@ -450,7 +450,7 @@ async fn a_store_that_cannot_open_leaves_nothing_in_redis() {
     let client = redis::Client::open(test_support::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
+        .arg(test_support::redis_env::key(&prefix, "*"))
         .query_async(&mut conn)
         .await
         .unwrap();

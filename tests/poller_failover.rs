@@ -11,7 +11,11 @@ use test_support::eventually_async;
 use test_support::process::{free_port, Proc};
 
 async fn lease_holder(prefix: &str, project: &str) -> Option<String> {
-    test_support::redis_env::get(&format!("{prefix}:poller:lease:{project}")).await
+    test_support::redis_env::get(&test_support::redis_env::key(
+        prefix,
+        &format!("poller:lease:{project}"),
+    ))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use wstg_queue::Connection;
 use wstg_queue::{Keys, Leases};
 
 #[derive(Clone)]
@@ -16,12 +16,7 @@ pub struct ProjectLeases {
 }
 
 impl ProjectLeases {
-    pub fn new(
-        conn: ConnectionManager,
-        prefix: &str,
-        holder: &str,
-        ttl: Duration,
-    ) -> ProjectLeases {
+    pub fn new(conn: Connection, prefix: &str, holder: &str, ttl: Duration) -> ProjectLeases {
         ProjectLeases {
             leases: Leases::new(conn, prefix, ttl),
             keys: Keys::new(prefix),

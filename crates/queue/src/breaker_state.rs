@@ -4,7 +4,7 @@
 //! [`BreakerState`].
 //!
 //! ```sh
-//! redis-cli HGETALL wstg:breaker
+//! redis-cli HGETALL {wstg}:breaker
 //! ```
 //!
 //! The worker owns the breaker (crates/worker/src/breaker.rs); this module

@@ -12,12 +12,18 @@ use crate::error::QueueError;
 /// fields, so new fields never break callers.
 #[derive(Clone, PartialEq, Eq)]
 pub struct QueueConfig {
-    /// `redis://[user:password@]host:port[/db]`. Never logged as is: see
+    /// `redis://[user:password@]host:port[/db]` (one server),
+    /// `redis+cluster://[user:password@]host:port,host:port,…` (Redis
+    /// Cluster: any reachable nodes), or
+    /// `redis+sentinel://[user:password@]host:26379,…/<master>[/db]` (a
+    /// Sentinel-managed primary; the password is the data nodes'). See
+    /// `src/connection.rs`. Never logged as is: see
     /// [`QueueConfig::redacted_url`].
     pub redis_url: String,
-    /// Every key lives under `prefix:`. In Redis Cluster use a hash tag
-    /// (`{wstg}`) so the Lua scripts, which touch several keys, stay on one
-    /// slot.
+    /// Every key lives under `{prefix}:`: the braces are a Redis Cluster
+    /// hash tag, so all keys share one slot and the Lua scripts, which touch
+    /// several keys, run on a cluster too (see [`crate::keys`]). The prefix
+    /// itself may not contain `{` or `}`.
     pub prefix: String,
     /// How long one XREADGROUP waits for new entries. Short enough that a
     /// worker notices shutdown promptly; the consumer connection's response
@@ -40,7 +46,7 @@ pub struct QueueConfig {
     /// stream holds only unfinished work and trimming it **drops unprocessed
     /// events**: this is a memory guard of last resort, not housekeeping.
     pub maxlen: Option<usize>,
-    /// Most connections the blocking pool (deadpool-redis) opens: consumer
+    /// Most connections the blocking pool (deadpool) opens: consumer
     /// loops' XREADGROUP BLOCK and feed readers each hold one while they
     /// run. Past it a caller waits [`POOL_WAIT`] and then gets a transient
     /// error, so no code path can open connections without limit.
@@ -143,6 +149,11 @@ impl QueueConfig {
         if self.prefix.chars().any(char::is_whitespace) {
             return bad("prefix must not contain whitespace");
         }
+        // The keys are `{prefix}:…`; a brace inside would end the hash tag
+        // early and scatter a deployment's keys over several cluster slots.
+        if self.prefix.contains(['{', '}']) {
+            return bad("prefix must not contain '{' or '}' (the keys wrap it in a hash tag)");
+        }
         // BLOCK 0 means "wait forever" to Redis: the consumer would never come
         // back to check for shutdown and would always hit its response timeout.
         if self.block.as_millis() == 0 {
@@ -240,6 +251,10 @@ mod tests {
             ..Default::default()
         };
         assert!(c.validate().is_err());
+        for prefix in ["{wstg}", "a{b", "a}b"] {
+            let c = QueueConfig::new("redis://h", prefix);
+            assert!(c.validate().is_err(), "{prefix}");
+        }
     }
 
     /// The redactor itself is tested where it lives (wstg_domain::redact).

@@ -133,7 +133,7 @@ pub struct Consumer {
     name: String,
     cfg: Arc<QueueConfig>,
     keys: Arc<Keys>,
-    pool: deadpool_redis::Pool,
+    pool: connection::BlockingPool,
     /// From the blocking pool. `None` after an error that broke it;
     /// reopened by the next call.
     conn: Option<connection::Dedicated>,

@@ -35,6 +35,12 @@ pub enum QueueError {
     /// reader stops.
     #[error("no free connection in the blocking Redis pool: {0}")]
     PoolExhausted(String),
+    /// A write on a Sentinel-managed primary that no replica confirmed in
+    /// time: it may be lost in a failover, so it is reported as not done.
+    /// Transient: the caller retries (the next attempt asks the sentinels
+    /// for the master again), and the event id makes a repeat harmless.
+    #[error("no replica confirmed the write within {0} ms (failover under way?)")]
+    NotReplicated(u64),
 }
 
 impl From<RedisError> for QueueError {
@@ -50,16 +56,16 @@ impl QueueError {
     pub fn is_transient(&self) -> bool {
         match self {
             QueueError::Redis(e) => is_transient_redis(e),
-            QueueError::PoolExhausted(_) => true,
+            QueueError::PoolExhausted(_) | QueueError::NotReplicated(_) => true,
             QueueError::Decode(_) | QueueError::Encode(_) | QueueError::Config(_) => false,
         }
     }
 
     /// A failed checkout from the blocking pool: the Redis error itself when
     /// connecting failed, else "exhausted".
-    pub(crate) fn from_pool(e: deadpool_redis::PoolError) -> QueueError {
+    pub(crate) fn from_pool(e: deadpool::managed::PoolError<RedisError>) -> QueueError {
         match e {
-            deadpool_redis::PoolError::Backend(e) => QueueError::Redis(e),
+            deadpool::managed::PoolError::Backend(e) => QueueError::Redis(e),
             other => QueueError::PoolExhausted(other.to_string()),
         }
     }

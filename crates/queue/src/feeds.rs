@@ -152,7 +152,7 @@ impl Queue {
 /// would stall the shared one). Reconnects lazily after an error; the
 /// connection goes back to the pool when the reader is dropped.
 pub struct FeedReader {
-    pool: deadpool_redis::Pool,
+    pool: connection::BlockingPool,
     cfg: std::sync::Arc<crate::config::QueueConfig>,
     conn: Option<Dedicated>,
     key: String,

@@ -45,7 +45,7 @@ impl Queue {
             }
         };
         Ok(match policy {
-            Some(p) => eviction_warning(&p, self.keys.prefix()),
+            Some(p) => eviction_warning(&p, self.keys.tagged()),
             None => Some(
                 "could not read Redis maxmemory-policy (CONFIG and INFO unavailable); \
                  make sure it is noeviction, or queued events may be evicted"
@@ -172,8 +172,8 @@ mod tests {
     #[test]
     fn policies() {
         assert_eq!(eviction_warning("noeviction", "wstg"), None);
-        let v = eviction_warning("volatile-lru", "wstg").unwrap_or_default();
-        assert!(v.contains("wstg:idem:*"), "{v}");
+        let v = eviction_warning("volatile-lru", "{wstg}").unwrap_or_default();
+        assert!(v.contains("{wstg}:idem:*"), "{v}");
         let a = eviction_warning("allkeys-lru", "wstg").unwrap_or_default();
         assert!(a.contains("lose events"), "{a}");
     }

@@ -2,6 +2,14 @@
 //! the bridge uses is named here, and only here (docs/redis-keys.md has the
 //! same table for operators).
 //!
+//! Every key starts with the hash tag `{P}` (written `P` in the table): Redis
+//! Cluster places a key by the part between the first `{` and `}`, so all
+//! of a deployment's keys share one slot and every multi-key Lua script
+//! (`src/scripts.rs`) runs on a cluster without CROSSSLOT. The bridge's
+//! Redis load is small; a cluster buys it availability (a replica takes
+//! over a failed master), not capacity. Before the tag, keys were `P:…`;
+//! [`Keys::legacy_pattern`] finds those so `wstgctl migrate` can rename them.
+//!
 //! | key                              | type   | holds |
 //! |----------------------------------|--------|-------|
 //! | `P:events`                       | stream | work to do; group `workers`; fields `data` (envelope JSON), `event_id` |
@@ -23,6 +31,7 @@
 //! | `P:poller:last_ok`               | string | RFC 3339 time of the last poll pass that read every project it held |
 //! | `P:alert:lease`                  | string | which poller replica evaluates and sends alerts: holder name, PX |
 //! | `P:alert:incidents`              | hash   | alert rule (and project) → JSON state of its incident: firing or not, since, last notice |
+//! | `P:webhook-poll`                 | string | set NX PX while a webhook-forced poll is recent (ingest) |
 //!
 //! Delayed retries are keyed by event id rather than by their JSON so that
 //! scheduling the same event twice (a worker that crashed between scheduling
@@ -38,7 +47,10 @@ pub const GROUP: &str = "workers";
 /// The names of every key under one prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keys {
-    prefix: String,
+    /// The configured prefix `P` (a deployment's name in logs and alerts).
+    name: String,
+    /// `{P}`: what every key starts with.
+    tagged: String,
     pub events: String,
     pub delayed: String,
     pub delayed_data: String,
@@ -59,9 +71,13 @@ pub struct Keys {
 }
 
 impl Keys {
-    pub fn new(prefix: &str) -> Keys {
+    /// The keys under the configured prefix `name`, each starting with the
+    /// hash tag `{name}`. A `name` containing `{` or `}` would break the tag;
+    /// [`crate::QueueConfig::validate`] and the settings refuse one.
+    pub fn new(name: &str) -> Keys {
+        let prefix = format!("{{{name}}}");
         Keys {
-            prefix: prefix.to_owned(),
+            name: name.to_owned(),
             events: format!("{prefix}:events"),
             delayed: format!("{prefix}:delayed"),
             delayed_data: format!("{prefix}:delayed:data"),
@@ -73,32 +89,65 @@ impl Keys {
             poller_last_ok: format!("{prefix}:poller:last_ok"),
             alert_lease: format!("{prefix}:alert:lease"),
             alert_incidents: format!("{prefix}:alert:incidents"),
+            tagged: prefix,
         }
     }
 
+    /// The configured prefix `P`, without the hash tag: what names the
+    /// deployment (alerts, connection names) and what [`Keys::new`] takes.
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        &self.name
+    }
+
+    /// `{P}`: the start of every key.
+    pub fn tagged(&self) -> &str {
+        &self.tagged
+    }
+
+    /// A `SCAN`/`KEYS` pattern matching every key of this deployment. `{`
+    /// and `}` are not glob characters, but the prefix may contain `*`,
+    /// `?`, `[` or `\`, which are escaped.
+    pub fn pattern(&self) -> String {
+        format!("{}:*", glob_escape(&self.tagged))
+    }
+
+    /// The pattern of keys in the layout before the hash tag (`P:*`).
+    pub fn legacy_pattern(&self) -> String {
+        format!("{}:*", glob_escape(&self.name))
+    }
+
+    /// The new name of a key of the old layout (`P:x` → `{P}:x`); `None`
+    /// for a key that is not under `P:`.
+    pub fn from_legacy(&self, old: &str) -> Option<String> {
+        let rest = old.strip_prefix(&self.name)?.strip_prefix(':')?;
+        Some(format!("{}:{rest}", self.tagged))
+    }
+
+    /// Set by the ingest when a DefectDojo webhook asked for a poll, so a
+    /// burst of webhooks makes one hint, not one per call.
+    pub fn webhook_poll(&self) -> String {
+        format!("{}:webhook-poll", self.tagged)
     }
 
     /// The idempotency record of one client-supplied key.
     pub fn idem(&self, key: &str) -> String {
-        format!("{}:idem:{key}", self.prefix)
+        format!("{}:idem:{key}", self.tagged)
     }
 
     /// When `event_id` first failed (kept while it waits for retries).
     pub fn failed_at(&self, event_id: &Uuid) -> String {
-        format!("{}:failed_at:{event_id}", self.prefix)
+        format!("{}:failed_at:{event_id}", self.tagged)
     }
 
     /// A `failed_at` key that cannot exist (an event without an id): it
     /// keeps a script's KEYS fixed.
     pub fn failed_at_unknown(&self) -> String {
-        format!("{}:failed_at:-", self.prefix)
+        format!("{}:failed_at:-", self.tagged)
     }
 
     /// A lease named `name` (`item:<project>:<id>`, `project:<project>`).
     pub fn lock(&self, name: &str) -> String {
-        format!("{}:lock:{name}", self.prefix)
+        format!("{}:lock:{name}", self.tagged)
     }
 
     /// The lease of the retention job (one poller replica prunes).
@@ -113,18 +162,30 @@ impl Keys {
 
     /// The write-ahead intents of one item.
     pub fn intents(&self, project: &str, wstg_id: &str) -> String {
-        format!("{}:intents:{project}:{wstg_id}", self.prefix)
+        format!("{}:intents:{project}:{wstg_id}", self.tagged)
     }
 
     /// Which poller polls `project`.
     pub fn poller_lease(&self, project: &str) -> String {
-        format!("{}:poller:lease:{project}", self.prefix)
+        format!("{}:poller:lease:{project}", self.tagged)
     }
 
     /// A capped feed stream (`poll-hints`, `changes`).
     pub fn feed(&self, suffix: &str) -> String {
-        format!("{}:{suffix}", self.prefix)
+        format!("{}:{suffix}", self.tagged)
     }
+}
+
+/// `s` with Redis glob characters escaped.
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -134,32 +195,68 @@ mod tests {
     #[test]
     fn layout() {
         let k = Keys::new("wstg");
-        assert_eq!(k.events, "wstg:events");
-        assert_eq!(k.delayed, "wstg:delayed");
-        assert_eq!(k.delayed_data, "wstg:delayed:data");
-        assert_eq!(k.dlq, "wstg:dlq");
-        assert_eq!(k.dlq_dropped, "wstg:dlq:dropped");
-        assert_eq!(k.breaker, "wstg:breaker");
-        assert_eq!(k.poller_heartbeat, "wstg:poller:heartbeat");
-        assert_eq!(k.poller_last_ok, "wstg:poller:last_ok");
-        assert_eq!(k.alert_lease, "wstg:alert:lease");
-        assert_eq!(k.alert_incidents, "wstg:alert:incidents");
-        assert_eq!(k.idem("abc"), "wstg:idem:abc");
+        assert_eq!(k.events, "{wstg}:events");
+        assert_eq!(k.delayed, "{wstg}:delayed");
+        assert_eq!(k.delayed_data, "{wstg}:delayed:data");
+        assert_eq!(k.dlq, "{wstg}:dlq");
+        assert_eq!(k.dlq_dropped, "{wstg}:dlq:dropped");
+        assert_eq!(k.breaker, "{wstg}:breaker");
+        assert_eq!(k.poller_heartbeat, "{wstg}:poller:heartbeat");
+        assert_eq!(k.poller_last_ok, "{wstg}:poller:last_ok");
+        assert_eq!(k.alert_lease, "{wstg}:alert:lease");
+        assert_eq!(k.alert_incidents, "{wstg}:alert:incidents");
+        assert_eq!(k.idem("abc"), "{wstg}:idem:abc");
         let id = Uuid::nil();
         assert_eq!(
             k.failed_at(&id),
-            "wstg:failed_at:00000000-0000-0000-0000-000000000000"
+            "{wstg}:failed_at:00000000-0000-0000-0000-000000000000"
         );
         assert_eq!(
             k.item_lock("p", "WSTG-INFO-01"),
-            "wstg:lock:item:p:WSTG-INFO-01"
+            "{wstg}:lock:item:p:WSTG-INFO-01"
         );
         assert_eq!(
             k.intents("p", "WSTG-INFO-01"),
-            "wstg:intents:p:WSTG-INFO-01"
+            "{wstg}:intents:p:WSTG-INFO-01"
         );
-        assert_eq!(k.poller_lease("p"), "wstg:poller:lease:p");
-        assert_eq!(k.retention_lease(), "wstg:lock:retention");
-        assert_eq!(k.feed("changes"), "wstg:changes");
+        assert_eq!(k.poller_lease("p"), "{wstg}:poller:lease:p");
+        assert_eq!(k.retention_lease(), "{wstg}:lock:retention");
+        assert_eq!(k.feed("changes"), "{wstg}:changes");
+        assert_eq!(k.webhook_poll(), "{wstg}:webhook-poll");
+        assert_eq!(k.prefix(), "wstg");
+        assert_eq!(k.pattern(), "{wstg}:*");
+    }
+
+    /// Every key of a deployment hashes to one cluster slot: what lets the
+    /// multi-key scripts run on Redis Cluster.
+    #[test]
+    fn every_key_carries_the_hash_tag() {
+        let k = Keys::new("a:b*");
+        for key in [
+            k.events.clone(),
+            k.delayed_data.clone(),
+            k.idem("x"),
+            k.item_lock("p", "WSTG-INFO-01"),
+            k.feed("changes"),
+        ] {
+            assert!(key.starts_with("{a:b*}:"), "{key}");
+        }
+        assert_eq!(k.pattern(), "{a:b\\*}:*");
+        assert_eq!(k.legacy_pattern(), "a:b\\*:*");
+    }
+
+    #[test]
+    fn legacy_names_map_to_tagged_ones() {
+        let k = Keys::new("wstg");
+        assert_eq!(
+            k.from_legacy("wstg:events").as_deref(),
+            Some("{wstg}:events")
+        );
+        assert_eq!(
+            k.from_legacy("wstg:lock:item:p:1").as_deref(),
+            Some("{wstg}:lock:item:p:1")
+        );
+        assert_eq!(k.from_legacy("wstgx:events"), None);
+        assert_eq!(k.from_legacy("{wstg}:events"), None);
     }
 }

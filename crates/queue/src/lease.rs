@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use crate::connection::Connection;
 use redis::Script;
 use uuid::Uuid;
 
@@ -48,7 +48,7 @@ return 0
 /// Leases of one term under one prefix. Cheap to clone.
 #[derive(Clone)]
 pub struct Leases {
-    conn: ConnectionManager,
+    conn: Connection,
     keys: Keys,
     term: Duration,
     take_or_renew: Script,
@@ -70,7 +70,7 @@ impl Lease {
 }
 
 impl Leases {
-    pub fn new(conn: ConnectionManager, prefix: &str, term: Duration) -> Leases {
+    pub fn new(conn: Connection, prefix: &str, term: Duration) -> Leases {
         Leases {
             conn,
             keys: Keys::new(prefix),

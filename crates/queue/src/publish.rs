@@ -5,6 +5,7 @@ use std::time::Duration;
 use uuid::Uuid;
 use wstg_domain::Envelope;
 
+use crate::connection;
 use crate::entry::{self, FIELD_DATA, FIELD_EVENT_ID};
 use crate::error::QueueError;
 use crate::queue::Queue;
@@ -25,6 +26,16 @@ pub enum Published {
 }
 
 impl Queue {
+    /// `replicas` (WAIT's answer) confirmed the write, or it is reported
+    /// as not done and the master is asked for again.
+    async fn replicated(&self, replicas: u64) -> Result<(), QueueError> {
+        if replicas >= 1 {
+            return Ok(());
+        }
+        self.conn.lost_master().await;
+        Err(QueueError::NotReplicated(connection::REPLICA_WAIT_MS))
+    }
+
     /// XADD the envelope to `P:events` on the shared connection (the hot
     /// path: one round trip, no script). Returns the stream id.
     pub async fn publish(&self, env: &Envelope) -> Result<String, QueueError> {
@@ -39,7 +50,29 @@ impl Queue {
             .arg(data)
             .arg(FIELD_EVENT_ID)
             .arg(env.event_id.to_string());
-        let id: String = cmd.query_async(&mut self.conn.clone()).await?;
+        let id: String = if self.conn.waits_for_replica() {
+            // Same round trip: the WAIT is pipelined behind the XADD.
+            let (id, replicas): (String, u64) = redis::pipe()
+                .add_command(cmd)
+                .cmd("WAIT")
+                .arg(1)
+                .arg(connection::REPLICA_WAIT_MS)
+                .query_async(&mut self.conn.clone())
+                .await?;
+            if let Err(e) = self.replicated(replicas).await {
+                // Withdrawn, best effort: the caller will publish again,
+                // and this copy, if it survives, would be a second one.
+                let _ = redis::cmd("XDEL")
+                    .arg(&self.keys.events)
+                    .arg(&id)
+                    .query_async::<()>(&mut self.conn.clone())
+                    .await;
+                return Err(e);
+            }
+            id
+        } else {
+            cmd.query_async(&mut self.conn.clone()).await?
+        };
         tracing::trace!(event_id = %env.event_id, stream_id = %id, "published");
         Ok(id)
     }
@@ -72,16 +105,24 @@ impl Queue {
         let data = entry::encode(env)?;
         // PX 0 is an error in Redis; a sub-millisecond TTL means "barely".
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let (added, value): (i64, String) = scripts::PUBLISH_IDEMPOTENT
-            .key(self.keys.idem(key))
+        let mut invocation = scripts::PUBLISH_IDEMPOTENT.key(self.keys.idem(key));
+        invocation
             .key(&self.keys.events)
             .arg(ttl_ms)
             .arg(env.event_id.to_string())
             .arg(data)
             .arg(self.cfg.maxlen.unwrap_or(0))
-            .arg(fingerprint)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+            .arg(fingerprint);
+        let (added, value): (i64, String) = invocation.invoke_async(&mut self.conn.clone()).await?;
+        if self.conn.waits_for_replica() {
+            // A second round trip, on Sentinel only (a script cannot WAIT).
+            let replicas: u64 = redis::cmd("WAIT")
+                .arg(1)
+                .arg(connection::REPLICA_WAIT_MS)
+                .query_async(&mut self.conn.clone())
+                .await?;
+            self.replicated(replicas).await?;
+        }
         if added == 1 {
             tracing::trace!(event_id = %env.event_id, stream_id = %value, "published");
             Ok(Published::New(value))

@@ -4,10 +4,8 @@
 
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
-
 use crate::config::QueueConfig;
-use crate::connection;
+use crate::connection::{self, Connection};
 use crate::error::QueueError;
 use crate::keys::Keys;
 
@@ -18,8 +16,8 @@ pub struct Queue {
     pub(crate) cfg: Arc<QueueConfig>,
     pub(crate) keys: Arc<Keys>,
     /// Bounded pool of connections for blocking reads (consumers, feeds).
-    pub(crate) pool: deadpool_redis::Pool,
-    pub(crate) conn: ConnectionManager,
+    pub(crate) pool: connection::BlockingPool,
+    pub(crate) conn: Connection,
 }
 
 impl std::fmt::Debug for Queue {
@@ -33,21 +31,27 @@ impl Queue {
     /// `workers` on `P:events` (with the stream; an existing group is fine).
     ///
     /// Fails with a transient error if Redis is unreachable: callers that
-    /// must start anyway retry with backoff.
+    /// must start anyway retry with backoff. Fails with a permanent one if
+    /// Redis still holds work in the layout before the hash tag (`P:events`
+    /// …): `wstgctl migrate` renames it.
     pub async fn connect(cfg: QueueConfig) -> Result<Queue, QueueError> {
         cfg.validate()?;
-        let client = connection::client(&cfg)?;
-        let mut conn = connection::shared(&client).await?;
+        let target = connection::Target::parse(&cfg)?;
+        let mut conn = connection::shared(&target).await?;
         let keys = Keys::new(&cfg.prefix);
-        connection::ensure_group(&mut conn, &keys).await?;
-        let pool = connection::blocking_pool(&cfg)?;
-        tracing::debug!(config = ?cfg, "queue connected");
-        Ok(Queue {
+        let pool = connection::blocking_pool(&cfg, &target)?;
+        let queue = Queue {
             cfg: Arc::new(cfg),
             keys: Arc::new(keys),
             pool,
-            conn,
-        })
+            conn: conn.clone(),
+        };
+        // Before creating anything: a new stream beside old-layout work
+        // would strand that work (see `legacy`).
+        queue.refuse_legacy_layout().await?;
+        connection::ensure_group(&mut conn, &queue.keys).await?;
+        tracing::debug!(config = ?queue.cfg, "queue connected");
+        Ok(queue)
     }
 
     /// Validates the configuration and connects, creating nothing: for
@@ -56,13 +60,13 @@ impl Queue {
     /// pointed them at. Reads on missing keys answer empty.
     pub async fn open(cfg: QueueConfig) -> Result<Queue, QueueError> {
         cfg.validate()?;
-        let client = connection::client(&cfg)?;
-        let mut conn = connection::shared(&client).await?;
+        let target = connection::Target::parse(&cfg)?;
+        let mut conn = connection::shared(&target).await?;
         // The connection manager connects lazily on some failures; a PING
         // makes an unreachable Redis an error here, not on the first read.
         redis::cmd("PING").query_async::<()>(&mut conn).await?;
         let keys = Keys::new(&cfg.prefix);
-        let pool = connection::blocking_pool(&cfg)?;
+        let pool = connection::blocking_pool(&cfg, &target)?;
         Ok(Queue {
             cfg: Arc::new(cfg),
             keys: Arc::new(keys),
@@ -81,7 +85,7 @@ impl Queue {
 
     /// A clone of the shared connection, for callers that need a raw command
     /// on the same Redis (tests, admin tools). Never block on it.
-    pub fn connection(&self) -> ConnectionManager {
+    pub fn connection(&self) -> Connection {
         self.conn.clone()
     }
 

@@ -316,3 +316,17 @@ return deleted
 ",
     )
 });
+
+/// KEYS: old name, new name. Renames unless the new name exists (0) or the
+/// old key vanished since it was listed (an expired lease: -1), instead of
+/// failing on it like a bare RENAMENX. Only for the pre-hash-tag layout,
+/// which existed on single servers only (the two keys are in different
+/// cluster slots).
+pub static RENAME_LEGACY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+return redis.call('RENAMENX', KEYS[1], KEYS[2])
+",
+    )
+});

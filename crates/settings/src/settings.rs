@@ -357,7 +357,17 @@ impl Settings {
         let default_project =
             ProjectName::parse(&raw.default_project).map_err(|e| invalid("default_project", e))?;
         for (key, url, schemes) in [
-            ("redis.url", &raw.redis.url, &["redis", "rediss"][..]),
+            (
+                "redis.url",
+                &raw.redis.url,
+                &[
+                    "redis",
+                    "rediss",
+                    "redis+cluster",
+                    "rediss+cluster",
+                    "redis+sentinel",
+                ][..],
+            ),
             (
                 "database.url",
                 &raw.database.url,
@@ -376,10 +386,14 @@ impl Settings {
                 ));
             }
         }
-        if raw.redis.key_prefix.is_empty() || raw.redis.key_prefix.contains(char::is_whitespace) {
+        if raw.redis.key_prefix.is_empty()
+            || raw.redis.key_prefix.contains(char::is_whitespace)
+            || raw.redis.key_prefix.contains(['{', '}'])
+        {
+            // Braces: every key is `{prefix}:…`, a Redis Cluster hash tag.
             return Err(invalid(
                 "redis.key_prefix",
-                "must be non-empty and contain no blanks",
+                "must be non-empty and contain no blanks, '{' or '}'",
             ));
         }
         let dojo_url = url::Url::parse(&raw.dojo.url).map_err(|e| invalid("dojo.url", e))?;
@@ -858,6 +872,28 @@ mod tests {
             s.ingest.admin_token.is_none(),
             "there is no default admin token"
         );
+    }
+
+    /// Every Redis key is `{prefix}:…` (a cluster hash tag): a brace in the
+    /// prefix would end the tag early.
+    #[test]
+    fn a_key_prefix_with_braces_is_refused() {
+        for prefix in ["{wstg}", "a}b"] {
+            let e = load(&[("WSTG_REDIS_KEY_PREFIX", prefix)]).unwrap_err();
+            assert!(e.to_string().contains("redis.key_prefix"), "{e}");
+        }
+    }
+
+    #[test]
+    fn cluster_and_sentinel_urls_are_accepted() {
+        for url in [
+            "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001",
+            "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster",
+        ] {
+            let s = load(&[("WSTG_REDIS_URL", url)]).unwrap();
+            assert_eq!(s.redis.url, url);
+        }
+        assert!(load(&[("WSTG_REDIS_URL", "memcached://h")]).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod eventually;
 pub mod process;
 pub mod receiver;
 pub mod redis_env;
+pub mod redis_topology;
 pub mod sim_stats;
 
 pub use db::{fresh_postgres, fresh_sqlite, FreshDb};

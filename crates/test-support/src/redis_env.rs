@@ -9,14 +9,26 @@ pub fn unique_prefix() -> String {
     format!("wstgtest:{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Deletes every key under `prefix` (best effort; used by long-running suites).
+/// The name of key `suffix` under the configured prefix `prefix`: every key
+/// is `{prefix}:suffix` (a Redis Cluster hash tag; see wstg_queue::Keys).
+pub fn key(prefix: &str, suffix: &str) -> String {
+    format!("{{{prefix}}}:{suffix}")
+}
+
+/// Deletes every key under `prefix`, in the hash-tagged layout and the old
+/// one (best effort; used by long-running suites).
 pub async fn delete_prefix(prefix: &str) -> anyhow::Result<()> {
     let client = redis::Client::open(redis_url())?;
     let mut conn = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(key(prefix, "*"))
+        .query_async(&mut conn)
+        .await?;
+    let old: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}:*"))
         .query_async(&mut conn)
         .await?;
+    keys.extend(old);
     if !keys.is_empty() {
         redis::cmd("DEL")
             .arg(keys)
@@ -32,7 +44,7 @@ pub async fn stream_len(prefix: &str) -> u64 {
     let client = redis::Client::open(redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     redis::cmd("XLEN")
-        .arg(format!("{prefix}:events"))
+        .arg(key(prefix, "events"))
         .query_async(&mut conn)
         .await
         .unwrap()
@@ -57,9 +69,9 @@ pub async fn queue_idle(prefix: &str) -> bool {
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let (events, delayed): (u64, u64) = redis::pipe()
         .cmd("XLEN")
-        .arg(format!("{prefix}:events"))
+        .arg(key(prefix, "events"))
         .cmd("ZCARD")
-        .arg(format!("{prefix}:delayed"))
+        .arg(key(prefix, "delayed"))
         .query_async(&mut conn)
         .await
         .unwrap();

@@ -104,7 +104,7 @@ async fn redis_keys(prefix: &str) -> Vec<String> {
     let client = redis::Client::open(test_support::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
+        .arg(test_support::redis_env::key(prefix, "*"))
         .query_async(&mut conn)
         .await
         .unwrap()
@@ -155,6 +155,34 @@ async fn migrate_creates_the_database_once_and_is_idempotent() {
     assert_eq!(second["version"], first["version"]);
     let text = run(&env.vars, &["migrate"]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("is current; nothing to do"));
+}
+
+/// Upgrading from the key layout before the hash tag: `migrate` renames the
+/// old keys (docs/deploy.md, "Upgrading the key layout"), once.
+#[tokio::test]
+async fn migrate_renames_keys_of_the_old_layout() {
+    let env = Env::new();
+    let client = redis::Client::open(test_support::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: String = redis::cmd("XADD")
+        .arg(format!("{}:events", env.prefix))
+        .arg("*")
+        .arg("data")
+        .arg("{}")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let first = json_ok(&env.vars, &["migrate"]);
+    assert_eq!(first["redis_keys"]["renamed"], 1, "{first}");
+    assert_eq!(
+        redis_keys(&env.prefix).await,
+        [test_support::redis_env::key(&env.prefix, "events")]
+    );
+    let second = json_ok(&env.vars, &["migrate"]);
+    assert_eq!(second["redis_keys"]["renamed"], 0, "{second}");
+    test_support::redis_env::delete_prefix(&env.prefix)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

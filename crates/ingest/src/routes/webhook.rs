@@ -148,7 +148,7 @@ const EVENT_RULE: &str = "must be 1 to 64 characters of letters, digits, '_', '.
 /// carry only a finding URL) and a hint makes the pollers read every
 /// project, so one slot per deployment caps forced polls per project too.
 async fn take_poll_slot(state: &AppState) -> Result<bool, wstg_queue::QueueError> {
-    let key = format!("{}:webhook-poll", state.queue.keys().prefix());
+    let key = state.queue.keys().webhook_poll();
     let ms = u64::try_from(state.webhook_poll_interval.as_millis())
         .unwrap_or(u64::MAX)
         .max(1);
