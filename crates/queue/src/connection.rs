@@ -1,5 +1,5 @@
 //! Connection setup: one shared multiplexed connection for everything that
-//! does not block, and a bounded pool (deadpool) of connections for what
+//! does not block, and a bounded pool (deadpool-redis; deadpool for a cluster or Sentinel) of connections for what
 //! blocks: each consumer loop's XREADGROUP BLOCK and each feed reader's
 //! XREAD BLOCK hold one pooled connection while they run.
 //!
@@ -410,8 +410,9 @@ impl ConnectionLike for Blocking {
     }
 }
 
-/// Opens blocking connections of the configured kind, each with a response
-/// timeout above `block`.
+/// Opens blocking connections to a cluster or a sentinel-managed primary,
+/// each with a response timeout above `block` (one server's come from
+/// deadpool-redis's own manager).
 pub(crate) struct Manager {
     target: Target,
     /// Built once: a cluster client holds the seed nodes and settings.
@@ -464,11 +465,19 @@ impl managed::Manager for Manager {
 
 /// A connection taken from the blocking pool; back in the pool on drop
 /// (or gone for good after [`discard`]).
-pub(crate) struct Dedicated(Object<Manager>);
+pub(crate) enum Dedicated {
+    /// From deadpool-redis's pool (one server).
+    Single(deadpool_redis::Connection),
+    /// From the cluster or sentinel pool.
+    Topology(Object<Manager>),
+}
 
 impl ConnectionLike for Dedicated {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        self.0.req_packed_command(cmd)
+        match self {
+            Dedicated::Single(c) => c.req_packed_command(cmd),
+            Dedicated::Topology(c) => c.req_packed_command(cmd),
+        }
     }
 
     fn req_packed_commands<'a>(
@@ -477,16 +486,39 @@ impl ConnectionLike for Dedicated {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        self.0.req_packed_commands(pipe, offset, count)
+        match self {
+            Dedicated::Single(c) => c.req_packed_commands(pipe, offset, count),
+            Dedicated::Topology(c) => c.req_packed_commands(pipe, offset, count),
+        }
     }
 
     fn get_db(&self) -> i64 {
-        self.0.get_db()
+        match self {
+            Dedicated::Single(c) => c.get_db(),
+            Dedicated::Topology(c) => c.get_db(),
+        }
     }
 }
 
-/// The bounded blocking pool.
-pub(crate) type BlockingPool = Pool<Manager>;
+/// The bounded blocking pool: deadpool-redis's own for one server (the
+/// default deployment), and deadpool with [`Manager`] for a cluster or a
+/// sentinel-managed primary, whose deadpool-redis managers cannot be given
+/// the response timeout a BLOCK read needs.
+#[derive(Clone)]
+pub(crate) enum BlockingPool {
+    Single(deadpool_redis::Pool),
+    Topology(Pool<Manager>),
+}
+
+impl BlockingPool {
+    /// Connections open, and how many of them are idle in the pool.
+    pub(crate) fn status(&self) -> deadpool::Status {
+        match self {
+            BlockingPool::Single(p) => p.status(),
+            BlockingPool::Topology(p) => p.status(),
+        }
+    }
+}
 
 /// The bounded pool of connections for blocking commands. No connection is
 /// opened until one is asked for.
@@ -495,6 +527,29 @@ pub(crate) fn blocking_pool(
     target: &Target,
 ) -> Result<BlockingPool, QueueError> {
     let timeout = cfg.consumer_response_timeout();
+    let config = AsyncConnectionConfig::new()
+        .set_response_timeout(Some(timeout))
+        .set_connection_timeout(Some(CONNECT_TIMEOUT));
+    let built =
+        |e: &dyn std::fmt::Display| QueueError::Config(format!("blocking connection pool: {e}"));
+    if let Target::Standalone(_) = target {
+        let manager = deadpool_redis::Manager::new_with_config(cfg.redis_url.as_str(), config)
+            .map_err(|e| {
+                QueueError::Config(format!(
+                    "redis_url {} is not usable: {e}",
+                    cfg.redacted_url()
+                ))
+            })?;
+        return deadpool_redis::Pool::builder(manager)
+            .max_size(cfg.blocking_pool_size)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .runtime(deadpool_redis::Runtime::Tokio1)
+            .build()
+            .map(BlockingPool::Single)
+            .map_err(|e| built(&e));
+    }
     let cluster = match target {
         Target::Cluster(nodes) => Some(Target::cluster_client(nodes, timeout)?),
         _ => None,
@@ -502,9 +557,7 @@ pub(crate) fn blocking_pool(
     let manager = Manager {
         target: target.clone(),
         cluster,
-        config: AsyncConnectionConfig::new()
-            .set_response_timeout(Some(timeout))
-            .set_connection_timeout(Some(CONNECT_TIMEOUT)),
+        config,
     };
     Pool::builder(manager)
         .max_size(cfg.blocking_pool_size)
@@ -513,7 +566,8 @@ pub(crate) fn blocking_pool(
         .recycle_timeout(Some(CONNECT_TIMEOUT))
         .runtime(deadpool::Runtime::Tokio1)
         .build()
-        .map_err(|e| QueueError::Config(format!("blocking connection pool: {e}")))
+        .map(BlockingPool::Topology)
+        .map_err(|e| built(&e))
 }
 
 /// A pooled connection for a blocking reader, named
@@ -524,7 +578,12 @@ pub(crate) async fn dedicated(
     cfg: &QueueConfig,
     role: &str,
 ) -> Result<Dedicated, QueueError> {
-    let mut conn = Dedicated(pool.get().await.map_err(QueueError::from_pool)?);
+    let mut conn = match pool {
+        BlockingPool::Single(p) => Dedicated::Single(p.get().await.map_err(QueueError::from_pool)?),
+        BlockingPool::Topology(p) => {
+            Dedicated::Topology(p.get().await.map_err(QueueError::from_pool)?)
+        }
+    };
     let name: String = format!("wstg:{}:{role}", cfg.prefix)
         .chars()
         .map(|c| if c.is_ascii_graphic() { c } else { '_' })
@@ -551,7 +610,10 @@ pub(crate) async fn dedicated(
 /// pool opens a fresh one for the next caller (and a BLOCK still pending on
 /// the server cannot answer someone else's command).
 pub(crate) fn discard(conn: Dedicated) {
-    drop(Object::take(conn.0));
+    match conn {
+        Dedicated::Single(c) => drop(deadpool_redis::Connection::take(c)),
+        Dedicated::Topology(c) => drop(Object::take(c)),
+    }
 }
 
 /// Creates the consumer group (and the stream) if missing.
