@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod dojo_state;
 pub mod event;
 pub mod mapping;
+pub mod methodology;
 pub mod notes;
 pub mod project;
 pub mod redact;
@@ -19,6 +20,7 @@ pub use dojo_state::{DojoFlags, DojoItem};
 pub use event::{
     DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, ENVELOPE_VERSION,
 };
+pub use methodology::Methodology;
 pub use notes::Notes;
 pub use project::ProjectName;
 pub use redact::redact_url;
