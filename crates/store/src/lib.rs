@@ -18,6 +18,7 @@ mod audit_retention;
 mod backup;
 mod error;
 mod items;
+mod methodology;
 mod migrations;
 mod project_name;
 mod projects;
