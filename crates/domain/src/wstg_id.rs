@@ -49,7 +49,7 @@ pub enum WstgIdError {
 }
 
 /// Whether `s` is the canonical form of an id of `methodology`.
-pub(crate) fn is_canonical_shape_of(methodology: Methodology, s: &str) -> bool {
+pub fn is_canonical_shape_of(methodology: Methodology, s: &str) -> bool {
     match methodology {
         Methodology::Wstg => is_canonical_shape(s),
         Methodology::Asvs => asvs_canonical(s).as_deref() == Some(s),
