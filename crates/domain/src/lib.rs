@@ -20,7 +20,7 @@ pub use dojo_state::{DojoFlags, DojoItem};
 pub use event::{
     DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, ENVELOPE_VERSION,
 };
-pub use methodology::Methodology;
+pub use methodology::{choose_catalogue, CatalogueChoiceError, Methodology};
 pub use notes::Notes;
 pub use project::ProjectName;
 pub use redact::redact_url;

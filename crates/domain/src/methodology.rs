@@ -108,6 +108,41 @@ impl Methodology {
     }
 }
 
+/// Why a project's `--methodology`/`--version` choice was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CatalogueChoiceError {
+    #[error(transparent)]
+    Methodology(#[from] UnknownMethodology),
+    #[error(transparent)]
+    Version(#[from] UnknownMethodologyVersion),
+    #[error(transparent)]
+    Catalogue(#[from] crate::catalogue::UnknownCatalogueVersion),
+}
+
+impl CatalogueChoiceError {
+    /// The field (or flag, without its dashes) the error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            CatalogueChoiceError::Methodology(_) => "methodology",
+            _ => "version",
+        }
+    }
+}
+
+/// The catalogue a new project asks for: `None` when it names neither a
+/// methodology nor a version (it follows the configured default). A version
+/// alone is a catalogue name (`4.2`, `latest`, `asvs-4.0.3`).
+pub fn choose_catalogue(
+    methodology: Option<&str>,
+    version: Option<&str>,
+) -> Result<Option<CatalogueVersion>, CatalogueChoiceError> {
+    match (methodology, version) {
+        (None, None) => Ok(None),
+        (None, Some(v)) => Ok(Some(v.parse()?)),
+        (Some(m), v) => Ok(Some(m.parse::<Methodology>()?.catalogue(v)?)),
+    }
+}
+
 impl fmt::Display for Methodology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.display_name())

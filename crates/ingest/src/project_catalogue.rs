@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use wstg_domain::{Catalogue, ProjectName};
+use wstg_domain::{Catalogue, CatalogueVersion, ProjectName};
 
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -82,4 +82,26 @@ pub async fn catalogue_of(
         }
     }
     Ok(catalogue)
+}
+
+/// Stores the catalogue a just-created project chose (`None`: the default)
+/// and answers the catalogue it now follows.
+pub async fn record_choice(
+    state: &AppState,
+    project: &ProjectName,
+    chosen: Option<CatalogueVersion>,
+) -> Result<&'static Catalogue, ApiError> {
+    state.catalogues.forget(project);
+    let Some(version) = chosen else {
+        return Ok(state.catalogue);
+    };
+    state
+        .store
+        .set_project_catalogue(project, version)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "store unavailable");
+            ApiError::Unavailable("store")
+        })?;
+    Ok(Catalogue::get(version))
 }

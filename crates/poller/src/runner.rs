@@ -246,11 +246,17 @@ impl Poller {
                     return held;
                 }
             }
+            // Each project's ids are read against its own catalogue (issue
+            // 12 item 5); a store that cannot say falls back to the default.
+            let catalogue = match self.store.project_catalogue(&project).await {
+                Ok(chosen) => chosen.map_or(self.catalogue, wstg_domain::Catalogue::get),
+                Err(_) => self.catalogue,
+            };
             match observe_project(
                 &self.dojo,
                 &self.store,
                 &self.queue,
-                self.catalogue,
+                catalogue,
                 self.notes_field,
                 &project,
                 &links,

@@ -74,17 +74,25 @@ pub struct Bootstrapper {
     locks: ItemLocks,
     names: HierarchyNames,
     cache: Arc<RwLock<HashMap<ProjectName, ProjectLinks>>>,
+    catalogues: crate::project_catalogue::ProjectCatalogues,
 }
 
 impl Bootstrapper {
     pub fn new(dojo: DojoClient, store: Store, locks: ItemLocks, names: HierarchyNames) -> Self {
+        let catalogues = crate::project_catalogue::ProjectCatalogues::new(store.clone(), names.catalogue);
         Bootstrapper {
             dojo,
             store,
             locks,
             names,
             cache: Arc::default(),
+            catalogues,
         }
+    }
+
+    /// Each project's catalogue (issue 12 item 5).
+    pub fn catalogues(&self) -> &crate::project_catalogue::ProjectCatalogues {
+        &self.catalogues
     }
 
     /// The project's DefectDojo ids, bootstrapping them on first use.
@@ -116,13 +124,18 @@ impl Bootstrapper {
             return Ok(l);
         }
         let n = &self.names;
+        let catalogue = self.catalogues.of(project).await?.version();
+        let names = crate::project_catalogue::test_names(n, catalogue);
         let product_type = self.dojo.ensure_product_type(&n.product_type).await?;
         let product = self
             .dojo
             .ensure_product(
                 &n.product_of(project),
                 product_type,
-                &format!("OWASP WSTG checklist of project {project}, kept in sync by wstg-bridge."),
+                &format!(
+                    "{} checklist of project {project}, kept in sync by wstg-bridge.",
+                    catalogue.methodology().display_name()
+                ),
             )
             .await?;
         let engagement = self.dojo.ensure_engagement(product, &n.engagement).await?;
@@ -130,9 +143,9 @@ impl Bootstrapper {
         // only when a test has to be made.
         let mut criteria = TestCriteria {
             test_types: Vec::new(),
-            title: n.test_title(),
+            title: names.title.clone(),
         };
-        for name in std::iter::once(&n.test_type).chain(&n.test_types) {
+        for name in std::iter::once(&names.test_type).chain(&names.other_types) {
             if let Some(id) = self.dojo.test_type_id(name).await? {
                 criteria.test_types.push(id);
             }
@@ -143,7 +156,7 @@ impl Bootstrapper {
                 found
             }
             None => {
-                let own = self.dojo.ensure_test_type(&n.test_type).await?;
+                let own = self.dojo.ensure_test_type(&names.test_type).await?;
                 criteria.test_types.push(own);
                 self.dojo
                     .ensure_wstg_test(engagement, own, &criteria)

@@ -25,6 +25,10 @@ pub enum ProjectCommand {
         /// An existing DefectDojo engagement to map it to.
         #[arg(long)]
         engagement_id: Option<i64>,
+        /// Its methodology: wstg (default), asvs or mastg; --version picks
+        /// the methodology's version (4.2, latest; 4.0.3, 5.0).
+        #[command(flatten)]
+        catalogue: crate::methodology::CatalogueArgs,
     },
     /// Every project, the default one (WSTG_DEFAULT_PROJECT) included.
     /// Reads WSTG_DATABASE_URL.
@@ -37,7 +41,9 @@ pub async fn run(settings: &Settings, out: Out, command: ProjectCommand) -> anyh
             name,
             product_id,
             engagement_id,
+            catalogue,
         } => {
+            let catalogue = catalogue.choice()?;
             for (flag, id) in [
                 ("--product-id", product_id),
                 ("--engagement-id", engagement_id),
@@ -54,6 +60,7 @@ pub async fn run(settings: &Settings, out: Out, command: ProjectCommand) -> anyh
             let record = store
                 .add_project(&name, product_id, engagement_id, &settings.default_project)
                 .await?;
+            crate::methodology::record(&store, &name, catalogue).await?;
             out.show(&record, |r| {
                 fields([
                     ("name", r.name.to_string()),

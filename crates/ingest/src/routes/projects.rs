@@ -4,7 +4,7 @@
 //! | method and path | what |
 //! |---|---|
 //! | `GET /api/wstg/admin/projects` | every project, the default included |
-//! | `POST /api/wstg/admin/projects` | `{"name", "product_id"?, "engagement_id"?}`: create one |
+//! | `POST /api/wstg/admin/projects` | `{"name", "product_id"?, "engagement_id"?, "methodology"?, "version"?}`: create one |
 //!
 //! Names are NFKC-normalised; a name mixing scripts, or looking like an
 //! existing project's, is refused (400 naming `name`).
@@ -37,6 +37,11 @@ pub struct NewProject {
     pub product_id: Option<i64>,
     #[schema(minimum = 1)]
     pub engagement_id: Option<i64>,
+    /// `wstg` (default), `asvs` or `mastg` (issue 12 item 5).
+    pub methodology: Option<String>,
+    /// The methodology's version (`4.2`, `latest`; `4.0.3`, `5.0`); absent:
+    /// the methodology's default.
+    pub version: Option<String>,
 }
 
 /// Every project, the default included.
@@ -86,6 +91,8 @@ pub async fn create(
         }
     }
     let name = new_project_name(&body.name).map_err(|e| ApiError::invalid("name", e))?;
+    let catalogue = wstg_domain::choose_catalogue(body.methodology.as_deref(), body.version.as_deref())
+        .map_err(|e| ApiError::invalid(e.field(), e))?;
     match state
         .store
         .add_project(
@@ -97,8 +104,15 @@ pub async fn create(
         .await
     {
         Ok(record) => {
+            let catalogue =
+                crate::project_catalogue::record_choice(&state, &name, catalogue).await?;
             tracing::info!(project = %name, principal = %principal.label, "project created");
-            Ok(HttpResponse::Created().json(json!({"success": true, "project": record})))
+            Ok(HttpResponse::Created().json(json!({
+                "success": true,
+                "project": record,
+                "methodology": catalogue.methodology().as_str(),
+                "catalogue_version": catalogue.version().as_str(),
+            })))
         }
         Err(e @ (AddProjectError::Exists(_) | AddProjectError::Confusable { .. })) => {
             Err(ApiError::invalid("name", e))
