@@ -321,7 +321,8 @@ mod tests {
             "id": 1, "test": 1, "tags": ["wstg", "wstg-status:done", "v2.1.1"]
         }));
         assert_eq!(f.wstg_id_hint().as_deref(), Some("V2.1.1"));
-        let f = finding(json!({"id": 1, "test": 1, "title": "MASTG-TEST-0001 Testing Local Storage"}));
+        let f =
+            finding(json!({"id": 1, "test": 1, "title": "MASTG-TEST-0001 Testing Local Storage"}));
         assert_eq!(f.wstg_id_hint().as_deref(), Some("MASTG-TEST-0001"));
         assert!(!looks_like_wstg_id("v2.1"));
         assert!(!looks_like_wstg_id("version"));

@@ -26,7 +26,9 @@ impl Store {
         .bind(catalogue.as_str())
         .execute(&self.pool)
         .await
-        .map_err(StoreError::query(format!("set_project_catalogue({project})")))?;
+        .map_err(StoreError::query(format!(
+            "set_project_catalogue({project})"
+        )))?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -79,7 +79,8 @@ pub struct Bootstrapper {
 
 impl Bootstrapper {
     pub fn new(dojo: DojoClient, store: Store, locks: ItemLocks, names: HierarchyNames) -> Self {
-        let catalogues = crate::project_catalogue::ProjectCatalogues::new(store.clone(), names.catalogue);
+        let catalogues =
+            crate::project_catalogue::ProjectCatalogues::new(store.clone(), names.catalogue);
         Bootstrapper {
             dojo,
             store,

@@ -91,8 +91,9 @@ pub async fn create(
         }
     }
     let name = new_project_name(&body.name).map_err(|e| ApiError::invalid("name", e))?;
-    let catalogue = wstg_domain::choose_catalogue(body.methodology.as_deref(), body.version.as_deref())
-        .map_err(|e| ApiError::invalid(e.field(), e))?;
+    let catalogue =
+        wstg_domain::choose_catalogue(body.methodology.as_deref(), body.version.as_deref())
+            .map_err(|e| ApiError::invalid(e.field(), e))?;
     match state
         .store
         .add_project(

@@ -158,7 +158,10 @@ pub async fn tracker_change_from_object(
 ) -> Result<Envelope, ApiError> {
     let raw_id = text_field("wstg_id", req_str(obj, "wstg_id")?, Lines::Single)?;
     if raw_id.trim().is_empty() {
-        return Err(ApiError::invalid("wstg_id", wstg_domain::wstg_id::WstgIdError::Empty));
+        return Err(ApiError::invalid(
+            "wstg_id",
+            wstg_domain::wstg_id::WstgIdError::Empty,
+        ));
     }
     let status: Status = req_str(obj, "status")?
         .parse()

@@ -11,8 +11,14 @@ async fn a_project_keeps_the_catalogue_it_was_given(db: &FreshDb) {
     let default = project("default");
     let asvs = new_project_name("asvs-app").unwrap();
     let plain = new_project_name("plain").unwrap();
-    store.add_project(&asvs, None, None, &default).await.unwrap();
-    store.add_project(&plain, None, None, &default).await.unwrap();
+    store
+        .add_project(&asvs, None, None, &default)
+        .await
+        .unwrap();
+    store
+        .add_project(&plain, None, None, &default)
+        .await
+        .unwrap();
     // A project made without one follows the configured default.
     assert_eq!(store.project_catalogue(&asvs).await.unwrap(), None);
     assert!(store
