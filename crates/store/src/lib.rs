@@ -22,6 +22,7 @@ mod methodology;
 mod migrations;
 mod project_name;
 mod projects;
+mod provenance;
 mod registry;
 mod rows;
 mod schema;
@@ -36,6 +37,7 @@ mod view;
 pub use audit::AuditEntry;
 pub use audit_retention::AUDIT_PRUNE_BATCH;
 pub use error::StoreError;
+pub use provenance::{last_change, ChangeSource, LastChange};
 pub use items::{ItemRecord, Pulled, Pushed, TrackerRecord};
 pub use migrations::MIGRATOR;
 pub use project_name::{
