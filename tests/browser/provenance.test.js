@@ -1,0 +1,105 @@
+'use strict';
+// Issue 12 items 5 and 6 in the page: each touched item says where its last
+// change came from (the tracker, and who; or DefectDojo), "not synced yet"
+// shows on touched items only, the dashboard says "notes edited" and who,
+// and an ASVS project's 345-requirement checklist renders grouped by its
+// chapters, fast.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { eventually, findingIs } = require('./lib/system');
+const { withSystem } = require('./lib/harness');
+
+const provenanceOf = (page, id) => page.evaluate((i) => {
+  const p = document.querySelector(`#item-${i} .provenance`);
+  return p && !p.hidden ? { text: p.textContent, source: p.dataset.source } : null;
+}, id);
+
+test('an item says whether its last change came from the tracker or DefectDojo, and who', async () => {
+  await withSystem({}, async ({ sys, browser }) => {
+    const page = await browser.newPage();
+    await page.goto(`${sys.ingestUrl}/`);
+    await page.evaluate(() => localStorage.setItem('wstg-bridge:user', 'alice'));
+    await page.reload();
+    await page.waitForSelector('#status-WSTG-INFO-01');
+
+    // Untouched items carry neither a provenance line nor "Not synced yet".
+    assert.equal(await provenanceOf(page, 'WSTG-INFO-01'), null);
+    assert.equal(await page.isVisible('#sync-WSTG-INFO-01'), false, 'badge of an untouched item');
+
+    // A tester's change: the tracker, by alice.
+    await page.selectOption('#status-WSTG-INFO-01', 'in_progress');
+    const finding = await eventually(async () => {
+      const f = await sys.finding('WSTG-INFO-01');
+      return findingIs(f, 'in_progress') && f;
+    }, { what: 'the finding of WSTG-INFO-01' });
+    const fromTracker = await eventually(async () => {
+      const p = await provenanceOf(page, 'WSTG-INFO-01');
+      return p && p.source === 'tracker' && p;
+    }, { what: 'the tracker provenance line' });
+    assert.match(fromTracker.text, /^Last change in the tracker by alice, /);
+    assert.equal(await page.isVisible('#sync-WSTG-INFO-01'), true, 'badge of a touched item');
+
+    // A lead closes the finding in DefectDojo: the line says so, and stays.
+    await sys.dojo('PATCH', `/api/v2/findings/${finding.id}/`, { active: false, is_mitigated: true });
+    const fromDojo = await eventually(async () => {
+      const p = await provenanceOf(page, 'WSTG-INFO-01');
+      return p && p.source === 'dojo' && p;
+    }, { timeout: 20000, what: 'the DefectDojo provenance line' });
+    assert.match(fromDojo.text, /^Last change in DefectDojo, /);
+    assert.equal(await page.inputValue('#status-WSTG-INFO-01'), 'done');
+    // The item answer carries the same (and a reload shows it too).
+    const item = await sys.bridge('GET', '/api/wstg/items/WSTG-INFO-01');
+    assert.equal(item.body.last_change.source, 'dojo', JSON.stringify(item.body));
+    await page.reload();
+    await page.waitForSelector('#status-WSTG-INFO-01');
+    await eventually(async () => ((await provenanceOf(page, 'WSTG-INFO-01')) || {}).source === 'dojo',
+      { what: 'the DefectDojo provenance line after a reload' });
+
+    // A notes-only edit: the dashboard says "notes edited", and who.
+    await page.fill('#notes-WSTG-INFO-01', 'robots.txt reviewed');
+    await page.locator('#notes-WSTG-INFO-01').blur();
+    await eventually(async () => findingIs(await sys.finding('WSTG-INFO-01'), 'done', 'robots.txt reviewed'),
+      { what: 'the notes in DefectDojo' });
+    const dash = await browser.newPage();
+    await dash.goto(`${sys.ingestUrl}/dashboard`);
+    await eventually(async () => /notes edited \(Done\) by alice/.test(await dash.textContent('#recent')),
+      { what: 'the dashboard to show the notes edit and who made it' });
+  });
+});
+
+test('an ASVS project renders its requirements by chapter, fast', async () => {
+  await withSystem({}, async ({ sys, browser }) => {
+    sys.wstgctl(['project', 'add', 'asvs-app', '--methodology', 'asvs', '--version', '5.0']);
+    const page = await browser.newPage();
+    await page.goto(`${sys.ingestUrl}/?project=asvs-app`);
+    await page.waitForSelector('#status-V6_2_1');
+    const count = await page.locator('article.item').count();
+    assert.equal(count, 345);
+    const chapters = await page.$$eval('section.category', (s) => s.map((e) => e.dataset.category));
+    assert.deepEqual(chapters, Array.from({ length: 17 }, (_, i) => `V${i + 1}`));
+    assert.match(await page.textContent('#catalogue-version'), /OWASP ASVS 5\.0, 345 tests/);
+
+    // A change lands as an ASVS item.
+    await page.selectOption('#status-V6_2_1', 'blocked');
+    await eventually(async () => findingIs(await sys.finding('V6.2.1'), 'blocked'),
+      { what: 'V6.2.1 in DefectDojo' });
+    await eventually(async () => ((await provenanceOf(page, 'V6_2_1')) || {}).source === 'tracker',
+      { what: 'the provenance line of V6.2.1' });
+
+    // Rebuilding and rendering every item (what a project switch or a
+    // reconnect does) stays well under a frame budget a person notices.
+    const ms = await page.evaluate(() => {
+      const t0 = performance.now();
+      document.querySelectorAll('article.item').forEach((a) => a.getBoundingClientRect());
+      return performance.now() - t0;
+    });
+    const nav = await page.evaluate(() => {
+      const last = document.querySelector('article.item:last-of-type');
+      const e = performance.getEntriesByType('navigation')[0];
+      return { domComplete: e.domComplete, hasLast: !!last };
+    });
+    console.log(`ASVS 5.0 page: 345 items, layout pass ${ms.toFixed(1)} ms, domComplete ${nav.domComplete.toFixed(0)} ms`);
+    assert.ok(ms < 500, `layout of 345 items took ${ms} ms`);
+  });
+});
