@@ -72,8 +72,20 @@ test('an ASVS project renders its requirements by chapter, fast', async () => {
   await withSystem({}, async ({ sys, browser }) => {
     sys.wstgctl(['project', 'add', 'asvs-app', '--methodology', 'asvs', '--version', '5.0']);
     const page = await browser.newPage();
+    // When, after navigation start, the whole checklist (345 items, each
+    // rendered with its state) was in the page: catalogue and items fetched,
+    // built and rendered.
+    await page.addInitScript(() => {
+      new MutationObserver(function () {
+        if (!window.__checklistAt && document.querySelectorAll('article.item').length === 345) {
+          window.__checklistAt = performance.now();
+        }
+      }).observe(document, { childList: true, subtree: true });
+    });
     await page.goto(`${sys.ingestUrl}/?project=asvs-app`);
     await page.waitForSelector('#status-V6_2_1');
+    const readyMs = await eventually(() => page.evaluate(() => window.__checklistAt),
+      { what: 'the whole ASVS checklist' });
     const count = await page.locator('article.item').count();
     assert.equal(count, 345);
     const chapters = await page.$$eval('section.category', (s) => s.map((e) => e.dataset.category));
@@ -87,19 +99,20 @@ test('an ASVS project renders its requirements by chapter, fast', async () => {
     await eventually(async () => ((await provenanceOf(page, 'V6_2_1')) || {}).source === 'tracker',
       { what: 'the provenance line of V6.2.1' });
 
-    // Rebuilding and rendering every item (what a project switch or a
-    // reconnect does) stays well under a frame budget a person notices.
-    const ms = await page.evaluate(() => {
+    // Rendering every item again (what each live-feed reconnect does)
+    // through the page's own render path: time it in the page.
+    const rerenderMs = await page.evaluate(() => {
+      const select = document.getElementById('filter-status');
       const t0 = performance.now();
-      document.querySelectorAll('article.item').forEach((a) => a.getBoundingClientRect());
+      select.value = 'blocked';
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+      select.value = '';
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+      document.body.getBoundingClientRect();
       return performance.now() - t0;
     });
-    const nav = await page.evaluate(() => {
-      const last = document.querySelector('article.item:last-of-type');
-      const e = performance.getEntriesByType('navigation')[0];
-      return { domComplete: e.domComplete, hasLast: !!last };
-    });
-    console.log(`ASVS 5.0 page: 345 items, layout pass ${ms.toFixed(1)} ms, domComplete ${nav.domComplete.toFixed(0)} ms`);
-    assert.ok(ms < 500, `layout of 345 items took ${ms} ms`);
+    console.log(`ASVS 5.0 page: 345 items ready ${readyMs.toFixed(0)} ms after navigation start; filter and re-layout ${rerenderMs.toFixed(1)} ms`);
+    assert.ok(readyMs < 3000, `the ASVS checklist took ${readyMs} ms`);
+    assert.ok(rerenderMs < 500, `filtering 345 items took ${rerenderMs} ms`);
   });
 });
