@@ -37,13 +37,13 @@ mod view;
 pub use audit::AuditEntry;
 pub use audit_retention::AUDIT_PRUNE_BATCH;
 pub use error::StoreError;
-pub use provenance::{last_change, ChangeSource, LastChange};
 pub use items::{ItemRecord, Pulled, Pushed, TrackerRecord};
 pub use migrations::MIGRATOR;
 pub use project_name::{
     confusable_key, new_project_name, normalise_project_name, ProjectNameError,
 };
 pub use projects::ProjectLinks;
+pub use provenance::{last_change, ChangeSource, LastChange};
 pub use registry::{AddProjectError, ProjectRecord};
 pub use rows::to_store_precision;
 pub use schema::{expected_version, SchemaMismatch, SchemaState};

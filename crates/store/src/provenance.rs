@@ -95,7 +95,10 @@ mod tests {
         r.tracker_changed_at = Some(at(10));
         r.tracker_user = Some("alice".into());
         let t = last_change(&r).unwrap();
-        assert_eq!((t.source, t.by.as_deref(), t.at), (ChangeSource::Tracker, Some("alice"), at(10)));
+        assert_eq!(
+            (t.source, t.by.as_deref(), t.at),
+            (ChangeSource::Tracker, Some("alice"), at(10))
+        );
         // Pushed: still the tracker's change.
         r.last_sync_direction = Some(Direction::TrackerToDojo);
         r.dojo_changed_at = Some(at(11));
