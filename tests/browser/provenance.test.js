@@ -91,6 +91,7 @@ test('an ASVS project renders its requirements by chapter, fast', async () => {
     const chapters = await page.$$eval('section.category', (s) => s.map((e) => e.dataset.category));
     assert.deepEqual(chapters, Array.from({ length: 17 }, (_, i) => `V${i + 1}`));
     assert.match(await page.textContent('#catalogue-version'), /OWASP ASVS 5\.0, 345 tests/);
+    assert.match(await page.textContent('footer.credit'), /OWASP Application Security Verification Standard \(ASVS\).*CC BY-SA 4\.0/);
 
     // A change lands as an ASVS item.
     await page.selectOption('#status-V6_2_1', 'blocked');

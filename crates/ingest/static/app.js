@@ -88,6 +88,7 @@
       items.forEach(function (it) { list.appendChild(buildItem(it)); });
       main.appendChild(section);
     });
+    if (window.WBProvenance) WBProvenance.credit(catalogue);
     $('catalogue-version').textContent = (catalogue.methodology_name ? catalogue.methodology_name + ' ' + catalogue.methodology_version : 'Catalogue version ' + catalogue.version) + ', ' + catalogue.items.length + ' tests.';
   }
 

@@ -57,5 +57,28 @@
     return r.actor ? text + ' by ' + r.actor : text;
   }
 
-  window.WBProvenance = { render: render, changeText: changeText, lineText: lineText };
+  /*
+   * The footer's credit follows the project's catalogue (issue 12 item 5):
+   * an ASVS or MASTG checklist credits that guide, a WSTG one keeps the
+   * page's own WSTG credit with its links.
+   */
+  var wstgCredit = null;
+  function credit(catalogue) {
+    var p = document.querySelector('footer.credit p');
+    var version = document.getElementById('catalogue-version');
+    if (!p || !version) return;
+    if (!wstgCredit) wstgCredit = p.cloneNode(true);
+    var wstg = !catalogue.methodology || catalogue.methodology === 'wstg' || !catalogue.attribution;
+    if (!wstg) {
+      // The version line (#catalogue-version) lives in this paragraph: keep it.
+      p.textContent = 'Catalogue: ' + catalogue.attribution + '. ';
+      p.appendChild(version);
+    } else if (p.firstChild && p.firstChild.textContent !== wstgCredit.firstChild.textContent) {
+      var fresh = wstgCredit.cloneNode(true);
+      fresh.querySelector('#catalogue-version').replaceWith(version);
+      p.replaceWith(fresh);
+    }
+  }
+
+  window.WBProvenance = { render: render, changeText: changeText, lineText: lineText, credit: credit };
 })();
