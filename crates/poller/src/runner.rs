@@ -247,10 +247,15 @@ impl Poller {
                 }
             }
             // Each project's ids are read against its own catalogue (issue
-            // 12 item 5); a store that cannot say falls back to the default.
+            // 12 item 5). A store that cannot say skips the project this
+            // pass: read against another catalogue, its findings would look
+            // deleted.
             let catalogue = match self.store.project_catalogue(&project).await {
                 Ok(chosen) => chosen.map_or(self.catalogue, wstg_domain::Catalogue::get),
-                Err(_) => self.catalogue,
+                Err(e) => {
+                    tracing::warn!(error = %e, %project, "store unavailable; project skipped this pass");
+                    continue;
+                }
             };
             match observe_project(
                 &self.dojo,
