@@ -30,7 +30,7 @@ async fn wstgctl(sys: &System, args: &[&str]) -> (bool, String, String) {
 const WAIT: Duration = Duration::from_secs(20);
 
 fn change(project: &str, id: &str) -> Value {
-    json!({"project": project, "wstg_id": id, "status": "in_progress", "notes": "checked"})
+    json!({"project": project, "wstg_id": id, "status": "in_progress", "notes": "checked", "user": "bob"})
 }
 
 async fn dojo_get(sys: &System, path: &str) -> Value {
@@ -115,8 +115,18 @@ async fn an_asvs_project_accepts_asvs_ids_refuses_wstg_ones_and_reaches_dojo_as_
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
 
     // The page's read side follows the project's catalogue.
-    let item = sys.item_of(Some("asvs-app"), "V2.1.1").await;
+    // Issue 12 item 6: once recorded, the answer says where the last
+    // change came from and who made it.
+    let item = eventually_async(WAIT, "V2.1.1 recorded", || async {
+        let item = sys.item_of(Some("asvs-app"), "V2.1.1").await;
+        (!item["last_change"].is_null()).then_some(item)
+    })
+    .await;
     assert_eq!(item["wstg_id"], "V2.1.1", "{item}");
+    assert_eq!(item["last_change"]["source"], "tracker", "{item}");
+    assert_eq!(item["last_change"]["by"], "bob", "{item}");
+    let untouched = sys.item_of(Some("asvs-app"), "V2.1.2").await;
+    assert!(untouched["last_change"].is_null(), "{untouched}");
     let catalogue: Value = sys
         .http
         .get(format!(
