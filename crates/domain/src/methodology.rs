@@ -205,4 +205,27 @@ mod tests {
             Ok(CatalogueVersion::MastgLatest)
         );
     }
+
+    #[test]
+    fn a_project_choice_names_the_bad_field() {
+        assert_eq!(choose_catalogue(None, None), Ok(None));
+        assert_eq!(
+            choose_catalogue(Some("asvs"), Some("4.0.3")),
+            Ok(Some(CatalogueVersion::Asvs4_0_3))
+        );
+        assert_eq!(
+            choose_catalogue(None, Some("latest")),
+            Ok(Some(CatalogueVersion::Latest))
+        );
+        assert_eq!(
+            choose_catalogue(Some("pci"), None).unwrap_err().field(),
+            "methodology"
+        );
+        assert_eq!(
+            choose_catalogue(Some("asvs"), Some("9"))
+                .unwrap_err()
+                .field(),
+            "version"
+        );
+    }
 }
