@@ -140,8 +140,39 @@ impl Finding {
     }
 }
 
-/// `WSTG-XXXX-NN` or `WSTG-vNN-XXXX-NN`, any case.
+/// `WSTG-XXXX-NN` or `WSTG-vNN-XXXX-NN`, any case; or an id of the other
+/// methodologies (issue 12 item 5): ASVS `V2.1.1`, MASTG `MASTG-TEST-0001`.
+/// The project's catalogue decides whether it names an item.
 pub fn looks_like_wstg_id(s: &str) -> bool {
+    looks_like_wstg_form(s) || looks_like_asvs_id(s) || looks_like_mastg_id(s)
+}
+
+/// `V2.1.1`, any case (a lowercase tag is `v2.1.1`).
+fn looks_like_asvs_id(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix(['V', 'v']) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `MASTG-TEST-0001`, any case.
+fn looks_like_mastg_id(s: &str) -> bool {
+    match s.split('-').collect::<Vec<_>>().as_slice() {
+        [m, t, n] => {
+            m.eq_ignore_ascii_case("mastg")
+                && t.eq_ignore_ascii_case("test")
+                && n.len() == 4
+                && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+fn looks_like_wstg_form(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     let cat = |p: &str| p.len() == 4 && p.bytes().all(|b| b.is_ascii_alphabetic());
     let num = |p: &str| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit());
@@ -282,6 +313,19 @@ mod tests {
         assert_eq!(f.notes(NotesField::StepsToReproduce), "s");
         assert_eq!(f.notes(NotesField::SeverityJustification), "j");
         assert_eq!(f.to_dojo_item(NotesField::Impact).notes, "i");
+    }
+
+    #[test]
+    fn ids_of_other_methodologies_are_hinted_too() {
+        let f = finding(json!({
+            "id": 1, "test": 1, "tags": ["wstg", "wstg-status:done", "v2.1.1"]
+        }));
+        assert_eq!(f.wstg_id_hint().as_deref(), Some("V2.1.1"));
+        let f =
+            finding(json!({"id": 1, "test": 1, "title": "MASTG-TEST-0001 Testing Local Storage"}));
+        assert_eq!(f.wstg_id_hint().as_deref(), Some("MASTG-TEST-0001"));
+        assert!(!looks_like_wstg_id("v2.1"));
+        assert!(!looks_like_wstg_id("version"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod dojo_state;
 pub mod dojo_target;
 pub mod event;
 pub mod mapping;
+pub mod methodology;
 pub mod notes;
 pub mod project;
 pub mod redact;
@@ -23,6 +24,7 @@ pub use dojo_target::{
 pub use event::{
     DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, ENVELOPE_VERSION,
 };
+pub use methodology::{choose_catalogue, CatalogueChoiceError, Methodology};
 pub use notes::Notes;
 pub use project::ProjectName;
 pub use redact::redact_url;

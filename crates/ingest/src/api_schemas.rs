@@ -127,6 +127,12 @@ pub struct Category {
 #[derive(ToSchema)]
 pub struct Catalogue {
     pub version: String,
+    /// `wstg`, `asvs` or `mastg`, its name and version (issue 12 item 5).
+    pub methodology: String,
+    pub methodology_name: String,
+    pub methodology_version: String,
+    /// What the methodology calls its chapters (`category`, `chapter`).
+    pub chapter_word: String,
     pub attribution: String,
     pub license_url: String,
     pub categories: Vec<Category>,
@@ -159,6 +165,20 @@ pub struct Item {
     pub last_sync_direction: Option<String>,
     pub last_error: Option<String>,
     pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Where the item's last change came from; `null` until either side
+    /// touched it (issue 12 item 6).
+    pub last_change: Option<LastChange>,
+}
+
+/// Where an item's last change came from, who made it and when.
+#[derive(ToSchema)]
+pub struct LastChange {
+    /// `tracker` or `dojo`.
+    pub source: String,
+    /// The tracker user of a tracker change; `null` when unknown (always,
+    /// for a DefectDojo change: its API names no editor).
+    pub by: Option<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// `GET /api/wstg/items`.
@@ -166,6 +186,8 @@ pub struct Item {
 pub struct Items {
     pub project: String,
     pub catalogue_version: String,
+    /// `wstg`, `asvs` or `mastg` (issue 12 item 5).
+    pub methodology: Option<String>,
     pub items: Vec<Item>,
 }
 
@@ -315,6 +337,9 @@ pub struct ProjectList {
 pub struct ProjectCreated {
     pub success: bool,
     pub project: Project,
+    /// The methodology the project follows (issue 12 item 5).
+    pub methodology: String,
+    pub catalogue_version: String,
 }
 
 /// A tracker timestamp: a date-time string or milliseconds since the epoch.

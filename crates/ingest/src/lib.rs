@@ -12,6 +12,7 @@ pub mod guard;
 pub mod live;
 pub mod openapi;
 pub mod project_access;
+pub mod project_catalogue;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;

@@ -37,6 +37,7 @@ impl Application {
             queue: queue.clone(),
             store,
             catalogue: Catalogue::get(settings.catalogue_version),
+            catalogues: Default::default(),
             default_project: settings.default_project.clone(),
             ingest_token: settings.ingest.token.clone(),
             max_body_bytes: settings.ingest.max_body_bytes,

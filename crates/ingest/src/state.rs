@@ -11,7 +11,10 @@ use wstg_store::Store;
 pub struct AppState {
     pub queue: Queue,
     pub store: Store,
+    /// The configured default catalogue (projects that chose none).
     pub catalogue: &'static Catalogue,
+    /// Each project's own catalogue (`crate::project_catalogue::catalogue_of`).
+    pub catalogues: crate::project_catalogue::ProjectCatalogues,
     pub default_project: ProjectName,
     pub ingest_token: Option<SecretString>,
     pub max_body_bytes: usize,

@@ -88,7 +88,8 @@
       items.forEach(function (it) { list.appendChild(buildItem(it)); });
       main.appendChild(section);
     });
-    $('catalogue-version').textContent = 'Catalogue version ' + catalogue.version + ', ' + catalogue.items.length + ' tests.';
+    if (window.WBProvenance) WBProvenance.credit(catalogue);
+    $('catalogue-version').textContent = (catalogue.methodology_name ? catalogue.methodology_name + ' ' + catalogue.methodology_version : 'Catalogue version ' + catalogue.version) + ', ' + catalogue.items.length + ' tests.';
   }
 
   function buildItem(it) {
@@ -197,6 +198,7 @@
       v.root.classList.add('flash');
     }
     v.search = (id + ' ' + v.item.title + ' ' + (v.item.objectives || []).join(' ') + ' ' + d.notes).toLowerCase();
+    if (window.WBProvenance) WBProvenance.render(v, d);
   }
 
   function renderAll() {
@@ -336,8 +338,8 @@
     });
   }
 
-  function loadCatalogue() {
-    return WB.getJSON('/api/wstg/catalogue').then(function (cat) {
+  function loadCatalogue(project) {
+    return WB.getJSON('/api/wstg/catalogue' + (project ? '?project=' + encodeURIComponent(project) : '')).then(function (cat) {
       try { localStorage.setItem(CACHE + 'catalogue', JSON.stringify(cat)); } catch (e) { /* full */ }
       return cat;
     }, function (err) {
@@ -449,6 +451,17 @@
   });
 
   function switchProject(project) {
+    // Each project follows its own methodology (issue 12 item 5).
+    if (state.catalogue && project !== state.project) {
+      return loadCatalogue(project).then(function (cat) {
+        if (cat.version !== state.catalogue.version) { state.catalogue = cat; build(cat); }
+        return showProject(project);
+      });
+    }
+    return showProject(project);
+  }
+
+  function showProject(project) {
     state.project = project;
     client.project = project;
     state.server.clear();
@@ -536,16 +549,15 @@
     }
   });
 
-  Promise.all([
-    loadCatalogue(),
-    WB.setupProjects($('project'), switchProject).catch(function (err) {
-      if (err.status === 401 || err.status === 403) settings.open('The bridge needs a token.');
-      return err.project;
-    })
-  ]).then(function (r) {
+  WB.setupProjects($('project'), switchProject).catch(function (err) {
+    if (err.status === 401 || err.status === 403) settings.open('The bridge needs a token.');
+    return err.project;
+  }).then(function (project) {
+    return loadCatalogue(project).then(function (cat) { return [cat, project]; });
+  }).then(function (r) {
     state.catalogue = r[0];
     build(r[0]);
-    return switchProject(r[1]);
+    return showProject(r[1]);
   }).catch(function (err) {
     var main = $('checklist');
     main.textContent = '';

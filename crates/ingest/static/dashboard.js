@@ -183,7 +183,7 @@
       return;
     }
     rows.slice(0, 25).forEach(function (r) {
-      var change = (r.old_status ? WB.STATUS_LABELS[r.old_status] || r.old_status : '—') + ' → ' + (r.new_status ? WB.STATUS_LABELS[r.new_status] || r.new_status : '—');
+      var change = WBProvenance.changeText(r, WB.STATUS_LABELS);
       tb.appendChild(el('tr', {},
         el('td', { title: WB.fmtTime(r.timestamp) }, WB.fmtAgo(r.timestamp)),
         el('td', {}, r.wstg_id),

@@ -246,11 +246,22 @@ impl Poller {
                     return held;
                 }
             }
+            // Each project's ids are read against its own catalogue (issue
+            // 12 item 5). A store that cannot say skips the project this
+            // pass: read against another catalogue, its findings would look
+            // deleted.
+            let catalogue = match self.store.project_catalogue(&project).await {
+                Ok(chosen) => chosen.map_or(self.catalogue, wstg_domain::Catalogue::get),
+                Err(e) => {
+                    tracing::warn!(error = %e, %project, "store unavailable; project skipped this pass");
+                    continue;
+                }
+            };
             match observe_project(
                 &self.dojo,
                 &self.store,
                 &self.queue,
-                self.catalogue,
+                catalogue,
                 self.notes_field,
                 &project,
                 &links,

@@ -18,9 +18,11 @@ mod audit_retention;
 mod backup;
 mod error;
 mod items;
+mod methodology;
 mod migrations;
 mod project_name;
 mod projects;
+mod provenance;
 mod registry;
 mod rows;
 mod schema;
@@ -41,6 +43,7 @@ pub use project_name::{
     confusable_key, new_project_name, normalise_project_name, ProjectNameError,
 };
 pub use projects::ProjectLinks;
+pub use provenance::{last_change, ChangeSource, LastChange};
 pub use registry::{AddProjectError, MapProjectError, ProjectRecord};
 pub use rows::to_store_precision;
 pub use schema::{expected_version, SchemaMismatch, SchemaState};

@@ -28,6 +28,10 @@ pub struct ItemView {
     pub last_sync_direction: Option<Direction>,
     pub last_error: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Where the last change came from, who made it and when (issue 12
+    /// item 6); `None` for an item neither side has touched.
+    #[serde(default)]
+    pub last_change: Option<crate::provenance::LastChange>,
 }
 
 impl ItemView {
@@ -61,6 +65,7 @@ impl ItemView {
             last_sync_direction: record.and_then(|r| r.last_sync_direction),
             last_error: record.and_then(|r| r.last_error.clone()),
             updated_at: record.map(|r| r.updated_at),
+            last_change: record.and_then(crate::provenance::last_change),
         }
     }
 }

@@ -268,10 +268,11 @@ impl Applier {
                     audit,
                 } => {
                     let test_id = self.bootstrap.links(project).await?.test_id;
-                    let entry = self.catalogue.entry(wstg_id).ok_or_else(|| {
+                    let catalogue = self.bootstrap.catalogues().of(project).await?;
+                    let entry = catalogue.entry(wstg_id).ok_or_else(|| {
                         WorkError::Permanent(format!(
-                            "{wstg_id} is not in the WSTG {} catalogue",
-                            self.catalogue.version()
+                            "{wstg_id} is not in the {} catalogue",
+                            catalogue.version().label()
                         ))
                     })?;
                     let write = Write {
@@ -851,7 +852,10 @@ impl Applier {
     /// Tells the trackers (server-sent events) what the item looks like now.
     /// Best effort: a tracker that misses a notice reads the item on reconnect.
     pub async fn notify(&self, project: &ProjectName, wstg_id: &WstgId) {
-        let Some(entry) = self.catalogue.entry(wstg_id) else {
+        let Ok(catalogue) = self.bootstrap.catalogues().of(project).await else {
+            return;
+        };
+        let Some(entry) = catalogue.entry(wstg_id) else {
             return;
         };
         let record = match self.store.item(project, wstg_id).await {

@@ -20,7 +20,8 @@ use std::time::Duration;
 use dojo_client::{DojoClient, TestCriteria};
 use tokio::sync::RwLock;
 use wstg_domain::{
-    CatalogueVersion, DojoRef, DojoTarget, ProjectName, ResolvedTarget, TargetTemplates,
+    CatalogueVersion, DojoRef, DojoTarget, Methodology, ProjectName, ResolvedTarget,
+    TargetTemplates,
 };
 use wstg_settings::Settings;
 use wstg_store::{ProjectLinks, Store};
@@ -85,17 +86,26 @@ pub struct Bootstrapper {
     locks: ItemLocks,
     names: HierarchyNames,
     cache: Arc<RwLock<HashMap<ProjectName, ProjectLinks>>>,
+    catalogues: crate::project_catalogue::ProjectCatalogues,
 }
 
 impl Bootstrapper {
     pub fn new(dojo: DojoClient, store: Store, locks: ItemLocks, names: HierarchyNames) -> Self {
+        let catalogues =
+            crate::project_catalogue::ProjectCatalogues::new(store.clone(), names.catalogue);
         Bootstrapper {
             dojo,
             store,
             locks,
             names,
             cache: Arc::default(),
+            catalogues,
         }
+    }
+
+    /// Each project's catalogue (issue 12 item 5).
+    pub fn catalogues(&self) -> &crate::project_catalogue::ProjectCatalogues {
+        &self.catalogues
     }
 
     /// The project's DefectDojo ids, bootstrapping them on first use.
@@ -129,13 +139,28 @@ impl Bootstrapper {
         let n = &self.names;
         let target = self.target_of(project).await?;
         let (product_type, product, engagement) = self.locate(project, &target).await?;
+        // The test follows the project's methodology (an ASVS project's
+        // sits in an "OWASP ASVS" test); a title set on the project itself
+        // wins, and WSTG projects keep the configured title template.
+        let catalogue = self.catalogues.of(project).await?.version();
+        let names = crate::project_catalogue::test_names(n, catalogue);
+        let explicit_title = self
+            .store
+            .registered_project(project)
+            .await?
+            .is_some_and(|r| r.target.test_title.is_some());
+        let title = if explicit_title || catalogue.methodology() == Methodology::Wstg {
+            target.test_title.clone()
+        } else {
+            names.title.clone()
+        };
         // Every accepted test type that exists; the bridge's own is made
         // only when a test has to be made.
         let mut criteria = TestCriteria {
             test_types: Vec::new(),
-            title: target.test_title.clone(),
+            title,
         };
-        for name in std::iter::once(&n.test_type).chain(&n.test_types) {
+        for name in std::iter::once(&names.test_type).chain(&names.other_types) {
             if let Some(id) = self.dojo.test_type_id(name).await? {
                 criteria.test_types.push(id);
             }
@@ -146,7 +171,7 @@ impl Bootstrapper {
                 found
             }
             None => {
-                let own = self.dojo.ensure_test_type(&n.test_type).await?;
+                let own = self.dojo.ensure_test_type(&names.test_type).await?;
                 criteria.test_types.push(own);
                 self.dojo
                     .ensure_wstg_test(engagement, own, &criteria)

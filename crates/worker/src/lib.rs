@@ -13,6 +13,7 @@ pub mod error;
 pub mod intent;
 pub mod item_lock;
 pub mod metrics;
+pub mod project_catalogue;
 pub mod runner;
 
 pub use runner::{Worker, WorkerOptions};

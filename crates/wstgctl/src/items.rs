@@ -84,16 +84,21 @@ pub async fn run(settings: &Settings, out: Out, args: ItemsArgs) -> anyhow::Resu
                 .map_err(|e| CliError::Usage(format!("--sync-state: {e}")))
         })
         .transpose()?;
-    let only = args
-        .item
-        .as_deref()
-        .map(|i| Catalogue::get(settings.catalogue_version).parse_id(i))
-        .transpose()?;
     let store = open::store(settings).await?;
     let project = match &args.project {
         Some(p) => open::existing_project(&store, settings, p).await?,
         None => settings.default_project.clone(),
     };
+    // The id is one of the project's own catalogue (issue 12 item 5).
+    let catalogue = store
+        .project_catalogue(&project)
+        .await?
+        .unwrap_or(settings.catalogue_version);
+    let only = args
+        .item
+        .as_deref()
+        .map(|i| Catalogue::get(catalogue).parse_id(i))
+        .transpose()?;
     let mut rows: Vec<ItemRow> = store
         .items(&project)
         .await?

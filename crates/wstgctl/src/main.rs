@@ -14,6 +14,7 @@ mod dlq;
 mod doctor;
 mod exit;
 mod items;
+mod methodology;
 mod migrate;
 mod open;
 mod output;

@@ -26,6 +26,10 @@ pub enum ProjectCommand {
         name: String,
         #[command(flatten)]
         mapping: Mapping,
+        /// Its methodology: wstg (default), asvs or mastg; --version picks
+        /// the methodology's version (4.2, latest; 4.0.3, 5.0).
+        #[command(flatten)]
+        catalogue: crate::methodology::CatalogueArgs,
     },
     /// Change the mapping of a created project (the same flags as `add`;
     /// unset flags go back to the templates), allowed until its first
@@ -115,8 +119,13 @@ fn describe(r: &Option<DojoRef>) -> String {
 
 pub async fn run(settings: &Settings, out: Out, command: ProjectCommand) -> anyhow::Result<()> {
     match command {
-        ProjectCommand::Add { name, mapping } => {
+        ProjectCommand::Add {
+            name,
+            mapping,
+            catalogue,
+        } => {
             let target = mapping.parse()?;
+            let catalogue = catalogue.choice()?;
             let name = new_project_name(&name)?;
             // Refused now rather than at the first sync: a template that
             // makes a name DefectDojo would not take.
@@ -127,6 +136,7 @@ pub async fn run(settings: &Settings, out: Out, command: ProjectCommand) -> anyh
             let record = store
                 .add_project(&name, &target, &settings.default_project)
                 .await?;
+            crate::methodology::record(&store, &name, catalogue).await?;
             show_record(out, &record)
         }
         ProjectCommand::Map { name, mapping } => {

@@ -86,21 +86,6 @@ pub async fn run(
     item: Option<String>,
     wait: Duration,
 ) -> anyhow::Result<()> {
-    // Arguments and settings first: a malformed id, an id the configured
-    // catalogue lacks or a missing token fails before anything is touched.
-    let catalogue = Catalogue::get(settings.catalogue_version);
-    let only = item
-        .map(|i| {
-            catalogue.parse_id(&i).map_err(|e| match e {
-                // Well-formed, but no such test: not found, and which
-                // catalogue was asked.
-                WstgIdError::NotInCatalogue { .. } => anyhow::Error::from(CliError::NotFound(
-                    format!("--item: {e} (the catalogue WSTG_CATALOGUE_VERSION selects)"),
-                )),
-                _ => anyhow::Error::from(e).context("--item"),
-            })
-        })
-        .transpose()?;
     let notes_field = service::notes_field(settings)?;
     let dojo = service::dojo(settings, "wstgctl sync")?;
     let store = open::store(settings).await?;
@@ -131,8 +116,28 @@ pub async fn run(
             known
         }
     };
+    // A malformed id, or one the project's catalogue (issue 12 item 5; the
+    // configured one without --project) lacks, fails before DefectDojo is
+    // touched.
+    let catalogue = match &projects[..] {
+        [only_one] if item.is_some() => bootstrap.catalogues().of(only_one).await?,
+        _ => Catalogue::get(settings.catalogue_version),
+    };
+    let only = item
+        .map(|i| {
+            catalogue.parse_id(&i).map_err(|e| match e {
+                // Well-formed, but no such test: not found, and which
+                // catalogue was asked.
+                WstgIdError::NotInCatalogue { .. } => anyhow::Error::from(CliError::NotFound(
+                    format!("--item: {e} (the project's catalogue, or the one WSTG_CATALOGUE_VERSION selects)"),
+                )),
+                _ => anyhow::Error::from(e).context("--item"),
+            })
+        })
+        .transpose()?;
     let mut report = Vec::new();
     for project in projects {
+        let catalogue = bootstrap.catalogues().of(&project).await?;
         let links = bootstrap
             .links(&project)
             .await

@@ -25,6 +25,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use wstg_domain::Catalogue;
 use wstg_store::{AuditEntry, Direction, ItemRecord, SyncState};
 
 use crate::auth::Principal;
@@ -76,6 +77,7 @@ pub async fn get_dashboard(
                 .map_err(unavailable)
         },
     )?;
+    let catalogue = crate::project_catalogue::catalogue_of(&state, &project).await?;
     let now = Utc::now();
     let heartbeat = read_heartbeat(&state).await;
     let delayed = status["queue"]["delayed"].as_u64();
@@ -86,10 +88,10 @@ pub async fn get_dashboard(
     let mut statistics = json!({
         "by_status": status["by_status"].clone(),
         "by_direction": status["by_direction"].clone(),
-        "by_category": by_category(&state, &items),
+        "by_category": by_category(catalogue, &items),
         "recent_syncs": recent,
         "activity": activity,
-        "attention": attention(&state, &items),
+        "attention": attention(catalogue, &items),
     });
     if truncated {
         statistics["activity_truncated"] = json!(true);
@@ -109,11 +111,11 @@ pub async fn get_dashboard(
 /// Per catalogue category: how many items, by tracker status (`unset` for
 /// never set) and by sync state, and the share complete (done or not
 /// applicable). `position` is the category's place in the catalogue.
-fn by_category(state: &AppState, items: &[ItemRecord]) -> Map<String, Value> {
+fn by_category(catalogue: &Catalogue, items: &[ItemRecord]) -> Map<String, Value> {
     let by_id: BTreeMap<&str, &ItemRecord> =
         items.iter().map(|i| (i.wstg_id.as_str(), i)).collect();
     let mut out = Map::new();
-    for entry in state.catalogue.entries() {
+    for entry in catalogue.entries() {
         let position = out.len();
         let cat = out.entry(entry.category_id.clone()).or_insert_with(|| {
             json!({
@@ -150,13 +152,12 @@ fn by_category(state: &AppState, items: &[ItemRecord]) -> Map<String, Value> {
 }
 
 /// Items in conflict or failed, with what the store says about them.
-fn attention(state: &AppState, items: &[ItemRecord]) -> Vec<Value> {
+fn attention(catalogue: &Catalogue, items: &[ItemRecord]) -> Vec<Value> {
     items
         .iter()
         .filter(|i| matches!(i.sync_state, SyncState::Conflict | SyncState::Failed))
         .map(|i| {
-            let title = state
-                .catalogue
+            let title = catalogue
                 .entry(&i.wstg_id)
                 .map(|e| e.title.as_str())
                 .unwrap_or("");

@@ -35,7 +35,7 @@ use crate::state::AppState;
 /// than the single-change limit, which stays in force for `/sync`.
 pub const IMPORT_MAX_BYTES: usize = 8 * 1024 * 1024;
 
-/// The most entries one import may carry (the largest catalogue has 113).
+/// The most entries one import may carry (the largest catalogue, ASVS 5.0, has 345).
 pub const IMPORT_MAX_ENTRIES: usize = 2_000;
 
 /// Keys under which trackers nest their per-item map, in the order tried.
@@ -296,9 +296,12 @@ pub async fn post_import(
     let mut valid = Vec::new();
     let mut rejected = Vec::new();
     for entry in &file.entries {
-        let envelope = entry_fields(entry, &project, user, default_time.as_ref()).and_then(|f| {
-            tracker_change_from_object(&f, &state, received_at).map_err(|e| e.to_string())
-        });
+        let envelope = match entry_fields(entry, &project, user, default_time.as_ref()) {
+            Ok(f) => tracker_change_from_object(&f, &state, received_at)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
         match envelope {
             Ok(env) => valid.push(env),
             Err(reason) => rejected.push(json!({ "wstg_id": entry.id, "reason": reason })),
@@ -438,7 +441,7 @@ pub async fn get_export(
             "version": EXPORT_VERSION,
             "exportDate": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "project": project.as_str(),
-            "catalogue_version": state.catalogue.version().as_str(),
+            "catalogue_version": crate::project_catalogue::catalogue_of(&state, &project).await?.version().as_str(),
             "results": results,
         })))
 }

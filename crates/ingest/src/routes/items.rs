@@ -4,7 +4,6 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use wstg_domain::catalogue::ATTRIBUTION;
 use wstg_domain::ProjectName;
 use wstg_store::{Access, ItemView};
 
@@ -32,12 +31,24 @@ fn store_unavailable(e: wstg_store::StoreError) -> ApiError {
     ApiError::Unavailable("store")
 }
 
-/// `GET /api/wstg/catalogue`: the configured WSTG catalogue, with credit.
-#[utoipa::path(get, path = "/api/wstg/catalogue", tag = "tracker",
+/// `GET /api/wstg/catalogue[?project=]`: the catalogue of `project` (its
+/// methodology and version; without `project`, the configured default), with
+/// its credit.
+#[utoipa::path(get, path = "/api/wstg/catalogue", tag = "tracker", params(ProjectQuery),
     responses((status = 200, description = "The catalogue", body = crate::api_schemas::Catalogue)),
     security(("bearer" = [])))]
-pub async fn get_catalogue(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let c = state.catalogue;
+pub async fn get_catalogue(
+    principal: Principal,
+    query: web::Query<ProjectQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let c = match query.project {
+        None => state.catalogue,
+        Some(_) => {
+            let project = readable(&state, &principal, query.project(&state)?).await?;
+            crate::project_catalogue::catalogue_of(&state, &project).await?
+        }
+    };
     let mut categories: Vec<serde_json::Value> = Vec::new();
     for e in c.entries() {
         if !categories.iter().any(|k| k["id"] == json!(e.category_id)) {
@@ -58,11 +69,16 @@ pub async fn get_catalogue(state: web::Data<AppState>) -> Result<HttpResponse, A
             })
         })
         .collect();
+    let methodology = c.methodology();
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "max-age=300"))
         .json(json!({
             "version": c.version().as_str(),
-            "attribution": ATTRIBUTION,
+            "methodology": methodology.as_str(),
+            "methodology_name": methodology.display_name(),
+            "methodology_version": c.version().version_str(),
+            "chapter_word": methodology.chapter_word(),
+            "attribution": c.version().attribution(),
             "license_url": "https://creativecommons.org/licenses/by-sa/4.0/",
             "categories": categories,
             "items": items,
@@ -114,8 +130,8 @@ pub async fn get_items(
         .items(&project)
         .await
         .map_err(store_unavailable)?;
-    let items: Vec<ItemView> = state
-        .catalogue
+    let catalogue = crate::project_catalogue::catalogue_of(&state, &project).await?;
+    let items: Vec<ItemView> = catalogue
         .entries()
         .iter()
         .map(|e| {
@@ -125,14 +141,15 @@ pub async fn get_items(
         .collect();
     Ok(HttpResponse::Ok().json(json!({
         "project": project,
-        "catalogue_version": state.catalogue.version().as_str(),
+        "catalogue_version": catalogue.version().as_str(),
+        "methodology": catalogue.methodology().as_str(),
         "items": items,
     })))
 }
 
 /// `GET /api/wstg/items/{wstg_id}?project=`: one item.
 #[utoipa::path(get, path = "/api/wstg/items/{wstg_id}", tag = "tracker",
-    params(("wstg_id" = String, Path, pattern = "^WSTG-[A-Z]{4}-[0-9]{2}$", description = "A catalogue id, e.g. WSTG-INFO-01"), ProjectQuery),
+    params(("wstg_id" = String, Path, description = "A catalogue id of the project's methodology, e.g. WSTG-INFO-01, V2.1.1, MASTG-TEST-0001"), ProjectQuery),
     responses(
         (status = 200, description = "The item", body = crate::api_schemas::Item),
         (status = 400, description = "`wstg_id` is not an id", body = crate::api_schemas::ErrorBody),
@@ -146,12 +163,11 @@ pub async fn get_item(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let project = readable(&state, &principal, query.project(&state)?).await?;
-    let id = state
-        .catalogue
+    let catalogue = crate::project_catalogue::catalogue_of(&state, &project).await?;
+    let id = catalogue
         .parse_id(&path.into_inner())
         .map_err(|e| ApiError::invalid("wstg_id", e))?;
-    let entry = state
-        .catalogue
+    let entry = catalogue
         .entry(&id)
         .ok_or_else(|| ApiError::NotFound(format!("item {id}")))?;
     let record = state

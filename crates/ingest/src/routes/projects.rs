@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /api/wstg/admin/projects` | every project, the default included |
 //! | `PUT /api/wstg/admin/projects/{name}/target` | the same mapping fields: change a project's mapping before its first sync (`wstgctl project map`) |
-//! | `POST /api/wstg/admin/projects` | `{"name", "product_id"?, "product_name"?, "engagement_id"?, "engagement_name"?, "product_type_name"?, "test_title"?}`: create one |
+//! | `POST /api/wstg/admin/projects` | `{"name", "product_id"?, "product_name"?, "engagement_id"?, "engagement_name"?, "product_type_name"?, "test_title"?, "methodology"?, "version"?}`: create one |
 //!
 //! Names are NFKC-normalised; a name mixing scripts, or looking like an
 //! existing project's, is refused (400 naming `name`). The other fields are
@@ -60,6 +60,11 @@ pub struct NewProject {
     /// The WSTG test's title; default: `dojo.test_title`.
     #[schema(max_length = 255)]
     pub test_title: Option<String>,
+    /// `wstg` (default), `asvs` or `mastg` (issue 12 item 5).
+    pub methodology: Option<String>,
+    /// The methodology's version (`4.2`, `latest`; `4.0.3`, `5.0`); absent:
+    /// the methodology's default.
+    pub version: Option<String>,
 }
 
 /// A project's mapping alone: the body of
@@ -179,14 +184,24 @@ pub async fn create(
     })
     .map_err(|e| ApiError::invalid(e.field, e.reason))?;
     let name = new_project_name(&body.name).map_err(|e| ApiError::invalid("name", e))?;
+    let catalogue =
+        wstg_domain::choose_catalogue(body.methodology.as_deref(), body.version.as_deref())
+            .map_err(|e| ApiError::invalid(e.field(), e))?;
     match state
         .store
         .add_project(&name, &target, &state.default_project)
         .await
     {
         Ok(record) => {
+            let catalogue =
+                crate::project_catalogue::record_choice(&state, &name, catalogue).await?;
             tracing::info!(project = %name, principal = %principal.label, "project created");
-            Ok(HttpResponse::Created().json(json!({"success": true, "project": record})))
+            Ok(HttpResponse::Created().json(json!({
+                "success": true,
+                "project": record,
+                "methodology": catalogue.methodology().as_str(),
+                "catalogue_version": catalogue.version().as_str(),
+            })))
         }
         Err(e @ (AddProjectError::Exists(_) | AddProjectError::Confusable { .. })) => {
             Err(ApiError::invalid("name", e))

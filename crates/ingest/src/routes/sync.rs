@@ -41,7 +41,7 @@ pub async fn post_sync(
     state.backlog.admit()?;
     let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
     let received_at = Utc::now();
-    let envelope = parse_tracker_change(&bytes, &state, received_at)?;
+    let envelope = parse_tracker_change(&bytes, &state, received_at).await?;
     crate::project_access::writable(&state, &principal, &envelope.project).await?;
     let idempotency_key = idempotency_key(&req)?;
     let fingerprint = fingerprint(&bytes);
@@ -136,30 +136,33 @@ pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiEr
 }
 
 /// Turns the body into an envelope, or names the first bad field.
-pub fn parse_tracker_change(
+pub async fn parse_tracker_change(
     bytes: &[u8],
     state: &AppState,
     received_at: DateTime<Utc>,
 ) -> Result<Envelope, ApiError> {
-    tracker_change_from_object(&json_object(bytes)?, state, received_at)
+    tracker_change_from_object(&json_object(bytes)?, state, received_at).await
 }
 
 /// One tracker change from its JSON fields (`wstg_id`, `status`, `notes`,
 /// `project`, `user`, `timestamp`), or the first bad field. Shared by
 /// `POST /api/wstg/sync` and each entry of `POST /api/wstg/import`.
-pub fn tracker_change_from_object(
+///
+/// The id is checked against the catalogue of the project it names (an
+/// ASVS project takes `V2.1.1` and refuses `WSTG-INFO-01`), so it is parsed
+/// once the project is known.
+pub async fn tracker_change_from_object(
     obj: &serde_json::Map<String, Value>,
     state: &AppState,
     received_at: DateTime<Utc>,
 ) -> Result<Envelope, ApiError> {
-    let wstg_id = state
-        .catalogue
-        .parse_id(text_field(
+    let raw_id = text_field("wstg_id", req_str(obj, "wstg_id")?, Lines::Single)?;
+    if raw_id.trim().is_empty() {
+        return Err(ApiError::invalid(
             "wstg_id",
-            req_str(obj, "wstg_id")?,
-            Lines::Single,
-        )?)
-        .map_err(|e| ApiError::invalid("wstg_id", e))?;
+            wstg_domain::wstg_id::WstgIdError::Empty,
+        ));
+    }
     let status: Status = req_str(obj, "status")?
         .parse()
         .map_err(|e| ApiError::invalid("status", e))?;
@@ -192,6 +195,10 @@ pub fn tracker_change_from_object(
     // A tracker clock ahead of ours would make its change outrank every
     // later change to the item; a future timestamp counts as "now".
     let occurred_at = occurred_at.min(received_at);
+    let wstg_id = crate::project_catalogue::catalogue_of(state, &project)
+        .await?
+        .parse_id(raw_id)
+        .map_err(|e| ApiError::invalid("wstg_id", e))?;
     Ok(Envelope::new(
         project,
         EventKind::TrackerChange(TrackerChange {

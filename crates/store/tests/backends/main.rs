@@ -13,5 +13,6 @@ mod audit;
 mod concurrency;
 mod connect;
 mod items;
+mod methodology;
 mod projects;
 mod summary;
