@@ -16,7 +16,7 @@ pub mod retention;
 pub mod runner;
 pub mod webhook;
 
-pub use observe::{observe_project, Observation};
+pub use observe::{observe_feed, observe_project, FeedOutcome, Observation};
 pub use retention::{RetentionJob, RetentionReport};
 pub use runner::{Poller, PollerOptions};
 pub use webhook::WebhookKeeper;
