@@ -146,7 +146,7 @@ async fn text_only_edits_reach_the_store_through_the_full_reads() {
     let findings = four_projects(&sys).await;
     // A text-only edit leaves `last_status_update` where it was, so the feed
     // does not list it once the finding's last status change is more than
-    // the feed's overlap (10 s) older than the newest one the feed read:
+    // the feed's overlap (5 s) older than the newest one the feed read:
     // then only the full read of the test sees it. So: wait 11 s after the
     // last finding was made, then move the watermark with a status change.
     let last = findings[3].1;

@@ -33,11 +33,15 @@ pub struct PollerOptions {
 }
 
 /// Findings whose status changed this long before the newest one already
-/// seen are read again: DefectDojo stamps `last_status_update` before its
-/// transaction commits, so a finding stamped earlier can become visible after
-/// a later one was read, and several findings can share a timestamp. Those
-/// read twice are compared with the store's snapshot and queue nothing.
-const FEED_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
+/// seen are read again, for a while: DefectDojo stamps `last_status_update`
+/// before its transaction commits, so a finding stamped earlier can become
+/// visible after a later one was read, and several findings can share a
+/// stamp. Those read twice are compared with the store's snapshot and queue
+/// nothing. Once the newest stamp has stood for `FEED_SETTLE` of our time,
+/// everything stamped before it has committed and only findings stamped at
+/// or after it are read: an idle feed is then one short page.
+const FEED_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+const FEED_SETTLE: Duration = Duration::from_secs(10);
 
 /// Findings per feed page. Idle, the feed reads one page of findings that
 /// did not change; a burst of changes costs one request per this many.
@@ -46,8 +50,8 @@ const FEED_PAGE: u32 = 25;
 /// What the change feed remembers between passes (this replica's only).
 #[derive(Debug, Default)]
 struct FeedState {
-    /// The newest `last_status_update` read so far.
-    watermark: Option<DateTime<Utc>>,
+    /// The newest `last_status_update` read so far, and when we first read it.
+    watermark: Option<(DateTime<Utc>, Instant)>,
     /// When each held project's test is next read in full; absent: now.
     next_full: HashMap<String, Instant>,
     /// The product type each held project's product is under, as DefectDojo
@@ -366,7 +370,13 @@ impl Poller {
             .enumerate()
             .map(|(i, (_, l))| (l.test_id, i))
             .collect();
-        let since = state.watermark.map(|w| w - FEED_OVERLAP);
+        let since = state.watermark.map(|(w, seen)| {
+            if seen.elapsed() >= FEED_SETTLE {
+                w
+            } else {
+                w - FEED_OVERLAP
+            }
+        });
         let product_types: Vec<i64> = product_types.into_iter().collect();
         let test_types: Vec<i64> = test_types.into_iter().collect();
         match self
@@ -419,7 +429,11 @@ impl Poller {
                     }
                 }
                 if complete {
-                    state.watermark = state.watermark.max(newest);
+                    if let Some(newest) = newest {
+                        if state.watermark.is_none_or(|(w, _)| newest > w) {
+                            state.watermark = Some((newest, Instant::now()));
+                        }
+                    }
                 }
                 tracing::debug!(requests = page.requests, findings = page.findings.len(), watermark = ?state.watermark, "change feed read");
             }
