@@ -1,5 +1,5 @@
 //! The poller's change feed (docs/sync-rules.md, polling; docs/defectdojo.md
-//! §12): with `poller.feed = "per_product_type"`, a status change and a
+//! §13): with `poller.feed = "per_product_type"`, a status change and a
 //! text-only edit made in DefectDojo reach the store for projects under one
 //! product type and under another, and an idle pass costs the same number of
 //! DefectDojo requests whatever the number of projects.

@@ -1,5 +1,5 @@
 //! The poller's change feed: one list for many projects
-//! (docs/defectdojo.md §12). DefectDojo 3.2.0 applies comma lists of product
+//! (docs/defectdojo.md §13). DefectDojo 3.2.0 applies comma lists of product
 //! type ids (`test__engagement__product__prod_type=1,2`) and of test type ids
 //! (`test__test_type=…`) but ignores `test__in`, and nothing filters by "changed
 //! since"; so the feed is every finding under the product types, in tests of

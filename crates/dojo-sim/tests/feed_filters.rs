@@ -1,4 +1,4 @@
-//! The poller's change feed (docs/defectdojo.md §12) relies on which findings list filters the
+//! The poller's change feed (docs/defectdojo.md §13) relies on which findings list filters the
 //! real DefectDojo applies and which it ignores. recorded/feed-filters/feed-filters.json holds
 //! what the kit answered (tests/fixtures/record_feed.py): this test builds the same hierarchy
 //! in dojo-sim over HTTP, makes the same status change and text-only edit, sends the same
