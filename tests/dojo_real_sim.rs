@@ -9,6 +9,8 @@ mod backend;
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
 mod common;
+#[path = "dojo_real/projects.rs"]
+mod projects;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
 
@@ -37,3 +39,11 @@ on_sim!(
     deletion,
     original_design_leftovers,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mapped_to_existing_engagements() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dojo = Backend::sim().await;
+    projects::mapped_to_existing_engagements(&dojo).await;
+    dojo.stop().await;
+}

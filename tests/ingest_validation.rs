@@ -113,7 +113,7 @@ async fn malformed_and_invalid_bodies_are_refused_and_nothing_is_queued() {
     )
     .await;
     expect_error(
-        sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01", "status": "done", "project": "a/b"}))
+        sys.post_sync(&json!({"wstg_id": "WSTG-INFO-01", "status": "done", "project": "a\u{7}b"}))
             .await,
         400,
         "project",

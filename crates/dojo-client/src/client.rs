@@ -233,6 +233,42 @@ impl DojoClient {
             .await
     }
 
+    /// The product with id `id`, `None` when DefectDojo answers 404 ("No
+    /// Product matches the given query.", also for a product the token may
+    /// not see; docs/defectdojo.md §12).
+    pub async fn get_product(&self, id: i64) -> Result<Option<DojoProduct>, DojoError> {
+        let url = self.url(&format!("products/{id}/"), &[])?;
+        match self
+            .send_json::<ProductRec>(Method::GET, url, None, RequestContext::default())
+            .await
+        {
+            Ok(p) => Ok(Some(DojoProduct {
+                id: p.id,
+                name: p.name,
+                prod_type: p.prod_type,
+            })),
+            Err(DojoError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The engagement with id `id`, `None` on 404 (as [`Self::get_product`]).
+    pub async fn get_engagement(&self, id: i64) -> Result<Option<DojoEngagement>, DojoError> {
+        let url = self.url(&format!("engagements/{id}/"), &[])?;
+        match self
+            .send_json::<EngagementRec>(Method::GET, url, None, RequestContext::default())
+            .await
+        {
+            Ok(e) => Ok(Some(DojoEngagement {
+                id: e.id,
+                name: e.name,
+                product: e.product,
+            })),
+            Err(DojoError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The id of the product called exactly `name`, if it exists.
     pub async fn product_id(&self, name: &str) -> Result<Option<i64>, DojoError> {
         let url = self.list_url("products/", &[("name", name)])?;
@@ -1026,4 +1062,20 @@ mod tests {
         assert!(d.contains(&entry.guide_url));
         assert!(item_title(&id, entry).starts_with("WSTG-INFO-01 "));
     }
+}
+
+/// A product as [`DojoClient::get_product`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DojoProduct {
+    pub id: i64,
+    pub name: String,
+    pub prod_type: Option<i64>,
+}
+
+/// An engagement as [`DojoClient::get_engagement`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DojoEngagement {
+    pub id: i64,
+    pub name: Option<String>,
+    pub product: Option<i64>,
 }

@@ -24,7 +24,10 @@ mod model;
 pub mod scrub;
 mod webhooks;
 
-pub use client::{item_description, item_title, DojoClient, TestCriteria, ATTRIBUTION_LINE};
+pub use client::{
+    item_description, item_title, DojoClient, DojoEngagement, DojoProduct, TestCriteria,
+    ATTRIBUTION_LINE,
+};
 pub use config::{DojoConfig, NotesField, NotesFieldError, Severity, UnknownSeverity};
 pub use error::{
     classify, error_message, parse_retry_after, DojoError, RequestContext, Sent,

@@ -928,3 +928,24 @@ async fn webhook_lifecycle_replays_identically() {
     sim.running.stop().await;
     receiver_handle.stop(false).await;
 }
+
+/// Many engagements (docs/defectdojo.md §12): a product and an engagement read by id (404
+/// "No Product matches the given query." for a missing one), product names found with the
+/// `name` filter (icontains) and engagements with `product` + `name` (exact), with names
+/// holding `/ ( & : { } ' "`; a second product of the same name is a 400 on `name`.
+#[tokio::test]
+async fn projects_replay_identically() {
+    let sim = support::start().await;
+    let ph = Placeholders {
+        pairs: vec![("{DD_URL}".into(), sim.running.base_url.clone())],
+    };
+    let (failures, replayed) = replay_sequence("projects", &ph).await;
+    assert_eq!(replayed, 15, "every recorded step is replayed");
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    sim.running.stop().await;
+}

@@ -4,6 +4,7 @@
 
 pub mod catalogue;
 pub mod dojo_state;
+pub mod dojo_target;
 pub mod event;
 pub mod mapping;
 pub mod notes;
@@ -16,6 +17,9 @@ pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
 pub use dojo_state::{DojoFlags, DojoItem};
+pub use dojo_target::{
+    DojoRef, DojoTarget, NameTemplate, ResolvedTarget, TargetFields, TargetTemplates,
+};
 pub use event::{
     DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, ENVELOPE_VERSION,
 };

@@ -4,10 +4,17 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A project (one tracker checklist = one DefectDojo product/engagement/test).
+/// A project (one tracker checklist = one DefectDojo test).
 ///
-/// Used in Redis keys and DefectDojo names, so it is restricted to a safe
-/// alphabet: letters, digits, space, `_`, `-`, `.`; 1 to 64 characters.
+/// Any text DefectDojo accepts in a product name (`Product.name`, a
+/// `CharField(max_length=255, unique=True)`; DRF trims it and refuses NUL,
+/// docs/defectdojo.md §12), minus what can deceive or break a line: control
+/// characters and invisible formatting characters (zero-width, bidi
+/// overrides) are refused. 1 to 64 characters after trimming: the name is
+/// also a part of Redis keys and log lines, and the product name templates
+/// may add to it. `/ ( & : { } ' "` are all fine: every place the name goes
+/// encodes it (URLs percent-encode it, Redis keys end in an id without `:`,
+/// JSON and SQL bind it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ProjectName(String);
@@ -18,26 +25,24 @@ pub enum ProjectNameError {
     Empty,
     #[error("is longer than 64 characters")]
     TooLong,
-    #[error("'{0}' may contain only letters, digits, space, '_', '-' and '.'")]
-    BadCharacter(String),
+    #[error("holds the control or invisible character U+{0:04X}")]
+    BadCharacter(u32),
 }
 
 impl ProjectName {
     pub const DEFAULT: &'static str = "default";
+    pub const MAX_CHARS: usize = 64;
 
     pub fn parse(raw: &str) -> Result<ProjectName, ProjectNameError> {
         let s = raw.trim();
         if s.is_empty() {
             return Err(ProjectNameError::Empty);
         }
-        if s.chars().count() > 64 {
+        if s.chars().count() > Self::MAX_CHARS {
             return Err(ProjectNameError::TooLong);
         }
-        if !s
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.'))
-        {
-            return Err(ProjectNameError::BadCharacter(s.to_owned()));
+        if let Some(c) = s.chars().find(|c| is_unprintable(*c)) {
+            return Err(ProjectNameError::BadCharacter(u32::from(c)));
         }
         Ok(ProjectName(s.to_owned()))
     }
@@ -51,6 +56,20 @@ impl ProjectName {
     }
 }
 
+/// Control characters (Unicode Cc: C0, DEL, C1) and the invisible format
+/// characters that make two names look alike or reorder a line: soft
+/// hyphen, zero-width space/joiners, the bidi marks, embeddings, overrides
+/// and isolates, word joiner and invisible operators, and the BOM.
+pub fn is_unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
 impl fmt::Display for ProjectName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -62,13 +81,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_safe_names_and_rejects_others() {
+    fn accepts_what_defectdojo_accepts_and_rejects_the_rest() {
         assert_eq!(
             ProjectName::parse(" Medical Register ").unwrap().as_str(),
             "Medical Register"
         );
+        for ok in [
+            "a:b",
+            "R&D (web) / API",
+            "{client} 'x' \"y\"",
+            "Медицина 2",
+            "50% off?#",
+        ] {
+            assert_eq!(ProjectName::parse(ok).unwrap().as_str(), ok);
+        }
         assert_eq!(ProjectName::parse(""), Err(ProjectNameError::Empty));
-        assert!(ProjectName::parse("a:b").is_err());
-        assert!(ProjectName::parse(&"x".repeat(65)).is_err());
+        assert_eq!(ProjectName::parse("  \t "), Err(ProjectNameError::Empty));
+        assert_eq!(
+            ProjectName::parse(&"x".repeat(65)),
+            Err(ProjectNameError::TooLong)
+        );
+        assert!(ProjectName::parse(&"é".repeat(64)).is_ok());
+        assert_eq!(
+            ProjectName::parse("a\nb"),
+            Err(ProjectNameError::BadCharacter(0x0A))
+        );
+        assert_eq!(
+            ProjectName::parse("a\u{0}b"),
+            Err(ProjectNameError::BadCharacter(0))
+        );
+        assert_eq!(
+            ProjectName::parse("ab\u{202E}cd"),
+            Err(ProjectNameError::BadCharacter(0x202E))
+        );
+        assert_eq!(
+            ProjectName::parse("a\u{200B}b"),
+            Err(ProjectNameError::BadCharacter(0x200B))
+        );
     }
 }

@@ -287,8 +287,18 @@ pub struct Purged {
 #[derive(ToSchema)]
 pub struct Project {
     pub name: String,
+    /// The existing DefectDojo product (by id) the project is mapped to.
     pub product_id: Option<i64>,
+    /// The existing DefectDojo engagement (by id).
     pub engagement_id: Option<i64>,
+    /// The product by name; unset: `dojo.product_template`.
+    pub product_name: Option<String>,
+    /// The engagement by name; unset: `dojo.engagement`.
+    pub engagement_name: Option<String>,
+    /// The product type of a product that has to be made; unset: `dojo.product_type`.
+    pub product_type_name: Option<String>,
+    /// The WSTG test's title; unset: `dojo.test_title`.
+    pub test_title: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 

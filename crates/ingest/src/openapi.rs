@@ -54,6 +54,7 @@ pub const PATH: &str = "/api/openapi.json";
         routes::admin::replay,
         routes::projects::list,
         routes::projects::create,
+        routes::projects::set_target,
     ),
     components(schemas(s::ErrorBody)),
     modifiers(&Conventions),

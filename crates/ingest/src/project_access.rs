@@ -52,7 +52,11 @@ pub async fn writable(
         .map_err(|e| ApiError::invalid("project", e))?;
     match state
         .store
-        .add_project(&name, None, None, &state.default_project)
+        .add_project(
+            &name,
+            &wstg_domain::DojoTarget::default(),
+            &state.default_project,
+        )
         .await
     {
         Ok(_) => {

@@ -78,12 +78,15 @@
     return new Date(t).toLocaleDateString();
   }
 
-  var PROJECT_RE = /^[\p{L}\p{N} _.\-]{1,64}$/u;
+  // The server's rule (crates/domain/src/project.rs): any text DefectDojo
+  // takes as a product name, 1 to 64 characters, no control or invisible
+  // characters. The server also refuses names mixing scripts.
+  var UNPRINTABLE_RE = /[\p{Cc}\u00AD\u061C\u180E\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFEFF\uFFF9-\uFFFB]/u;
   function validProject(name) {
     var n = (name || '').trim();
     if (!n) return 'A project name is required.';
-    if (n.length > 64) return 'A project name has at most 64 characters.';
-    if (!PROJECT_RE.test(n)) return "A project name may contain only letters, digits, space, '_', '-' and '.'.";
+    if (Array.from(n).length > 64) return 'A project name has at most 64 characters.';
+    if (UNPRINTABLE_RE.test(n)) return 'A project name may not contain control or invisible characters.';
     return null;
   }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use wstg_domain::{CatalogueVersion, ConflictPolicy, ProjectName};
+use wstg_domain::{CatalogueVersion, ConflictPolicy, NameTemplate, ProjectName, TargetTemplates};
 
 use crate::alert::{AlertSettings, RawAlert};
 use crate::error::{invalid, SettingsError};
@@ -96,6 +96,7 @@ struct RawDojo {
     engagement: String,
     test_type: String,
     product: String,
+    product_template: String,
     test_title: String,
     test_types: Vec<String>,
     webhook_url: String,
@@ -206,6 +207,10 @@ pub struct DojoSettings {
     /// Other test type names an existing WSTG test may have (the original
     /// design's "WSTG Security Testing"); `test_type` is always accepted.
     pub test_types: Vec<String>,
+    /// The names of the hierarchy parts a project does not map itself
+    /// (`product_template`, `engagement`, `product_type`, `test_title`
+    /// parsed as templates with `{project}` and `{catalogue}`).
+    pub templates: TargetTemplates,
     /// Where DefectDojo's notification webhook posts to; set: the poller
     /// checks the webhook and re-creates it when DefectDojo killed it.
     pub webhook_url: Option<url::Url>,
@@ -543,6 +548,21 @@ impl Settings {
             }
         };
         let level = log_filter(&raw.log.level)?;
+        let template =
+            |key: &'static str, raw: &str| NameTemplate::parse(raw).map_err(|e| invalid(key, e));
+        let test_title = non_empty(raw.dojo.test_title.clone());
+        let templates = TargetTemplates {
+            product: template("dojo.product_template", &raw.dojo.product_template)?,
+            engagement: template("dojo.engagement", &raw.dojo.engagement)?,
+            product_type: template("dojo.product_type", &raw.dojo.product_type)?,
+            test_title: match &test_title {
+                Some(t) => template("dojo.test_title", t)?,
+                None => template("dojo.test_title", "OWASP WSTG {catalogue} checklist")?,
+            },
+            default_product: non_empty(raw.dojo.product.clone()),
+            default_project: default_project.clone(),
+            catalogue: catalogue_version,
+        };
         Ok(Settings {
             catalogue_version,
             default_project,
@@ -564,8 +584,9 @@ impl Settings {
                 engagement: raw.dojo.engagement,
                 test_type: raw.dojo.test_type,
                 product: non_empty(raw.dojo.product),
-                test_title: non_empty(raw.dojo.test_title),
+                test_title,
                 test_types,
+                templates,
                 webhook_url,
                 webhook_check_passes: raw.dojo.webhook_check_passes,
             },

@@ -41,7 +41,7 @@ pub use project_name::{
     confusable_key, new_project_name, normalise_project_name, ProjectNameError,
 };
 pub use projects::ProjectLinks;
-pub use registry::{AddProjectError, ProjectRecord};
+pub use registry::{AddProjectError, MapProjectError, ProjectRecord};
 pub use rows::to_store_precision;
 pub use schema::{expected_version, SchemaMismatch, SchemaState};
 pub use states::{Direction, SyncState, UnknownValue};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use wstg_domain::ProjectName;
+use wstg_domain::{DojoTarget, ProjectName, TargetFields};
 
 use crate::error::StoreError;
 use crate::project_name::confusable_key;
@@ -15,9 +15,10 @@ use crate::store::Store;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProjectRecord {
     pub name: ProjectName,
-    /// The existing DefectDojo product its findings should go to.
-    pub product_id: Option<i64>,
-    pub engagement_id: Option<i64>,
+    /// Where its findings go in DefectDojo, as given (parse it with
+    /// `DojoTarget::parse`); unset fields come from the templates.
+    #[serde(flatten)]
+    pub target: TargetFields,
     pub created_at: DateTime<Utc>,
 }
 
@@ -36,6 +37,18 @@ pub enum AddProjectError {
     Store(#[from] StoreError),
 }
 
+/// Why a project's target was not changed.
+#[derive(Debug, thiserror::Error)]
+pub enum MapProjectError {
+    #[error("no created project '{0}' (the default project maps through the dojo.* settings)")]
+    Unknown(ProjectName),
+    /// Its findings already live in a DefectDojo test.
+    #[error("project '{name}' already syncs into DefectDojo test {test_id}; its mapping can change only before the first sync")]
+    Linked { name: ProjectName, test_id: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 impl Store {
     /// Creates `name`, refusing a name that looks like an existing project's
     /// (or like `also_taken`, the configured default project, which exists
@@ -47,8 +60,7 @@ impl Store {
     pub async fn add_project(
         &self,
         name: &ProjectName,
-        product_id: Option<i64>,
-        engagement_id: Option<i64>,
+        target: &DojoTarget,
         also_taken: &ProjectName,
     ) -> Result<ProjectRecord, AddProjectError> {
         let key = confusable_key(name);
@@ -70,17 +82,22 @@ impl Store {
         }
         let record = ProjectRecord {
             name: name.clone(),
-            product_id,
-            engagement_id,
+            target: target.fields(),
             created_at: rows::to_store_precision(Utc::now()),
         };
+        let t = &record.target;
         let done = sqlx::query(
-            "INSERT INTO projects (name, product_id, engagement_id, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO projects (name, product_id, engagement_id, product_name, \
+                 engagement_name, product_type_name, test_title, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name.as_str())
-        .bind(product_id)
-        .bind(engagement_id)
+        .bind(t.product_id)
+        .bind(t.engagement_id)
+        .bind(t.product_name.clone())
+        .bind(t.engagement_name.clone())
+        .bind(t.product_type_name.clone())
+        .bind(t.test_title.clone())
         .bind(rows::millis(record.created_at))
         .execute(&self.pool)
         .await
@@ -91,24 +108,69 @@ impl Store {
         Ok(record)
     }
 
+    /// Changes the DefectDojo target of the created project `name`, only
+    /// while it has no DefectDojo hierarchy yet: the first successful sync
+    /// fixes where its findings are (the one statement checks both, so a
+    /// sync that links the project meanwhile wins).
+    pub async fn set_project_target(
+        &self,
+        name: &ProjectName,
+        target: &DojoTarget,
+    ) -> Result<ProjectRecord, MapProjectError> {
+        let t = target.fields();
+        let done = sqlx::query(
+            "UPDATE projects SET product_id = $2, engagement_id = $3, product_name = $4, \
+                 engagement_name = $5, product_type_name = $6, test_title = $7 \
+             WHERE name = $1 \
+               AND NOT EXISTS (SELECT 1 FROM project_links WHERE project = $1)",
+        )
+        .bind(name.as_str())
+        .bind(t.product_id)
+        .bind(t.engagement_id)
+        .bind(t.product_name.clone())
+        .bind(t.engagement_name.clone())
+        .bind(t.product_type_name.clone())
+        .bind(t.test_title.clone())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query(format!("set_project_target({name})")))?;
+        let record = self.registered_project(name).await?;
+        match (done.rows_affected(), record) {
+            (0, None) => Err(MapProjectError::Unknown(name.clone())),
+            (0, Some(_)) => {
+                let test_id = self
+                    .project_links(name)
+                    .await?
+                    .map(|l| l.test_id)
+                    .unwrap_or_default();
+                Err(MapProjectError::Linked {
+                    name: name.clone(),
+                    test_id,
+                })
+            }
+            (_, Some(r)) => Ok(r),
+            (_, None) => Err(MapProjectError::Unknown(name.clone())),
+        }
+    }
+
     /// The created project called `name`, if any.
     pub async fn registered_project(
         &self,
         name: &ProjectName,
     ) -> Result<Option<ProjectRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT name, product_id, engagement_id, created_at FROM projects WHERE name = $1",
-        )
-        .bind(name.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::query(format!("registered_project({name})")))?;
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM projects WHERE name = $1");
+        let row = sqlx::query(&sql)
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::query(format!("registered_project({name})")))?;
         row.as_ref().map(record_from_row).transpose()
     }
 
     /// Every created project, by name.
     pub async fn registered_projects(&self) -> Result<Vec<ProjectRecord>, StoreError> {
-        let found = sqlx::query("SELECT name, product_id, engagement_id, created_at FROM projects")
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM projects");
+        let found = sqlx::query(&sql)
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query("registered_projects"))?;
@@ -122,12 +184,21 @@ impl Store {
     }
 }
 
+const RECORD_COLUMNS: &str = "name, product_id, engagement_id, product_name, engagement_name, \
+     product_type_name, test_title, created_at";
+
 fn record_from_row(row: &AnyRow) -> Result<ProjectRecord, StoreError> {
     let name: String = get(row, "name")?;
     Ok(ProjectRecord {
         name: rows::project(&name)?,
-        product_id: get(row, "product_id")?,
-        engagement_id: get(row, "engagement_id")?,
+        target: TargetFields {
+            product_id: get(row, "product_id")?,
+            engagement_id: get(row, "engagement_id")?,
+            product_name: get(row, "product_name")?,
+            engagement_name: get(row, "engagement_name")?,
+            product_type_name: get(row, "product_type_name")?,
+            test_title: get(row, "test_title")?,
+        },
         created_at: rows::time(get(row, "created_at")?, "project created_at")?,
     })
 }

@@ -1,8 +1,14 @@
 //! The DefectDojo hierarchy a project's findings live in: product type,
-//! product (named after the project, or the configured product of the
-//! default project), engagement, test type and test, each found before it is
-//! created, once per project, and remembered in the store so later starts
-//! make no calls at all. The test is found by configurable criteria (test
+//! product, engagement, test type and test, once per project, and remembered
+//! in the store so later starts make no calls at all.
+//!
+//! Where it is comes from the project's stored target (`wstgctl project add
+//! --product-id/--engagement-id/--product/--engagement/...`), its unset parts
+//! from the settings' name templates (crates/domain/src/dojo_target.rs). A
+//! product or engagement named by id must exist (GET by id; a 404 is a
+//! permanent error naming the id, which reaches the item's status and the
+//! dead-letter queue instead of a retry loop) and is never created; one named
+//! by name is found by exact name before it is created. The test is found by configurable criteria (test
 //! type names, title) so a DefectDojo with history, the original design's
 //! untitled "WSTG Security Testing" test included, is linked, not duplicated
 //! (docs/sync-rules.md, linking).
@@ -13,7 +19,9 @@ use std::time::Duration;
 
 use dojo_client::{DojoClient, TestCriteria};
 use tokio::sync::RwLock;
-use wstg_domain::{CatalogueVersion, ProjectName};
+use wstg_domain::{
+    CatalogueVersion, DojoRef, DojoTarget, ProjectName, ResolvedTarget, TargetTemplates,
+};
 use wstg_settings::Settings;
 use wstg_store::{ProjectLinks, Store};
 
@@ -35,6 +43,8 @@ pub struct HierarchyNames {
     pub test_title: Option<String>,
     /// Other test type names an existing WSTG test may have.
     pub test_types: Vec<String>,
+    /// The names of what a project does not map itself.
+    pub templates: TargetTemplates,
 }
 
 impl HierarchyNames {
@@ -48,6 +58,7 @@ impl HierarchyNames {
             default_project: s.default_project.clone(),
             test_title: s.dojo.test_title.clone(),
             test_types: s.dojo.test_types.clone(),
+            templates: s.dojo.templates.clone(),
         }
     }
 
@@ -116,21 +127,13 @@ impl Bootstrapper {
             return Ok(l);
         }
         let n = &self.names;
-        let product_type = self.dojo.ensure_product_type(&n.product_type).await?;
-        let product = self
-            .dojo
-            .ensure_product(
-                &n.product_of(project),
-                product_type,
-                &format!("OWASP WSTG checklist of project {project}, kept in sync by wstg-bridge."),
-            )
-            .await?;
-        let engagement = self.dojo.ensure_engagement(product, &n.engagement).await?;
+        let target = self.target_of(project).await?;
+        let (product_type, product, engagement) = self.locate(project, &target).await?;
         // Every accepted test type that exists; the bridge's own is made
         // only when a test has to be made.
         let mut criteria = TestCriteria {
             test_types: Vec::new(),
-            title: n.test_title(),
+            title: target.test_title.clone(),
         };
         for name in std::iter::once(&n.test_type).chain(&n.test_types) {
             if let Some(id) = self.dojo.test_type_id(name).await? {
@@ -162,8 +165,115 @@ impl Bootstrapper {
         Ok(links)
     }
 
+    /// The project's target: its stored mapping, the rest from templates.
+    /// A mapping that cannot be used is permanent: retrying changes nothing.
+    pub async fn target_of(&self, project: &ProjectName) -> Result<ResolvedTarget, WorkError> {
+        let fields = self
+            .store
+            .registered_project(project)
+            .await?
+            .map(|r| r.target)
+            .unwrap_or_default();
+        DojoTarget::parse(&fields)
+            .and_then(|t| t.resolve(project, &self.names.templates))
+            .map_err(|e| WorkError::Permanent(format!("project {project}: DefectDojo target: {e}")))
+    }
+
+    /// The product type, product and engagement of `target`: by id, read
+    /// and checked; by name, found or made.
+    async fn locate(
+        &self,
+        project: &ProjectName,
+        target: &ResolvedTarget,
+    ) -> Result<(i64, i64, i64), WorkError> {
+        let gone = |what: &str, id: i64| gone(project, what, id);
+        let engagement_name = match &target.engagement {
+            DojoRef::Name(n) => n,
+            DojoRef::Id(e) => return self.locate_engagement(project, target, *e).await,
+        };
+        let (product_type, product) = match &target.product {
+            Some(DojoRef::Id(p)) => {
+                let product = self
+                    .dojo
+                    .get_product(*p)
+                    .await?
+                    .ok_or_else(|| gone("product", *p))?;
+                (product.prod_type.unwrap_or_default(), product.id)
+            }
+            Some(DojoRef::Name(name)) => {
+                let product_type = self.dojo.ensure_product_type(&target.product_type).await?;
+                let product = self
+                    .dojo
+                    .ensure_product(
+                        name,
+                        product_type,
+                        &format!(
+                            "OWASP WSTG checklist of project {project}, kept in sync by wstg-bridge."
+                        ),
+                    )
+                    .await?;
+                (product_type, product)
+            }
+            None => {
+                return Err(WorkError::Permanent(format!(
+                    "project {project}: DefectDojo target names no product"
+                )))
+            }
+        };
+        let engagement = self
+            .dojo
+            .ensure_engagement(product, engagement_name)
+            .await?;
+        Ok((product_type, product, engagement))
+    }
+
+    /// An engagement by id: read it and its product, and check the product
+    /// the project names (if any) is that one.
+    async fn locate_engagement(
+        &self,
+        project: &ProjectName,
+        target: &ResolvedTarget,
+        e: i64,
+    ) -> Result<(i64, i64, i64), WorkError> {
+        let gone = |what: &str, id: i64| gone(project, what, id);
+        let engagement = self
+            .dojo
+            .get_engagement(e)
+            .await?
+            .ok_or_else(|| gone("engagement", e))?;
+        let Some(product_id) = engagement.product else {
+            return Err(gone("product of engagement", e));
+        };
+        let product = self
+            .dojo
+            .get_product(product_id)
+            .await?
+            .ok_or_else(|| gone("product", product_id))?;
+        let matches = match &target.product {
+            None => true,
+            Some(DojoRef::Id(p)) => *p == product.id,
+            Some(DojoRef::Name(n)) => *n == product.name,
+        };
+        if !matches {
+            return Err(WorkError::Permanent(format!(
+                "project {project}: DefectDojo engagement {e} belongs to product {} ('{}'), \
+                     not to the product the project names; fix the project's mapping",
+                product.id, product.name
+            )));
+        }
+        Ok((product.prod_type.unwrap_or_default(), product.id, e))
+    }
+
     /// Forgets a project's links (its test was deleted in DefectDojo).
     pub async fn forget(&self, project: &ProjectName) {
         self.cache.write().await.remove(project);
     }
+}
+
+/// The permanent error of a mapped id DefectDojo does not have.
+fn gone(project: &ProjectName, what: &str, id: i64) -> WorkError {
+    WorkError::Permanent(format!(
+        "project {project}: DefectDojo has no {what} with id {id} \
+         (or the API token may not read it); fix the project's mapping"
+    ))
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use dojo_client::{DojoClient, TestCriteria, API_NEEDS, WEBHOOK_NAME};
 use serde::Serialize;
-use wstg_domain::ProjectName;
+use wstg_domain::{DojoRef, DojoTarget, ProjectName, ResolvedTarget, TargetFields};
 use wstg_settings::Settings;
 use wstg_startup::connect as service;
 use wstg_worker::bootstrap::HierarchyNames;
@@ -212,24 +212,56 @@ async fn dojo_checks(
         for (p, links) in store.projects().await.unwrap_or_default() {
             projects.push((p, Some(links.test_id)));
         }
+        // Created projects not synced yet: where their test would be.
+        for r in store.registered_projects().await.unwrap_or_default() {
+            if !projects.iter().any(|(p, _)| *p == r.name) {
+                projects.push((r.name, None));
+            }
+        }
     }
     if !projects.iter().any(|(p, _)| *p == settings.default_project) {
         projects.push((settings.default_project.clone(), None));
     }
     for (project, linked) in projects {
+        let mapping = match store {
+            Some(store) => store
+                .registered_project(&project)
+                .await
+                .ok()
+                .flatten()
+                .map(|r| r.target)
+                .unwrap_or_default(),
+            None => TargetFields::default(),
+        };
+        let target =
+            match DojoTarget::parse(&mapping).and_then(|t| t.resolve(&project, &names.templates)) {
+                Ok(t) => t,
+                Err(e) => {
+                    c.fail(
+                        "wstg test",
+                        format!("project {project}: DefectDojo target: {e}"),
+                    )?;
+                    continue;
+                }
+            };
         let test = match linked {
             Some(t) => Some(t),
-            None => find_test(dojo, &names, &project).await?,
+            None => find_test(dojo, &names, &target).await?,
         };
         let Some(test) = test else {
+            let show = |r: Option<&DojoRef>| match r {
+                Some(DojoRef::Id(i)) => format!("id {i}"),
+                Some(DojoRef::Name(n)) => format!("'{n}'"),
+                None => "of the engagement".to_owned(),
+            };
             c.warn(
                 "wstg test",
                 format!(
-                    "project {project}: none in product '{}', engagement '{}' (types {}; title '{}' or none); the first sync creates it",
-                    names.product_of(&project),
-                    names.engagement,
+                    "project {project}: none in product {}, engagement {} (types {}; title '{}' or none); the first sync creates it",
+                    show(target.product.as_ref()),
+                    show(Some(&target.engagement)),
                     std::iter::once(&names.test_type).chain(&names.test_types).cloned().collect::<Vec<_>>().join(", "),
-                    names.test_title()
+                    target.test_title
                 ),
             )?;
             continue;
@@ -331,17 +363,28 @@ async fn dojo_checks(
 async fn find_test(
     dojo: &DojoClient,
     names: &HierarchyNames,
-    project: &ProjectName,
+    target: &ResolvedTarget,
 ) -> anyhow::Result<Option<i64>> {
-    let Some(product) = dojo.product_id(&names.product_of(project)).await? else {
-        return Ok(None);
+    let engagement = match &target.engagement {
+        DojoRef::Id(e) => dojo.get_engagement(*e).await?.map(|e| e.id),
+        DojoRef::Name(name) => {
+            let product = match &target.product {
+                Some(DojoRef::Id(p)) => dojo.get_product(*p).await?.map(|p| p.id),
+                Some(DojoRef::Name(n)) => dojo.product_id(n).await?,
+                None => None,
+            };
+            match product {
+                Some(p) => dojo.engagement_id(p, name).await?,
+                None => None,
+            }
+        }
     };
-    let Some(engagement) = dojo.engagement_id(product, &names.engagement).await? else {
+    let Some(engagement) = engagement else {
         return Ok(None);
     };
     let mut criteria = TestCriteria {
         test_types: Vec::new(),
-        title: names.test_title(),
+        title: target.test_title.clone(),
     };
     for name in std::iter::once(&names.test_type).chain(&names.test_types) {
         if let Some(id) = dojo.test_type_id(name).await? {

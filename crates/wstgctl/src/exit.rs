@@ -18,7 +18,9 @@ use wstg_domain::project::ProjectNameError;
 use wstg_domain::wstg_id::WstgIdError;
 use wstg_queue::QueueError;
 use wstg_settings::SettingsError;
-use wstg_store::{AddProjectError, ProjectNameError as StoreProjectNameError, StoreError};
+use wstg_store::{
+    AddProjectError, MapProjectError, ProjectNameError as StoreProjectNameError, StoreError,
+};
 
 /// The exit codes, as `wstgctl --help` lists them.
 pub const HELP: &str = "\
@@ -160,6 +162,14 @@ fn class_of(cause: &(dyn std::error::Error + 'static)) -> Option<ExitClass> {
             // further link of the chain.
             AddProjectError::Store(inner) => class_of(inner),
             _ => Some(ExitClass::Usage),
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<MapProjectError>() {
+        return match e {
+            MapProjectError::Store(inner) => class_of(inner),
+            MapProjectError::Unknown(_) => Some(ExitClass::NotFound),
+            // The project is fine; what was asked cannot be done any more.
+            MapProjectError::Linked { .. } => Some(ExitClass::Failed),
         };
     }
     if cause.downcast_ref::<ProjectNameError>().is_some()

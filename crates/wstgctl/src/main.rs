@@ -95,7 +95,7 @@ enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
-    /// Projects: add (admin), list. Reads WSTG_DATABASE_URL,
+    /// Projects: add (admin), list, show. Reads WSTG_DATABASE_URL,
     /// WSTG_DEFAULT_PROJECT.
     Project {
         #[command(subcommand)]

@@ -40,7 +40,9 @@ static KIND: RecordKind = RecordKind {
     parent: Some(("product", "Product", Target::Product)),
     validate_create,
     created_event,
-    prefetch: true,
+    // EngagementViewSet has no prefetch mixin in 3.2.0 (its `PrefetchDojoModelViewSet` base is
+    // commented out): no `"prefetch"` key on list or retrieve (recorded/projects 09, 13).
+    prefetch: false,
     order_by_name: false,
 };
 
