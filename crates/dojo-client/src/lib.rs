@@ -18,6 +18,7 @@
 mod client;
 mod config;
 mod error;
+mod feed;
 pub mod metrics;
 mod model;
 pub mod scrub;
@@ -32,6 +33,7 @@ pub use error::{
     classify, error_message, parse_retry_after, DojoError, RequestContext, Sent,
     GENERIC_500_MESSAGE,
 };
+pub use feed::status_changed_at;
 pub use model::{looks_like_wstg_id, Finding, FindingPage};
 pub use webhooks::{
     Webhook, WebhookReport, WebhookSpec, API_NEEDS, SUBSCRIBED_EVENTS, WEBHOOK_NAME,

@@ -103,3 +103,74 @@ pub async fn observe_project(
         emitted,
     })
 }
+
+/// What a change feed did for one project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedOutcome {
+    /// Reconciliation events queued.
+    Emitted(usize),
+    /// The feed held a finding only the whole test can place (an unlinked
+    /// item's, or a duplicate): read the test in full this pass.
+    NeedsFullScan,
+}
+
+/// Compares the findings a change feed brought for `project` (findings of
+/// its WSTG test whose status changed since the watermark) with the store's
+/// snapshots and queues one event per change. Absence means nothing here:
+/// deletions are the full scan's (`observe_project`).
+#[allow(clippy::too_many_arguments)]
+pub async fn observe_feed(
+    store: &Store,
+    queue: &Queue,
+    catalogue: &Catalogue,
+    notes_field: NotesField,
+    project: &ProjectName,
+    findings: &[&Finding],
+    reason: &str,
+) -> anyhow::Result<FeedOutcome> {
+    let records: HashMap<WstgId, ItemRecord> = store
+        .items(project)
+        .await?
+        .into_iter()
+        .map(|r| (r.wstg_id.clone(), r))
+        .collect();
+    let linked: HashMap<WstgId, i64> = records
+        .iter()
+        .filter_map(|(id, r)| Some((id.clone(), r.finding_id?)))
+        .collect();
+    let Some(chosen) = observe::feed_findings(
+        findings
+            .iter()
+            .filter_map(|f| Some((f.id, item_of(f, catalogue)?))),
+        &linked,
+    ) else {
+        return Ok(FeedOutcome::NeedsFullScan);
+    };
+    let by_id: HashMap<i64, &Finding> = findings.iter().map(|f| (f.id, *f)).collect();
+    let snapshots: HashMap<WstgId, (i64, Option<DojoItem>)> = chosen
+        .iter()
+        .filter_map(|(id, _)| {
+            let r = records.get(id)?;
+            Some((id.clone(), (r.finding_id?, r.dojo.clone())))
+        })
+        .collect();
+    let chosen: Vec<(WstgId, DojoItem)> = chosen
+        .into_iter()
+        .filter_map(|(id, fid)| Some((id, by_id.get(&fid)?.to_dojo_item(notes_field))))
+        .collect();
+    let events = observe::observations(chosen, &snapshots, &|_| true);
+    let emitted = events.len();
+    for (wstg_id, observed) in events {
+        let env = Envelope::new(
+            project.clone(),
+            EventKind::Reconcile {
+                wstg_id: Some(wstg_id),
+                reason: reason.to_owned(),
+                observed: Some(observed),
+            },
+            Utc::now(),
+        );
+        queue.publish(&env).await?;
+    }
+    Ok(FeedOutcome::Emitted(emitted))
+}

@@ -1,20 +1,23 @@
 //! The poll loop: every interval, or at once when a DefectDojo webhook
 //! hints, observe each project whose lease this replica holds.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dojo_client::{DojoClient, NotesField};
+use chrono::{DateTime, Utc};
+use dojo_client::{status_changed_at, DojoClient, NotesField};
 use tokio_util::sync::CancellationToken;
 use wstg_domain::Catalogue;
+use wstg_domain::ProjectName;
 use wstg_queue::{Feed, Queue};
-use wstg_settings::Settings;
+use wstg_settings::{PollFeed, Settings};
 use wstg_startup::connect as service;
-use wstg_store::Store;
+use wstg_store::{ProjectLinks, Store};
 
 use crate::lease::ProjectLeases;
-use crate::observe::observe_project;
+use crate::observe::{observe_feed, observe_project, FeedOutcome};
 
 #[derive(Debug, Clone)]
 pub struct PollerOptions {
@@ -23,6 +26,52 @@ pub struct PollerOptions {
     pub min_gap: Duration,
     /// This replica's name in leases and the heartbeat.
     pub holder: String,
+    /// Per test, or one change feed for all held projects.
+    pub feed: PollFeed,
+    /// With the feed: time between two full reads of each test.
+    pub full_scan: Duration,
+}
+
+/// Findings whose status changed this long before the newest one already
+/// seen are read again, for a while: DefectDojo stamps `last_status_update`
+/// before its transaction commits, so a finding stamped earlier can become
+/// visible after a later one was read, and several findings can share a
+/// stamp. Those read twice are compared with the store's snapshot and queue
+/// nothing. Once the newest stamp has stood for `FEED_SETTLE` of our time,
+/// everything stamped before it has committed and only findings stamped at
+/// or after it are read: an idle feed is then one short page.
+const FEED_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+const FEED_SETTLE: Duration = Duration::from_secs(10);
+
+/// Findings per feed page. Idle, the feed reads one page of findings that
+/// did not change; a burst of changes costs one request per this many.
+const FEED_PAGE: u32 = 25;
+
+/// What the change feed remembers between passes (this replica's only).
+#[derive(Debug, Default)]
+struct FeedState {
+    /// The newest `last_status_update` read so far, and when we first read it.
+    watermark: Option<(DateTime<Utc>, Instant)>,
+    /// When each held project's test is next read in full; absent: now.
+    next_full: HashMap<String, Instant>,
+    /// The product type each held project's product is under, as DefectDojo
+    /// said at the project's first full read here.
+    product_types: HashMap<String, i64>,
+}
+
+/// What one pass did, for metrics, readiness and the heartbeat.
+#[derive(Debug, Default)]
+struct Tally {
+    requests: u32,
+    reachable: Option<bool>,
+    last_error: Option<String>,
+}
+
+impl Tally {
+    fn failed(&mut self, error: String) {
+        self.reachable.get_or_insert(false);
+        self.last_error = Some(error);
+    }
 }
 
 pub struct Poller {
@@ -41,6 +90,7 @@ pub struct Poller {
     /// Whether DefectDojo answered the last pass that asked it something
     /// (`REACHABLE_*`), for `/readyz`.
     reachable: Arc<AtomicU8>,
+    feed: tokio::sync::Mutex<FeedState>,
 }
 
 const REACHABLE_UNKNOWN: u8 = 0;
@@ -77,10 +127,13 @@ impl Poller {
             webhook: crate::webhook::WebhookKeeper::from_settings(settings)
                 .map(tokio::sync::Mutex::new),
             reachable: Arc::new(AtomicU8::new(REACHABLE_UNKNOWN)),
+            feed: tokio::sync::Mutex::new(FeedState::default()),
             opts: PollerOptions {
                 interval,
                 min_gap: Duration::from_millis(200),
                 holder,
+                feed: settings.poller.feed,
+                full_scan: settings.poller.full_scan,
             },
         })
     }
@@ -221,99 +274,51 @@ impl Poller {
             }
         };
         let started = Instant::now();
-        let mut requests = 0u32;
+        let mut tally = Tally::default();
         let mut held = Vec::new();
-        let mut reachable = None;
-        let mut last_error = None;
         if projects.is_empty() {
-            requests += 1;
+            tally.requests += 1;
             // A fresh bridge has nothing to poll yet; one cheap read lets the
             // dashboard say from the start whether DefectDojo answers.
             match self.dojo.ping().await {
-                Ok(()) => reachable = Some(true),
-                Err(e) => {
-                    reachable = Some(false);
-                    last_error = Some(e.to_string());
-                }
+                Ok(()) => tally.reachable = Some(true),
+                Err(e) => tally.failed(e.to_string()),
             }
         }
+        let mut mine = Vec::new();
         for (project, links) in projects {
             match self.leases.hold(project.as_str()).await {
-                Ok(true) => held.push(project.as_str().to_owned()),
+                Ok(true) => {
+                    held.push(project.as_str().to_owned());
+                    mine.push((project, links));
+                }
                 Ok(false) => continue,
                 Err(e) => {
                     tracing::warn!(error = %e, "Redis unavailable; skipping this pass");
                     return held;
                 }
             }
-            // Each project's ids are read against its own catalogue (issue
-            // 12 item 5). A store that cannot say skips the project this
-            // pass: read against another catalogue, its findings would look
-            // deleted.
-            let catalogue = match self.store.project_catalogue(&project).await {
-                Ok(chosen) => chosen.map_or(self.catalogue, wstg_domain::Catalogue::get),
-                Err(e) => {
-                    tracing::warn!(error = %e, %project, "store unavailable; project skipped this pass");
-                    continue;
-                }
-            };
-            match observe_project(
-                &self.dojo,
-                &self.store,
-                &self.queue,
-                catalogue,
-                self.notes_field,
-                &project,
-                &links,
-                None,
-                "poll",
-            )
-            .await
-            {
-                Ok(o) => {
-                    reachable = Some(true);
-                    requests += o.requests;
-                    crate::metrics::polled(true, o.findings);
-                    tracing::debug!(%project, requests = o.requests, findings = o.findings, emitted = o.emitted, "polled");
-                    if o.emitted > 0 {
-                        tracing::info!(%project, changed = o.emitted, "DefectDojo changes queued");
-                    }
-                }
-                Err(e)
-                    if e.downcast_ref::<dojo_client::DojoError>()
-                        .is_some_and(|d| d.is_missing_test()) =>
-                {
-                    // The test was deleted in DefectDojo: stop polling it; the
-                    // next tracker change bootstraps the project again.
-                    tracing::warn!(%project, test_id = links.test_id, "the project's DefectDojo test is gone; forgetting its links");
-                    if let Err(e) = self
-                        .store
-                        .forget_project_links(&project, links.test_id)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "could not forget the project's links");
-                    }
-                }
-                Err(e) => {
-                    crate::metrics::polled(false, 0);
-                    reachable.get_or_insert(false);
-                    last_error = Some(format!("{e:#}"));
-                    tracing::warn!(%project, error = %format!("{e:#}"), "poll failed");
+        }
+        match self.opts.feed {
+            PollFeed::PerTest => {
+                for (project, links) in &mine {
+                    self.full_scan(project, links, &mut tally).await;
                 }
             }
+            PollFeed::PerProductType => self.feed_pass(&mine, &mut tally).await,
         }
         // A pass that read every project it held (or, with none yet, found
         // DefectDojo answering) is a successful sync: the `sync_stale` alert
         // measures from the last one.
-        if reachable == Some(true) && last_error.is_none() {
+        if tally.reachable == Some(true) && tally.last_error.is_none() {
             if let Err(e) = self.queue.mark_poll_ok(chrono::Utc::now()).await {
                 tracing::debug!(error = %e, "last successful pass not recorded");
             }
         }
         // Only a replica that polled something knows whether DefectDojo
         // answers; a standby must not overwrite that with "no idea".
-        if let Some(answered) = reachable {
-            crate::metrics::pass(started.elapsed(), requests, answered);
+        if let Some(answered) = tally.reachable {
+            crate::metrics::pass(started.elapsed(), tally.requests, answered);
             self.reachable.store(
                 if answered {
                     REACHABLE_YES
@@ -322,9 +327,242 @@ impl Poller {
                 },
                 Ordering::Relaxed,
             );
-            self.heartbeat(reachable, last_error).await;
+            self.heartbeat(tally.reachable, tally.last_error).await;
         }
         held
+    }
+
+    /// The product-type feed (docs/sync-rules.md, polling): one list for all
+    /// of `mine`, read down to the watermark, handed to the projects it
+    /// names; then the full reads that are due (a project this replica has
+    /// not read in full yet, one whose last full read is `full_scan` old, one
+    /// the feed could not judge alone).
+    async fn feed_pass(&self, mine: &[(ProjectName, ProjectLinks)], tally: &mut Tally) {
+        let mut state = self.feed.lock().await;
+        let now = Instant::now();
+        let is_mine = |p: &String| mine.iter().any(|(m, _)| m.as_str() == p);
+        state.next_full.retain(|p, _| is_mine(p));
+        state.product_types.retain(|p, _| is_mine(p));
+        if mine.is_empty() {
+            return;
+        }
+        let mut due: Vec<usize> = (0..mine.len())
+            .filter(|i| {
+                state
+                    .next_full
+                    .get(mine[*i].0.as_str())
+                    .is_none_or(|t| *t <= now)
+            })
+            .collect();
+        let product_types: BTreeSet<i64> = mine
+            .iter()
+            .map(|(p, l)| {
+                state
+                    .product_types
+                    .get(p.as_str())
+                    .copied()
+                    .unwrap_or(l.product_type_id)
+            })
+            .collect();
+        let test_types: BTreeSet<i64> = mine.iter().map(|(_, l)| l.test_type_id).collect();
+        let of_test: HashMap<i64, usize> = mine
+            .iter()
+            .enumerate()
+            .map(|(i, (_, l))| (l.test_id, i))
+            .collect();
+        let since = state.watermark.map(|(w, seen)| {
+            if seen.elapsed() >= FEED_SETTLE {
+                w
+            } else {
+                w - FEED_OVERLAP
+            }
+        });
+        let product_types: Vec<i64> = product_types.into_iter().collect();
+        let test_types: Vec<i64> = test_types.into_iter().collect();
+        match self
+            .dojo
+            .list_feed(&product_types, &test_types, since, FEED_PAGE)
+            .await
+        {
+            Ok(page) => {
+                tally.requests += page.requests;
+                tally.reachable = Some(true);
+                let newest = page.findings.iter().filter_map(status_changed_at).max();
+                let mut per_project: BTreeMap<usize, Vec<&dojo_client::Finding>> = BTreeMap::new();
+                for f in &page.findings {
+                    // Other tests (scanner imports, other projects' replicas,
+                    // products the bridge does not link) are not ours.
+                    if let Some(i) = of_test.get(&f.test) {
+                        per_project.entry(*i).or_default().push(f);
+                    }
+                }
+                let mut complete = true;
+                for (i, findings) in per_project {
+                    if due.contains(&i) {
+                        continue;
+                    }
+                    let (project, _) = &mine[i];
+                    let Some(catalogue) = self.catalogue_of(project).await else {
+                        complete = false;
+                        continue;
+                    };
+                    match observe_feed(
+                        &self.store,
+                        &self.queue,
+                        catalogue,
+                        self.notes_field,
+                        project,
+                        &findings,
+                        "poll",
+                    )
+                    .await
+                    {
+                        Ok(FeedOutcome::Emitted(n)) => {
+                            crate::metrics::polled(true, findings.len());
+                            if n > 0 {
+                                tracing::info!(%project, changed = n, "DefectDojo changes queued");
+                            }
+                        }
+                        Ok(FeedOutcome::NeedsFullScan) => due.push(i),
+                        Err(e) => {
+                            // The watermark stays: the next pass reads these again.
+                            complete = false;
+                            tally.failed(format!("{e:#}"));
+                            tracing::warn!(%project, error = %format!("{e:#}"), "feed not applied");
+                        }
+                    }
+                }
+                if complete {
+                    if let Some(newest) = newest {
+                        if state.watermark.is_none_or(|(w, _)| newest > w) {
+                            state.watermark = Some((newest, Instant::now()));
+                        }
+                    }
+                }
+                tracing::debug!(requests = page.requests, findings = page.findings.len(), watermark = ?state.watermark, "change feed read");
+            }
+            Err(e) => {
+                // Nothing is lost: the watermark stays where it was.
+                crate::metrics::polled(false, 0);
+                tally.failed(format!("{e:#}"));
+                tracing::warn!(error = %format!("{e:#}"), "change feed read failed");
+                return;
+            }
+        }
+        // First full reads are spread over one `full_scan` so that later
+        // passes each read a few tests, not all of them at once.
+        let first = due
+            .iter()
+            .filter(|i| !state.next_full.contains_key(mine[**i].0.as_str()))
+            .count()
+            .max(1) as u32;
+        let mut k = 0u32;
+        for i in due {
+            let (project, links) = &mine[i];
+            let never = !state.next_full.contains_key(project.as_str());
+            if never {
+                // Before the first full read, so that a change made in
+                // between is seen either by that read or by the next feed.
+                tally.requests += 1;
+                match self.dojo.product_type_of(links.product_id).await {
+                    Ok(Some(pt)) => {
+                        if pt != links.product_type_id {
+                            tracing::info!(%project, product_type = pt, linked = links.product_type_id, "the project's product is under another product type; the feed follows it");
+                        }
+                        state.product_types.insert(project.as_str().to_owned(), pt);
+                    }
+                    Ok(None) => {}
+                    // The full read below says whether DefectDojo answers
+                    // (or the test is gone); the linked product type stays.
+                    Err(e) => {
+                        tracing::warn!(%project, error = %format!("{e:#}"), "product type not read; the feed uses the linked one");
+                    }
+                }
+            }
+            if self.full_scan(project, links, tally).await {
+                let wait = if never {
+                    k += 1;
+                    self.opts.full_scan * k / first
+                } else {
+                    self.opts.full_scan
+                };
+                state
+                    .next_full
+                    .insert(project.as_str().to_owned(), Instant::now() + wait);
+            }
+        }
+    }
+
+    /// Reads `project`'s test in full and queues its changes. True on success.
+    /// The catalogue `project`'s ids are read against (issue 12 item 5).
+    /// `None` when the store cannot say: read against another catalogue,
+    /// the project's findings would look deleted, so it is skipped this
+    /// pass instead.
+    async fn catalogue_of(&self, project: &ProjectName) -> Option<&'static Catalogue> {
+        match self.store.project_catalogue(project).await {
+            Ok(chosen) => Some(chosen.map_or(self.catalogue, Catalogue::get)),
+            Err(e) => {
+                tracing::warn!(error = %e, %project, "store unavailable; project skipped this pass");
+                None
+            }
+        }
+    }
+
+    async fn full_scan(
+        &self,
+        project: &ProjectName,
+        links: &ProjectLinks,
+        tally: &mut Tally,
+    ) -> bool {
+        let Some(catalogue) = self.catalogue_of(project).await else {
+            return false;
+        };
+        match observe_project(
+            &self.dojo,
+            &self.store,
+            &self.queue,
+            catalogue,
+            self.notes_field,
+            project,
+            links,
+            None,
+            "poll",
+        )
+        .await
+        {
+            Ok(o) => {
+                tally.reachable = Some(true);
+                tally.requests += o.requests;
+                crate::metrics::polled(true, o.findings);
+                tracing::debug!(%project, requests = o.requests, findings = o.findings, emitted = o.emitted, "polled");
+                if o.emitted > 0 {
+                    tracing::info!(%project, changed = o.emitted, "DefectDojo changes queued");
+                }
+                true
+            }
+            Err(e)
+                if e.downcast_ref::<dojo_client::DojoError>()
+                    .is_some_and(|d| d.is_missing_test()) =>
+            {
+                // The test was deleted in DefectDojo: stop polling it; the
+                // next tracker change bootstraps the project again.
+                tracing::warn!(%project, test_id = links.test_id, "the project's DefectDojo test is gone; forgetting its links");
+                if let Err(e) = self
+                    .store
+                    .forget_project_links(project, links.test_id)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not forget the project's links");
+                }
+                true
+            }
+            Err(e) => {
+                crate::metrics::polled(false, 0);
+                tally.failed(format!("{e:#}"));
+                tracing::warn!(%project, error = %format!("{e:#}"), "poll failed");
+                false
+            }
+        }
     }
 
     /// Publishes liveness and DefectDojo reachability for the dashboard.

@@ -119,6 +119,8 @@ struct RawPoller {
     interval_secs: u64,
     conflict_policy: String,
     ops_addr: String,
+    feed: crate::PollFeed,
+    full_scan_secs: u64,
 }
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -252,6 +254,11 @@ pub struct PollerSettings {
     pub conflict_policy: ConflictPolicy,
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     pub ops_addr: SocketAddr,
+    /// Per test, or one change feed per product type.
+    pub feed: crate::PollFeed,
+    /// With the product-type feed: time between two full reads of each test
+    /// (text, note and tag edits and deletions are only seen there).
+    pub full_scan: Duration,
 }
 
 /// Who may call the API (docs/security.md). The configured tokens themselves
@@ -515,6 +522,9 @@ impl Settings {
         if raw.poller.interval_secs == 0 {
             return Err(invalid("poller.interval_secs", "must be at least 1"));
         }
+        if raw.poller.full_scan_secs == 0 {
+            return Err(invalid("poller.full_scan_secs", "must be at least 1"));
+        }
         let conflict_policy = raw
             .poller
             .conflict_policy
@@ -608,6 +618,8 @@ impl Settings {
                 interval: Duration::from_secs(raw.poller.interval_secs),
                 conflict_policy,
                 ops_addr: poller_ops_addr,
+                feed: raw.poller.feed,
+                full_scan: Duration::from_secs(raw.poller.full_scan_secs),
             },
             auth: AuthSettings {
                 allow_anonymous: raw.auth.allow_anonymous,

@@ -15,9 +15,13 @@
 //!    tracker API (which reads the store) shows the item done. No webhook
 //!    hint is sent, so this is the poll path alone.
 //!
-//! The poller reads the projects one after another, so once a pass takes
-//! longer than the interval the passes run back to back and the latency
-//! follows the pass time, not the interval.
+//! Each is measured for each `--feeds` mode (`poller.feed`): `per_test`,
+//! one list of each project's test per pass (the poller reads the projects
+//! one after another, so once a pass takes longer than the interval the
+//! passes run back to back and the latency follows the pass time), and
+//! `per_product_type`, one change-feed request per pass for all projects
+//! plus a full read of each test every `--full-scan-secs`. The load average
+//! (/proc/loadavg) is printed beside each row: the machine is shared.
 
 #![allow(clippy::unwrap_used)]
 
@@ -49,6 +53,24 @@ struct Args {
     /// Findings closed in DefectDojo, one at a time, for the latency.
     #[arg(long, default_value_t = 5)]
     changes: usize,
+    /// Poller feed modes to measure (`WSTG_POLLER_FEED`).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "per_test,per_product_type"
+    )]
+    feeds: Vec<String>,
+    /// With `per_product_type`: `WSTG_POLLER_FULL_SCAN_SECS`.
+    #[arg(long, default_value_t = 300)]
+    full_scan_secs: u64,
+}
+
+/// The 1-minute load average.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
 }
 
 const ADMIN_TOKEN: &str = "bench-admin-token-0123456789";
@@ -88,6 +110,8 @@ async fn item_status(sys: &System, project: &str, wstg_id: &str) -> Value {
 }
 
 struct Row {
+    feed: String,
+    load: String,
     profile: String,
     projects: usize,
     setup_secs: f64,
@@ -98,8 +122,10 @@ struct Row {
     latency_ms: Vec<f64>,
 }
 
-async fn measure(args: &Args, profile: &ProfileChoice, n: usize) -> Row {
+async fn measure(args: &Args, feed: &str, profile: &ProfileChoice, n: usize) -> Row {
     let interval = args.interval_secs.to_string();
+    let full_scan = args.full_scan_secs.to_string();
+    let per_test = feed == "per_test";
     let sys = wstg_bench::start_profiled(
         2,
         Duration::ZERO,
@@ -108,6 +134,8 @@ async fn measure(args: &Args, profile: &ProfileChoice, n: usize) -> Row {
         &[
             ("WSTG_POLLER_INTERVAL_SECS", &interval),
             ("WSTG_INGEST_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("WSTG_POLLER_FEED", feed),
+            ("WSTG_POLLER_FULL_SCAN_SECS", &full_scan),
         ],
     )
     .await;
@@ -142,15 +170,25 @@ async fn measure(args: &Args, profile: &ProfileChoice, n: usize) -> Row {
     wait_synced(&sys, (n * ids.len()) as u64, Duration::from_secs(600)).await;
     let setup_secs = setup.elapsed().as_secs_f64();
     // Let the poller see every project at least once (its first pass over a
-    // new project), so the window measures the steady state.
+    // new project), so the window measures the steady state. The feed read
+    // each new project in full in the pass after its links appeared, during
+    // the set-up; three more lists are three more passes.
     let lists_before = test_support::sim_stats::list_requests(&stats(&sys).await);
     let deadline = Instant::now() + Duration::from_secs(300);
-    while test_support::sim_stats::list_requests(&stats(&sys).await) < lists_before + n as u64 {
+    let cover = if per_test { n as u64 } else { 3 };
+    while test_support::sim_stats::list_requests(&stats(&sys).await) < lists_before + cover {
         assert!(
             Instant::now() < deadline,
             "the poller never covered every project"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if !per_test {
+        // The feed reads findings changed in the 5 s before the newest
+        // change again until that change has stood 10 s (the poller's
+        // FEED_SETTLE): the set-up's last changes must be behind it.
+        let settled = setup + Duration::from_secs_f64(setup_secs) + Duration::from_secs(12);
+        tokio::time::sleep_until(settled.into()).await;
     }
 
     // 1. Idle cost over a fixed window.
@@ -166,8 +204,14 @@ async fn measure(args: &Args, profile: &ProfileChoice, n: usize) -> Row {
         test_support::sim_stats::list_requests(&s1) - test_support::sim_stats::list_requests(&s0);
     let writes = s1["writes"].as_u64().unwrap() - s0["writes"].as_u64().unwrap();
     assert_eq!(writes, 0, "DefectDojo writes while idle");
-    // Passes in the window: every pass lists each project once.
-    let passes = lists as f64 / n as f64;
+    // Passes in the window: every pass lists each project once (per test;
+    // the feed's passes cannot be told from its full reads here).
+    let passes = if per_test {
+        lists as f64 / n as f64
+    } else {
+        0.0
+    };
+    let load_at = load();
 
     // 2. DefectDojo → store latency, poll only.
     let mut latency_ms = Vec::new();
@@ -196,6 +240,8 @@ async fn measure(args: &Args, profile: &ProfileChoice, n: usize) -> Row {
     }
     sys.stop().await;
     Row {
+        feed: feed.to_owned(),
+        load: format!("{load_at} / {}", load()),
         profile: profile.to_string(),
         projects: n,
         setup_secs,
@@ -234,15 +280,18 @@ fn median(v: &[f64]) -> f64 {
 async fn main() {
     let args = Args::parse();
     println!(
-        "scenario: 1 poller every {} s, {} items per project, idle window {} intervals, {} findings closed in DefectDojo (no webhook hint)",
-        args.interval_secs, args.items_per_project, args.idle_intervals, args.changes
+        "scenario: 1 poller every {} s, {} items per project, idle window {} intervals, {} findings closed in DefectDojo (no webhook hint), full reads every {} s with the feed",
+        args.interval_secs, args.items_per_project, args.idle_intervals, args.changes, args.full_scan_secs
     );
     let mut rows = Vec::new();
     for profile in &args.latency_profiles {
         for &n in &args.projects {
-            let row = measure(&args, profile, n).await;
-            println!(
-                "profile {}, {} projects: set-up {:.1} s; {:.1} DefectDojo requests per interval ({:.1} finding lists, {:.2} per project); passes every {:.2} s; DefectDojo → store {:?} ms",
+            for feed in &args.feeds {
+                let row = measure(&args, feed, profile, n).await;
+                println!(
+                "{} (load {}), profile {}, {} projects: set-up {:.1} s; {:.1} DefectDojo requests per interval ({:.1} finding lists, {:.2} per project); passes every {:.2} s; DefectDojo → store {:?} ms",
+                row.feed,
+                row.load,
                 row.profile,
                 row.projects,
                 row.setup_secs,
@@ -252,29 +301,36 @@ async fn main() {
                 row.pass_secs,
                 row.latency_ms.iter().map(|l| l.round()).collect::<Vec<_>>()
             );
-            rows.push(row);
+                rows.push(row);
+            }
         }
     }
     println!();
     println!(
-        "| profile | projects | DefectDojo requests / interval ({} s) | finding lists / interval | per project | time between passes | DefectDojo → store, median | min | max |",
+        "| feed | profile | projects | DefectDojo requests / interval ({} s) | finding lists / interval | per project | time between passes | DefectDojo → store, median | min | max | load (1 min) at window / end |",
         args.interval_secs
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         let min = r.latency_ms.iter().copied().fold(f64::INFINITY, f64::min);
         let max = r.latency_ms.iter().copied().fold(0.0, f64::max);
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.2} | {:.2} s | {:.0} ms | {:.0} ms | {:.0} ms |",
+            "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {} | {:.0} ms | {:.0} ms | {:.0} ms | {} |",
+            r.feed,
             r.profile,
             r.projects,
             r.requests_per_interval,
             r.lists_per_interval,
             r.lists_per_project_per_interval,
-            r.pass_secs,
+            if r.pass_secs.is_finite() {
+                format!("{:.2} s", r.pass_secs)
+            } else {
+                "—".to_owned()
+            },
             median(&r.latency_ms),
             min,
-            max
+            max,
+            r.load
         );
     }
 }

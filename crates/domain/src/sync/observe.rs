@@ -44,6 +44,29 @@ pub fn choose_findings(
     chosen
 }
 
+/// The findings a change feed brought for one project, when the feed alone
+/// can judge them: each finding naming an item must be the one that item is
+/// linked to. A finding of an unlinked item, or another finding naming a
+/// linked item (a duplicate someone made), needs the whole test to choose
+/// from ([`choose_findings`] prefers the oldest, which a feed of recent
+/// changes may not hold): `None`, read the test in full.
+pub fn feed_findings(
+    found: impl IntoIterator<Item = (i64, WstgId)>,
+    linked: &HashMap<WstgId, i64>,
+) -> Option<Vec<(WstgId, i64)>> {
+    let mut out: Vec<(WstgId, i64)> = Vec::new();
+    for (fid, id) in found {
+        if linked.get(&id) != Some(&fid) {
+            return None;
+        }
+        if !out.iter().any(|(_, f)| *f == fid) {
+            out.push((id, fid));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Some(out)
+}
+
 /// The observations one poll pass emits: every chosen finding that is news
 /// against the item's snapshot, and every linked finding no longer in the
 /// test (deleted), unless the item already has an observation.
@@ -85,6 +108,36 @@ mod tests {
             tags: tags.iter().map(|t| t.to_string()).collect(),
             updated: Some(updated.to_owned()),
             ..DojoItem::default()
+        }
+    }
+
+    #[test]
+    fn a_feed_judges_only_the_linked_findings_of_linked_items() {
+        let linked: HashMap<WstgId, i64> =
+            [(id("WSTG-INFO-01"), 10), (id("WSTG-INFO-02"), 20)].into();
+        // (found, expected): None means "read the test in full".
+        type Row = (Vec<(i64, &'static str)>, Option<Vec<(&'static str, i64)>>);
+        let table: Vec<Row> = vec![
+            (vec![], Some(vec![])),
+            (vec![(10, "WSTG-INFO-01")], Some(vec![("WSTG-INFO-01", 10)])),
+            (
+                vec![
+                    (20, "WSTG-INFO-02"),
+                    (10, "WSTG-INFO-01"),
+                    (10, "WSTG-INFO-01"),
+                ],
+                Some(vec![("WSTG-INFO-01", 10), ("WSTG-INFO-02", 20)]),
+            ),
+            // a duplicate of a linked item: the full list chooses
+            (vec![(10, "WSTG-INFO-01"), (11, "WSTG-INFO-01")], None),
+            (vec![(11, "WSTG-INFO-01")], None),
+            // an item with no link yet (made in DefectDojo): the full list chooses
+            (vec![(30, "WSTG-INFO-03")], None),
+        ];
+        for (found, want) in table {
+            let got = feed_findings(found.iter().map(|(f, i)| (*f, id(i))), &linked);
+            let want = want.map(|w| w.into_iter().map(|(i, f)| (id(i), f)).collect::<Vec<_>>());
+            assert_eq!(got, want, "{found:?}");
         }
     }
 
