@@ -4,6 +4,7 @@
 
 pub mod catalogue;
 pub mod dojo_state;
+pub mod evidence;
 pub mod event;
 pub mod mapping;
 pub mod notes;
