@@ -18,6 +18,7 @@
 mod client;
 mod config;
 mod error;
+mod files;
 pub mod metrics;
 mod model;
 pub mod scrub;

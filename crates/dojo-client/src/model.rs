@@ -75,6 +75,11 @@ pub struct Finding {
     /// create answer.
     #[serde(default)]
     pub display_status: Option<String>,
+    /// The ids of the files attached to the finding (docs/defectdojo.md
+    /// §12): free with every listing, so the poller reads a finding's file
+    /// list only when these differ from what the store knows.
+    #[serde(default, deserialize_with = "null_default")]
+    pub files: Vec<i64>,
 }
 
 impl Finding {

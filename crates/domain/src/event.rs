@@ -18,7 +18,7 @@ use crate::wstg_id::WstgId;
 /// event with [`EnvelopeError::UnsupportedVersion`] instead of misapplying
 /// it, and an operator replays it once every worker is upgraded
 /// (docs/redis-keys.md, "The event envelope").
-pub const ENVELOPE_VERSION: u32 = 1;
+pub const ENVELOPE_VERSION: u32 = 2;
 
 /// The version of envelopes queued before the field existed: their layout is
 /// version 1's, so nothing queued before an upgrade is lost.
@@ -83,6 +83,10 @@ pub enum EventKind {
     /// Push the item's latest recorded tracker state (a write deferred to
     /// coalesce changes; see `worker.item_write_interval_ms`).
     PushItem { wstg_id: WstgId },
+    /// Upload one evidence file to its target's finding (issue 12 item 2).
+    /// Only the id travels: the bytes are in the store, never in Redis.
+    /// (Added in envelope version 2.)
+    Evidence { wstg_id: WstgId, evidence_id: Uuid },
 }
 
 impl EventKind {
@@ -173,6 +177,7 @@ impl Envelope {
             EventKind::TrackerChange(c) => Some(&c.wstg_id),
             EventKind::Reconcile { wstg_id, .. } => wstg_id.as_ref(),
             EventKind::PushItem { wstg_id } => Some(wstg_id),
+            EventKind::Evidence { wstg_id, .. } => Some(wstg_id),
         }
     }
 }

@@ -97,8 +97,12 @@ pub async fn observe_project(
         );
         queue.publish(&env).await?;
     }
+    // Files added or removed in DefectDojo on the linked findings
+    // (crate::evidence: no request unless a finding's file ids changed).
+    let file_requests =
+        crate::evidence::observe_linked_files(dojo, store, project, &linked, &by_id).await;
     Ok(Observation {
-        requests: page.requests,
+        requests: page.requests + file_requests,
         findings: page.findings.len(),
         emitted,
     })

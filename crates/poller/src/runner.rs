@@ -52,6 +52,10 @@ impl Poller {
         // Settings the service needs first: a missing DefectDojo token is a
         // configuration error now, not after waiting for Redis.
         let notes_field = service::notes_field(settings)?;
+        crate::evidence::configure(crate::evidence::FileLimits {
+            max_file_bytes: settings.limits.evidence_max_file_bytes,
+            max_project_bytes: settings.limits.evidence_max_project_bytes,
+        });
         let dojo = service::dojo(settings, "wstg-poller")?;
         // The store first: a store that cannot open must leave nothing in Redis.
         let store = service::wait_for_store(settings).await?;

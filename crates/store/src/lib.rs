@@ -17,6 +17,7 @@ mod audit;
 mod audit_retention;
 mod backup;
 mod error;
+mod evidence;
 mod items;
 mod migrations;
 mod project_name;
@@ -35,6 +36,7 @@ mod view;
 pub use audit::AuditEntry;
 pub use audit_retention::AUDIT_PRUNE_BATCH;
 pub use error::StoreError;
+pub use evidence::{EvidenceRecord, NewEvidence};
 pub use items::{ItemRecord, Pulled, Pushed, TrackerRecord};
 pub use migrations::MIGRATOR;
 pub use project_name::{

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod bootstrap;
 pub mod breaker;
 pub mod error;
+pub mod evidence;
 pub mod intent;
 pub mod item_lock;
 pub mod metrics;

@@ -304,6 +304,7 @@ impl Worker {
                     wstg_id: Some(id), ..
                 } => (env.project.clone(), id.clone()),
                 EventKind::PushItem { wstg_id } => (env.project.clone(), wstg_id.clone()),
+                EventKind::Evidence { wstg_id, .. } => (env.project.clone(), wstg_id.clone()),
                 EventKind::Reconcile { wstg_id: None, .. } => {
                     // Whole-project reconciliation is the poller's pass
                     // (wstgctl sync runs it); per-item events follow from it.
@@ -362,6 +363,32 @@ impl Worker {
                     // Only the newest observation of an item matters.
                     if let Some((older, _)) = observation.replace((id, env)) {
                         ack.push(older);
+                    }
+                    continue;
+                }
+                EventKind::Evidence { evidence_id, .. } => {
+                    // One file to upload (crate::evidence); the item's own
+                    // push is not involved.
+                    let result = self
+                        .breaker
+                        .guard(self.applier.sync_evidence(
+                            &project,
+                            &wstg_id,
+                            *evidence_id,
+                            env.event_id,
+                        ))
+                        .await;
+                    match result {
+                        Ok(applied) => {
+                            tracing::info!(event_id = %env.event_id, evidence = %evidence_id, ?applied, "evidence applied");
+                            ack.push(id);
+                        }
+                        Err(e) => {
+                            tracing::warn!(event_id = %env.event_id, evidence = %evidence_id, error = %e, "evidence not applied");
+                            if self.retry_or_dead_letter(&env, &id, &e).await {
+                                ack.push(id);
+                            }
+                        }
                     }
                     continue;
                 }

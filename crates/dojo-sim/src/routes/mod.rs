@@ -6,6 +6,7 @@ mod engagements;
 mod finding_actions;
 mod finding_page;
 mod findings;
+pub(crate) mod files;
 mod notes;
 mod notification_webhooks;
 mod notifications;
@@ -51,6 +52,7 @@ fn api(cfg: &mut web::ServiceConfig) {
     tests::routes(cfg);
     findings::routes(cfg);
     finding_actions::routes(cfg);
+    files::routes(cfg);
     notes::routes(cfg);
     system_settings::routes(cfg);
     notifications::routes(cfg);

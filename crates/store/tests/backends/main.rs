@@ -12,6 +12,7 @@ mod access;
 mod audit;
 mod concurrency;
 mod connect;
+mod evidence;
 mod items;
 mod projects;
 mod summary;
