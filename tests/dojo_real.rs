@@ -16,6 +16,8 @@ mod backend;
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
 mod common;
+#[path = "dojo_real/evidence.rs"]
+mod evidence;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
 #[path = "dojo_real/webhook.rs"]
@@ -54,4 +56,5 @@ on_real_dojo!(
     scenarios::deletion,
     scenarios::original_design_leftovers,
     webhook::setup_webhook_survives_an_ingest_restart,
+    evidence::evidence_round_trips,
 );

@@ -9,6 +9,8 @@ mod backend;
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
 mod common;
+#[path = "dojo_real/evidence.rs"]
+mod evidence;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
 
@@ -28,6 +30,14 @@ macro_rules! on_sim {
             dojo.stop().await;
         }
     )*};
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_round_trips() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dojo = Backend::sim().await;
+    evidence::evidence_round_trips(&dojo).await;
+    dojo.stop().await;
 }
 
 on_sim!(

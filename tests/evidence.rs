@@ -36,19 +36,28 @@ async fn upload(
 ) -> reqwest::Response {
     let form = Form::new().part(
         "file",
-        Part::bytes(bytes).file_name(name.to_owned()).mime_str(mime).unwrap(),
+        Part::bytes(bytes)
+            .file_name(name.to_owned())
+            .mime_str(mime)
+            .unwrap(),
     );
-    http.post(format!("{}/api/wstg/items/{wstg_id}/evidence", sys.ingest_url))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
+    http.post(format!(
+        "{}/api/wstg/items/{wstg_id}/evidence",
+        sys.ingest_url
+    ))
+    .multipart(form)
+    .send()
+    .await
+    .unwrap()
 }
 
 async fn evidence_of(sys: &System, wstg_id: &str) -> Vec<Value> {
     let body: Value = sys
         .http
-        .get(format!("{}/api/wstg/items/{wstg_id}/evidence", sys.ingest_url))
+        .get(format!(
+            "{}/api/wstg/items/{wstg_id}/evidence",
+            sys.ingest_url
+        ))
         .send()
         .await
         .unwrap()
@@ -103,14 +112,30 @@ async fn a_png_and_a_text_file_round_trip_byte_for_byte() {
     assert_eq!(ids[0].1["content_type"], "image/png");
     assert_eq!(ids[0].1["image"], true);
     assert_eq!(ids[1].1["content_type"], "text/plain; charset=utf-8");
+    // The item has no finding yet: the files wait, pending, until the
+    // item's first change makes one.
+    assert!(ids.iter().all(|(_, e)| e["state"] == "pending"));
+    sys.post_ok(
+        &json!({"wstg_id": "WSTG-INFO-01", "status": wstg_domain::Status::InProgress.as_str()}),
+    )
+    .await;
 
-    for ((id, _), (bytes, ext)) in ids.iter().zip([(PNG.to_vec(), ".png"), (text.clone(), ".txt")]) {
+    for ((id, _), (bytes, ext)) in ids
+        .iter()
+        .zip([(PNG.to_vec(), ".png"), (text.clone(), ".txt")])
+    {
         let (finding, file) = uploaded(&sys, "WSTG-INFO-01", id).await;
         // In DefectDojo (the emulator), byte for byte, named for its kind.
         let got = sim_get(&sys, &format!("findings/{finding}/files/download/{file}/")).await;
         assert_eq!(got.status(), 200);
-        let disposition = got.headers()["content-disposition"].to_str().unwrap().to_owned();
-        assert!(disposition.contains(&format!("wstg-evidence {id}")), "{disposition}");
+        let disposition = got.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            disposition.contains(&format!("wstg-evidence {id}")),
+            "{disposition}"
+        );
         assert!(disposition.ends_with(&format!("{ext}\"")), "{disposition}");
         assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
         // And back from the tracker, byte for byte, never sniffed.
@@ -122,25 +147,42 @@ async fn a_png_and_a_text_file_round_trip_byte_for_byte() {
             .unwrap();
         assert_eq!(back.status(), 200);
         assert_eq!(back.headers()["x-content-type-options"], "nosniff");
-        let disposition = back.headers()["content-disposition"].to_str().unwrap().to_owned();
-        assert_eq!(disposition.starts_with("attachment"), ext == ".txt", "{disposition}");
+        let disposition = back.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            disposition.starts_with("attachment"),
+            ext == ".txt",
+            "{disposition}"
+        );
         assert_eq!(back.bytes().await.unwrap().to_vec(), bytes);
     }
     // Uploaded once: the finding holds exactly the two files, and the
     // poller's next passes neither adopt nor copy them again.
     let (finding, _) = uploaded(&sys, "WSTG-INFO-01", &ids[0].0).await;
-    let list: Value = sim_get(&sys, &format!("findings/{finding}/files/")).await.json().await.unwrap();
+    let list: Value = sim_get(&sys, &format!("findings/{finding}/files/"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["files"].as_array().unwrap().len(), 2, "{list}");
 
     // A file added to the finding in DefectDojo appears in the tracker.
     let log = b"2026-12-01 10:00:00 login failed for admin\n".to_vec();
     let form = Form::new().text("title", "server.log.txt").part(
         "file",
-        Part::bytes(log.clone()).file_name("server.txt").mime_str("text/plain").unwrap(),
+        Part::bytes(log.clone())
+            .file_name("server.txt")
+            .mime_str("text/plain")
+            .unwrap(),
     );
     let added = sys
         .http
-        .post(format!("{}/api/v2/findings/{finding}/files/", sys.sim.base_url))
+        .post(format!(
+            "{}/api/v2/findings/{finding}/files/",
+            sys.sim.base_url
+        ))
         .header("Authorization", format!("Token {DOJO_TOKEN}"))
         .multipart(form)
         .send()
@@ -157,7 +199,11 @@ async fn a_png_and_a_text_file_round_trip_byte_for_byte() {
     assert_eq!(from_dojo["name"], "server.log.txt");
     let back = sys
         .http
-        .get(format!("{}/api/wstg/evidence/{}", sys.ingest_url, from_dojo["id"].as_str().unwrap()))
+        .get(format!(
+            "{}/api/wstg/evidence/{}",
+            sys.ingest_url,
+            from_dojo["id"].as_str().unwrap()
+        ))
         .send()
         .await
         .unwrap();
@@ -165,7 +211,11 @@ async fn a_png_and_a_text_file_round_trip_byte_for_byte() {
     // Recorded once, and the bridge uploaded nothing more.
     tokio::time::sleep(Duration::from_millis(2500)).await; // two poll passes: nothing new may appear
     assert_eq!(evidence_of(&sys, "WSTG-INFO-01").await.len(), 3);
-    let list: Value = sim_get(&sys, &format!("findings/{finding}/files/")).await.json().await.unwrap();
+    let list: Value = sim_get(&sys, &format!("findings/{finding}/files/"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["files"].as_array().unwrap().len(), 3, "{list}");
     sys.stop().await;
 }
@@ -189,33 +239,79 @@ async fn refusals_name_the_field_and_the_reason() {
         (r.status(), r.json().await.unwrap())
     }
     // Too big.
-    let big = upload(&sys, &sys.http, "WSTG-INFO-01", "big.txt", "text/plain", vec![b'a'; 5000]).await;
+    let big = upload(
+        &sys,
+        &sys.http,
+        "WSTG-INFO-01",
+        "big.txt",
+        "text/plain",
+        vec![b'a'; 5000],
+    )
+    .await;
     refused(413, "file")(answer(big).await);
     // A Windows executable named .png: the bytes decide.
     let mut exe = b"MZ".to_vec();
     exe.extend_from_slice(&[0x90; 200]);
-    let wrong = upload(&sys, &sys.http, "WSTG-INFO-01", "shot.png", "image/png", exe).await;
+    let wrong = upload(
+        &sys,
+        &sys.http,
+        "WSTG-INFO-01",
+        "shot.png",
+        "image/png",
+        exe,
+    )
+    .await;
     refused(415, "file")(answer(wrong).await);
     // Binary bytes of no accepted kind.
-    let binary = upload(&sys, &sys.http, "WSTG-INFO-01", "x.txt", "text/plain", vec![0, 1, 2, 3]).await;
+    let binary = upload(
+        &sys,
+        &sys.http,
+        "WSTG-INFO-01",
+        "x.txt",
+        "text/plain",
+        vec![0, 1, 2, 3],
+    )
+    .await;
     refused(415, "file")(answer(binary).await);
     // Empty.
-    let empty = upload(&sys, &sys.http, "WSTG-INFO-01", "e.txt", "text/plain", Vec::new()).await;
+    let empty = upload(
+        &sys,
+        &sys.http,
+        "WSTG-INFO-01",
+        "e.txt",
+        "text/plain",
+        Vec::new(),
+    )
+    .await;
     refused(422, "file")(answer(empty).await);
     // Not multipart.
     let json_body = sys
         .http
-        .post(format!("{}/api/wstg/items/WSTG-INFO-01/evidence", sys.ingest_url))
+        .post(format!(
+            "{}/api/wstg/items/WSTG-INFO-01/evidence",
+            sys.ingest_url
+        ))
         .json(&json!({"file": "x"}))
         .send()
         .await
         .unwrap();
     refused(415, "Content-Type")(answer(json_body).await);
     // No token.
-    let anonymous = upload(&sys, &reqwest::Client::new(), "WSTG-INFO-01", "a.txt", "text/plain", b"a".to_vec()).await;
+    let anonymous = upload(
+        &sys,
+        &reqwest::Client::new(),
+        "WSTG-INFO-01",
+        "a.txt",
+        "text/plain",
+        b"a".to_vec(),
+    )
+    .await;
     assert_eq!(anonymous.status(), 401);
     let no_token = reqwest::Client::new()
-        .get(format!("{}/api/wstg/items/WSTG-INFO-01/evidence", sys.ingest_url))
+        .get(format!(
+            "{}/api/wstg/items/WSTG-INFO-01/evidence",
+            sys.ingest_url
+        ))
         .send()
         .await
         .unwrap();

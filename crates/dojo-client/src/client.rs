@@ -820,7 +820,9 @@ impl DojoClient {
                     finish(Some(status));
                     return Err(DojoError::Permanent {
                         status,
-                        message: format!("{what}: the answer is {len} bytes, over the limit of {limit}"),
+                        message: format!(
+                            "{what}: the answer is {len} bytes, over the limit of {limit}"
+                        ),
                         body: Value::Null,
                     });
                 }
@@ -879,7 +881,11 @@ async fn read_bounded(
     limit: Option<u64>,
 ) -> Result<Vec<u8>, BodyError> {
     let Some(limit) = limit else {
-        return resp.bytes().await.map(|b| b.to_vec()).map_err(BodyError::Transport);
+        return resp
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(BodyError::Transport);
     };
     let mut out = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {

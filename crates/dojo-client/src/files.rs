@@ -58,7 +58,9 @@ impl DojoClient {
             .file_name(file_name.to_owned())
             .mime_str(content_type)
             .map_err(|e| DojoError::Config(format!("content type {content_type}: {e}")))?;
-        let form = Form::new().text("title", title.to_owned()).part("file", part);
+        let form = Form::new()
+            .text("title", title.to_owned())
+            .part("file", part);
         let what = format!("POST findings/{finding}/files/");
         let body = self
             .send_payload(
@@ -69,8 +71,8 @@ impl DojoClient {
                 None,
             )
             .await?;
-        let rec: FileRec = serde_json::from_slice(&body)
-            .map_err(|e| DojoError::Decode(format!("{what}: {e}")))?;
+        let rec: FileRec =
+            serde_json::from_slice(&body).map_err(|e| DojoError::Decode(format!("{what}: {e}")))?;
         Ok(rec.id)
     }
 

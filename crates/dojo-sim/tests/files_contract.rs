@@ -27,7 +27,10 @@ fn steps() -> Vec<Value> {
     assert!(names.len() >= 16, "the recording has its 16 steps");
     names
         .iter()
-        .map(|n| serde_json::from_str(&std::fs::read_to_string(dir.join(n)).expect("read")).expect("json"))
+        .map(|n| {
+            serde_json::from_str(&std::fs::read_to_string(dir.join(n)).expect("read"))
+                .expect("json")
+        })
         .collect()
 }
 
@@ -39,11 +42,16 @@ fn normalise(v: &Value) -> Value {
             json!(format!("/media/uploaded_files/<uuid>.{ext}"))
         }
         Value::String(s) if s.contains("/access_file/") => {
-            json!(format!("<site>{}", &s[s.find("/access_file/").expect("found")..]))
+            json!(format!(
+                "<site>{}",
+                &s[s.find("/access_file/").expect("found")..]
+            ))
         }
         Value::String(s) => json!(s.replace("evidence-rec-1796118858", "<stamp>")),
         Value::Array(a) => Value::Array(a.iter().map(normalise).collect()),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), normalise(v))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), normalise(v))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -54,7 +62,10 @@ async fn the_files_api_answers_as_recorded() {
     let api = &sim.api;
     let test = support::hierarchy(api, false).await;
     let f = api
-        .post("/api/v2/findings/", &support::finding_body(test, "evidence-rec finding", &[]))
+        .post(
+            "/api/v2/findings/",
+            &support::finding_body(test, "evidence-rec finding", &[]),
+        )
         .await;
     assert_eq!(f.status, 201, "{:?}", f.body);
     let finding = f.body["id"].as_u64().expect("finding id");
@@ -94,7 +105,9 @@ async fn the_files_api_answers_as_recorded() {
                     form = form.text(k, v);
                 }
                 let file = &req["file"];
-                let bytes = b64.decode(file["base64"].as_str().expect("b64")).expect("b64");
+                let bytes = b64
+                    .decode(file["base64"].as_str().expect("b64"))
+                    .expect("b64");
                 let part = Part::bytes(bytes)
                     .file_name(file["name"].as_str().expect("name").to_owned())
                     .mime_str(file["content_type"].as_str().expect("type"))
@@ -105,11 +118,19 @@ async fn the_files_api_answers_as_recorded() {
         }
         let res = builder.send().await.expect("send");
         let status = res.status().as_u16();
-        assert_eq!(Some(u64::from(status)), want["status"].as_u64(), "{name}: status");
+        assert_eq!(
+            Some(u64::from(status)),
+            want["status"].as_u64(),
+            "{name}: status"
+        );
         let headers = res.headers().clone();
         let body = res.bytes().await.expect("body");
         if let Some(raw) = want["body_base64"].as_str() {
-            assert_eq!(body.to_vec(), b64.decode(raw).expect("b64"), "{name}: bytes");
+            assert_eq!(
+                body.to_vec(),
+                b64.decode(raw).expect("b64"),
+                "{name}: bytes"
+            );
             for h in ["Content-Type", "Content-Disposition"] {
                 assert_eq!(
                     headers.get(h).and_then(|v| v.to_str().ok()),

@@ -4,8 +4,8 @@
 
 pub mod catalogue;
 pub mod dojo_state;
-pub mod evidence;
 pub mod event;
+pub mod evidence;
 pub mod mapping;
 pub mod notes;
 pub mod project;

@@ -89,7 +89,9 @@ async fn observe_one(
     let seen = observe_files(&known, &listed);
     let now = Utc::now();
     for (id, file) in &seen.adopted {
-        store.mark_evidence_uploaded(*id, finding.id, *file, now).await?;
+        store
+            .mark_evidence_uploaded(*id, finding.id, *file, now)
+            .await?;
     }
     for id in &seen.removed {
         if store.mark_evidence_removed(*id, now).await? {

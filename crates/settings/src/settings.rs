@@ -484,7 +484,10 @@ impl Settings {
                 l.webhook_poll_interval_secs,
             ),
             ("limits.evidence_max_file_bytes", l.evidence_max_file_bytes),
-            ("limits.evidence_max_project_bytes", l.evidence_max_project_bytes),
+            (
+                "limits.evidence_max_project_bytes",
+                l.evidence_max_project_bytes,
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(key, "must be at least 1"));

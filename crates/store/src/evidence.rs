@@ -150,7 +150,9 @@ impl Store {
             .bind(wstg_id.as_str())
             .fetch_all(&self.pool)
             .await
-            .map_err(StoreError::query(format!("item_evidence({project}/{wstg_id})")))?;
+            .map_err(StoreError::query(format!(
+                "item_evidence({project}/{wstg_id})"
+            )))?;
         found.iter().map(from_row).collect()
     }
 
@@ -242,7 +244,7 @@ impl Store {
 
     /// Bytes held for `project` (the quota's measure).
     pub async fn project_evidence_bytes(&self, project: &ProjectName) -> Result<u64, StoreError> {
-        let row = sqlx::query("SELECT COALESCE(SUM(size), 0) AS total FROM evidence WHERE project = $1")
+        let row = sqlx::query("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM evidence WHERE project = $1")
             .bind(project.as_str())
             .fetch_one(&self.pool)
             .await

@@ -10,9 +10,9 @@
 use chrono::Utc;
 use uuid::Uuid;
 use wstg_domain::evidence::{dojo_title, EvidenceName, EvidenceTarget, EvidenceType};
+use wstg_domain::evidence::{EvidenceOrigin, EvidenceState};
 use wstg_domain::sync::evidence::{plan_upload, UploadStep};
-use wstg_domain::sync::Trigger;
-use wstg_domain::{ProjectName, WstgId};
+use wstg_domain::{Envelope, EventKind, ProjectName, WstgId};
 use wstg_store::EvidenceRecord;
 
 use crate::apply::{Applied, Applier};
@@ -25,7 +25,6 @@ impl Applier {
         project: &ProjectName,
         wstg_id: &WstgId,
         evidence_id: Uuid,
-        event_id: Uuid,
     ) -> Result<Applied, WorkError> {
         let Some(record) = self.store.evidence(evidence_id).await? else {
             // Nothing to upload (a store restored from an older backup).
@@ -39,11 +38,11 @@ impl Applier {
             .await
             .map_err(|e| WorkError::Queue(e.into()))?
             .ok_or_else(|| {
-                WorkError::Busy(format!("evidence {evidence_id} is being uploaded by another worker"))
+                WorkError::Busy(format!(
+                    "evidence {evidence_id} is being uploaded by another worker"
+                ))
             })?;
-        let result = self
-            .upload_locked(project, wstg_id, &record, event_id)
-            .await;
+        let result = self.upload_locked(project, wstg_id, &record).await;
         match &result {
             // The upload may still land: the retry finds it by title.
             Err(e) if e.outcome_unknown() => self.locks.keep(lease).await,
@@ -63,20 +62,21 @@ impl Applier {
         project: &ProjectName,
         wstg_id: &WstgId,
         record: &EvidenceRecord,
-        event_id: Uuid,
     ) -> Result<Applied, WorkError> {
         let known = record.known();
         // Cheap exits first: a redelivery of a done upload reads nothing.
         if plan_upload(&known, Some(0), &[]) == UploadStep::Nothing {
             return Ok(Applied::AlreadyInSync);
         }
-        let mut finding = self.target_finding(project, wstg_id, &record.target).await?;
-        if finding.is_none() && record.target == EvidenceTarget::Item {
-            // The item has no finding yet (never pushed): push it, which
-            // creates the finding, then attach.
-            self.sync_item(project, wstg_id, Trigger::TrackerChanged, event_id)
-                .await?;
-            finding = self.target_finding(project, wstg_id, &record.target).await?;
+        let finding = self
+            .target_finding(project, wstg_id, &record.target)
+            .await?;
+        if finding.is_none() {
+            // The item has no finding yet (its status was never set): the
+            // file waits, pending, and is queued again when the item's
+            // finding is made (`queue_pending_evidence`).
+            tracing::info!(evidence = %record.id, %wstg_id, "evidence waits for the item's finding");
+            return Ok(Applied::AlreadyInSync);
         }
         let listed = match finding {
             Some(f) => self.dojo.list_finding_files(f).await?,
@@ -99,12 +99,13 @@ impl Applier {
                 let bytes = self.store.evidence_bytes(record.id).await?.ok_or_else(|| {
                     WorkError::Permanent(format!("evidence {} lost its bytes", record.id))
                 })?;
-                let kind = EvidenceType::from_content_type(&record.content_type).ok_or_else(|| {
-                    WorkError::Permanent(format!(
-                        "evidence {} has a content type this build does not send: {}",
-                        record.id, record.content_type
-                    ))
-                })?;
+                let kind =
+                    EvidenceType::from_content_type(&record.content_type).ok_or_else(|| {
+                        WorkError::Permanent(format!(
+                            "evidence {} has a content type this build does not send: {}",
+                            record.id, record.content_type
+                        ))
+                    })?;
                 let title = dojo_title(record.id, &record.name);
                 let file_name = EvidenceName::for_dojo(&record.name, kind);
                 let mime = kind.content_type().split(';').next().unwrap_or_default();
@@ -117,6 +118,35 @@ impl Applier {
                     .mark_evidence_uploaded(record.id, f, file_id, Utc::now())
                     .await?;
                 Ok(Applied::Updated { finding_id: f })
+            }
+        }
+    }
+
+    /// Queues the item's files still waiting for a finding, once the item
+    /// has one (called after a push made or linked it). A failure is logged:
+    /// the files stay pending and are queued by the next such push.
+    pub async fn queue_pending_evidence(&self, project: &ProjectName, wstg_id: &WstgId) {
+        let files = match self.store.item_evidence(project, wstg_id).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, %wstg_id, "pending evidence not read");
+                return;
+            }
+        };
+        for f in files
+            .iter()
+            .filter(|f| f.origin == EvidenceOrigin::Tracker && f.state == EvidenceState::Pending)
+        {
+            let env = Envelope::new(
+                project.clone(),
+                EventKind::Evidence {
+                    wstg_id: wstg_id.clone(),
+                    evidence_id: f.id,
+                },
+                Utc::now(),
+            );
+            if let Err(e) = self.queue.publish(&env).await {
+                tracing::warn!(error = %e, evidence = %f.id, "pending evidence not queued");
             }
         }
     }

@@ -371,12 +371,7 @@ impl Worker {
                     // push is not involved.
                     let result = self
                         .breaker
-                        .guard(self.applier.sync_evidence(
-                            &project,
-                            &wstg_id,
-                            *evidence_id,
-                            env.event_id,
-                        ))
+                        .guard(self.applier.sync_evidence(&project, &wstg_id, *evidence_id))
                         .await;
                     match result {
                         Ok(applied) => {
@@ -455,6 +450,12 @@ impl Worker {
             }
             Ok(applied) => {
                 tracing::info!(event_id = %last_env.event_id, ?applied, "item applied");
+                if matches!(applied, Applied::Created { .. } | Applied::Matched { .. }) {
+                    // Files attached before the item had a finding (crate::evidence).
+                    self.applier
+                        .queue_pending_evidence(&project, &wstg_id)
+                        .await;
+                }
                 crate::metrics::applied(crate::metrics::outcome_of(&applied));
                 ack
             }

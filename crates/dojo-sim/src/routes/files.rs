@@ -119,10 +119,12 @@ async fn upload(
     let mut title: Option<String> = None;
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| ApiError::detail(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            format!("Multipart form parse error - {e}"),
-        ))?;
+        let mut field = field.map_err(|e| {
+            ApiError::detail(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                format!("Multipart form parse error - {e}"),
+            )
+        })?;
         let (name, filename) = match field.content_disposition() {
             Some(cd) => (
                 cd.get_name().unwrap_or("").to_owned(),
@@ -144,10 +146,16 @@ async fn upload(
     let mut errors = FieldErrors::default();
     match &title {
         None => errors.add("title", ErrorItem::required()),
-        Some(t) if t.is_empty() => errors.add("title", ErrorItem::new("This field may not be blank.", "blank")),
+        Some(t) if t.is_empty() => errors.add(
+            "title",
+            ErrorItem::new("This field may not be blank.", "blank"),
+        ),
         Some(t) if t.chars().count() > 100 => errors.add(
             "title",
-            ErrorItem::new("Ensure this field has no more than 100 characters.", "max_length"),
+            ErrorItem::new(
+                "Ensure this field has no more than 100 characters.",
+                "max_length",
+            ),
         ),
         Some(t) if state.db().files.values().any(|f| &f.title == t) => errors.add(
             "title",
@@ -193,7 +201,9 @@ async fn upload(
             bytes,
         },
     );
-    Ok(created(json!({ "id": file_id, "file": stored, "title": title })))
+    Ok(created(
+        json!({ "id": file_id, "file": stored, "title": title }),
+    ))
 }
 
 async fn download(
@@ -223,7 +233,13 @@ async fn download(
     let cleaned: String = file
         .title
         .chars()
-        .map(|c| if "<>:\"/\\|?*`='&%#;".contains(c) { '-' } else { c })
+        .map(|c| {
+            if "<>:\"/\\|?*`='&%#;".contains(c) {
+                '-'
+            } else {
+                c
+            }
+        })
         .collect();
     let ctype = match file.extension.to_lowercase().as_str() {
         ".png" => "image/png",

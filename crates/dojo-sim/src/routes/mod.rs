@@ -3,10 +3,10 @@
 mod auth;
 mod control;
 mod engagements;
+pub(crate) mod files;
 mod finding_actions;
 mod finding_page;
 mod findings;
-pub(crate) mod files;
 mod notes;
 mod notification_webhooks;
 mod notifications;

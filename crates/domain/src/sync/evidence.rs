@@ -161,7 +161,13 @@ mod tests {
             title: dojo_title(Uuid::from_u128(8), &EvidenceName::sanitise("a.txt")),
         };
         let cases: Vec<(&str, KnownEvidence, Option<i64>, Vec<DojoFile>, UploadStep)> = vec![
-            ("first upload", ev(Tracker, Pending, None), Some(1), vec![], UploadStep::Upload),
+            (
+                "first upload",
+                ev(Tracker, Pending, None),
+                Some(1),
+                vec![],
+                UploadStep::Upload,
+            ),
             (
                 "others' files do not count",
                 ev(Tracker, Pending, None),
@@ -183,10 +189,34 @@ mod tests {
                 vec![ours(6), ours(4)],
                 UploadStep::Adopt { file_id: 4 },
             ),
-            ("no finding yet", ev(Tracker, Pending, None), None, vec![], UploadStep::WaitForFinding),
-            ("already uploaded (redelivery)", ev(Tracker, Uploaded, Some(4)), Some(1), vec![], UploadStep::Nothing),
-            ("removed in DefectDojo: not again", ev(Tracker, RemovedInDojo, Some(4)), Some(1), vec![], UploadStep::Nothing),
-            ("came from DefectDojo", ev(Dojo, Uploaded, Some(4)), Some(1), vec![theirs(4)], UploadStep::Nothing),
+            (
+                "no finding yet",
+                ev(Tracker, Pending, None),
+                None,
+                vec![],
+                UploadStep::WaitForFinding,
+            ),
+            (
+                "already uploaded (redelivery)",
+                ev(Tracker, Uploaded, Some(4)),
+                Some(1),
+                vec![],
+                UploadStep::Nothing,
+            ),
+            (
+                "removed in DefectDojo: not again",
+                ev(Tracker, RemovedInDojo, Some(4)),
+                Some(1),
+                vec![],
+                UploadStep::Nothing,
+            ),
+            (
+                "came from DefectDojo",
+                ev(Dojo, Uploaded, Some(4)),
+                Some(1),
+                vec![theirs(4)],
+                UploadStep::Nothing,
+            ),
         ];
         for (why, known, finding, listed, want) in cases {
             assert_eq!(plan_upload(&known, finding, &listed), want, "{why}");
@@ -196,16 +226,27 @@ mod tests {
     #[test]
     fn observe_table() {
         let cases: Vec<(&str, Vec<KnownEvidence>, Vec<DojoFile>, FilesObservation)> = vec![
-            ("nothing anywhere", vec![], vec![], FilesObservation::default()),
+            (
+                "nothing anywhere",
+                vec![],
+                vec![],
+                FilesObservation::default(),
+            ),
             (
                 "added in DefectDojo",
                 vec![],
                 vec![theirs(3)],
-                FilesObservation { added: vec![theirs(3)], ..Default::default() },
+                FilesObservation {
+                    added: vec![theirs(3)],
+                    ..Default::default()
+                },
             ),
             (
                 "already recorded from DefectDojo: once",
-                vec![KnownEvidence { id: Uuid::from_u128(1), ..ev(Dojo, Uploaded, Some(3)) }],
+                vec![KnownEvidence {
+                    id: Uuid::from_u128(1),
+                    ..ev(Dojo, Uploaded, Some(3))
+                }],
                 vec![theirs(3)],
                 FilesObservation::default(),
             ),
@@ -213,13 +254,19 @@ mod tests {
                 "our pending upload landed: adopted, not added",
                 vec![ev(Tracker, Pending, None)],
                 vec![ours(4)],
-                FilesObservation { adopted: vec![(Uuid::from_u128(7), 4)], ..Default::default() },
+                FilesObservation {
+                    adopted: vec![(Uuid::from_u128(7), 4)],
+                    ..Default::default()
+                },
             ),
             (
                 "deleted in DefectDojo",
                 vec![ev(Tracker, Uploaded, Some(4))],
                 vec![],
-                FilesObservation { removed: vec![Uuid::from_u128(7)], ..Default::default() },
+                FilesObservation {
+                    removed: vec![Uuid::from_u128(7)],
+                    ..Default::default()
+                },
             ),
             (
                 "already marked removed: no news",

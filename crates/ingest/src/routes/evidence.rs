@@ -76,7 +76,7 @@ pub fn view(r: &EvidenceRecord) -> serde_json::Value {
     request_body(content = String, content_type = "multipart/form-data",
         description = "One part named `file` (PNG, JPEG, PDF, ZIP, or UTF-8 text, JSON, CSV, XML, YAML)"),
     responses(
-        (status = 201, description = "Stored; queued for DefectDojo", body = crate::api_schemas::ErrorBody),
+        (status = 201, description = "Stored; queued for DefectDojo", body = EvidenceFile),
         (status = 413, description = "The file or the project's files are too big", body = crate::api_schemas::ErrorBody),
         (status = 415, description = "Not multipart, or not an accepted kind of file", body = crate::api_schemas::ErrorBody),
         (status = 422, description = "No file, or an empty one", body = crate::api_schemas::ErrorBody),
@@ -106,7 +106,11 @@ pub async fn post_evidence(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
     if !is_multipart {
         return Err(ApiError::UnsupportedFile {
             field: "Content-Type",
@@ -126,7 +130,10 @@ pub async fn post_evidence(
     }
     let form = tokio::time::timeout(
         state.request_timeout,
-        read_form(Multipart::new(req.headers(), payload), limits.max_file_bytes),
+        read_form(
+            Multipart::new(req.headers(), payload),
+            limits.max_file_bytes,
+        ),
     )
     .await
     .map_err(|_| ApiError::BodyTimeout {
@@ -157,12 +164,11 @@ pub async fn post_evidence(
     };
     let name = EvidenceName::sanitise(&raw_name);
     let sniffed = infer::get(&bytes).map(|t| t.mime_type());
-    let kind = EvidenceType::classify(sniffed, &name, &bytes).map_err(|e| {
-        ApiError::UnsupportedFile {
+    let kind =
+        EvidenceType::classify(sniffed, &name, &bytes).map_err(|e| ApiError::UnsupportedFile {
             field: "file",
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let id = Uuid::now_v7();
     let new = NewEvidence {
@@ -234,7 +240,8 @@ struct Form {
 async fn read_form(mut form: Multipart, limit: u64) -> Result<Form, ApiError> {
     let mut out = Form::default();
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| ApiError::invalid("body", format!("not a valid multipart form: {e}")))?;
+        let mut field = field
+            .map_err(|e| ApiError::invalid("body", format!("not a valid multipart form: {e}")))?;
         let (name, filename) = match field.content_disposition() {
             Some(cd) => (
                 cd.get_name().unwrap_or_default().to_owned(),
@@ -262,7 +269,8 @@ async fn read_form(mut form: Multipart, limit: u64) -> Result<Form, ApiError> {
         };
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::invalid("body", format!("could not be read: {e}")))?;
+            let chunk =
+                chunk.map_err(|e| ApiError::invalid("body", format!("could not be read: {e}")))?;
             if (bytes.len() + chunk.len()) as u64 > cap {
                 return Err(if name == "file" {
                     too_big(limit)
@@ -284,7 +292,7 @@ async fn read_form(mut form: Multipart, limit: u64) -> Result<Form, ApiError> {
 /// `GET /api/wstg/items/{wstg_id}/evidence?project=`: the item's files.
 #[utoipa::path(get, path = "/api/wstg/items/{wstg_id}/evidence", tag = "tracker",
     params(("wstg_id" = String, Path, description = "A catalogue id, e.g. WSTG-INFO-01"), ProjectQuery),
-    responses((status = 200, description = "The item's evidence files (no bytes)", body = crate::api_schemas::ErrorBody)),
+    responses((status = 200, description = "The item's evidence files (no bytes)", body = EvidenceList)),
     security(("bearer" = [])))]
 pub async fn get_item_evidence(
     principal: Principal,
@@ -347,10 +355,50 @@ pub async fn get_evidence(
         .insert_header((header::CONTENT_TYPE, record.content_type.clone()))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("{disposition}; filename=\"{}\"", record.name.as_str().replace('"', "_")),
+            format!(
+                "{disposition}; filename=\"{}\"",
+                record.name.as_str().replace('"', "_")
+            ),
         ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Content-Security-Policy", "default-src 'none'; sandbox"))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .body(bytes))
+}
+
+/// The OpenAPI description of an evidence file (what [`view`] writes).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only
+pub struct EvidenceFile {
+    pub id: String,
+    pub project: String,
+    pub wstg_id: String,
+    /// `{"kind": "item"}` or `{"kind": "vulnerability", "id": …}`.
+    pub target: serde_json::Value,
+    /// Sanitised: no directories, no special characters.
+    pub name: String,
+    /// Decided from the bytes, not from the client.
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    /// `tracker` or `dojo`.
+    pub origin: String,
+    /// `pending`, `uploaded` or `removed_in_dojo`.
+    pub state: String,
+    /// Shown as a thumbnail.
+    pub image: bool,
+    pub dojo_file_id: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    /// `GET` it (with the token) for the bytes.
+    pub url: String,
+}
+
+/// An item's evidence files.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only
+pub struct EvidenceList {
+    pub project: String,
+    pub wstg_id: String,
+    pub evidence: Vec<EvidenceFile>,
 }

@@ -38,12 +38,24 @@ async fn evidence_bytes_round_trip_and_the_quota_holds(db: &FreshDb) {
     assert_eq!((rec.size, rec.state), (3000, EvidenceState::Pending));
     assert_eq!(store.project_evidence_bytes(&p).await.unwrap(), 3000);
     // 3000 + 3000 > 5000: refused, nothing stored.
-    let second = NewEvidence { id: Uuid::now_v7(), ..new.clone() };
+    let second = NewEvidence {
+        id: Uuid::now_v7(),
+        ..new.clone()
+    };
     assert!(!store.add_evidence(&second, 5000).await.unwrap());
     assert_eq!(store.item_evidence(&p, &w).await.unwrap().len(), 1);
 
-    assert!(store.mark_evidence_uploaded(id, 11, 4, Utc::now()).await.unwrap());
-    assert!(!store.mark_evidence_uploaded(id, 11, 5, Utc::now()).await.unwrap(), "once");
+    assert!(store
+        .mark_evidence_uploaded(id, 11, 4, Utc::now())
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .mark_evidence_uploaded(id, 11, 5, Utc::now())
+            .await
+            .unwrap(),
+        "once"
+    );
     let found = store
         .finding_evidence(&p, 11, &w, &EvidenceTarget::Item)
         .await
@@ -59,7 +71,10 @@ async fn evidence_bytes_round_trip_and_the_quota_holds(db: &FreshDb) {
         ..new.clone()
     };
     assert!(store.add_evidence(&from_dojo, 1 << 20).await.unwrap());
-    let again = NewEvidence { id: Uuid::now_v7(), ..from_dojo.clone() };
+    let again = NewEvidence {
+        id: Uuid::now_v7(),
+        ..from_dojo.clone()
+    };
     assert!(!store.add_evidence(&again, 1 << 20).await.unwrap());
 
     assert!(store.mark_evidence_removed(id, Utc::now()).await.unwrap());
