@@ -37,6 +37,10 @@ test('a screenshot attached in the page shows as a thumbnail and round-trips byt
       { what: 'the thumbnail to load' });
     assert.match(await page.getAttribute(thumb, 'src'), /^blob:/);
 
+    // The item has no finding until its status is first set: the file
+    // waits, then goes to the finding that change makes.
+    await page.selectOption('#status-WSTG-INFO-01', 'in_progress');
+
     // In DefectDojo: the item's finding holds the file, byte for byte.
     const listed = await eventually(async () => {
       const body = await sys.bridge('GET', '/api/wstg/items/WSTG-INFO-01/evidence');
