@@ -160,7 +160,8 @@ mod tests {
             id: 9,
             title: dojo_title(Uuid::from_u128(8), &EvidenceName::sanitise("a.txt")),
         };
-        let cases: Vec<(&str, KnownEvidence, Option<i64>, Vec<DojoFile>, UploadStep)> = vec![
+        type Case = (&'static str, KnownEvidence, Option<i64>, Vec<DojoFile>, UploadStep);
+        let cases: Vec<Case> = vec![
             (
                 "first upload",
                 ev(Tracker, Pending, None),
