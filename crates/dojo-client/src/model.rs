@@ -76,7 +76,7 @@ pub struct Finding {
     #[serde(default)]
     pub display_status: Option<String>,
     /// The ids of the files attached to the finding (docs/defectdojo.md
-    /// §12): free with every listing, so the poller reads a finding's file
+    /// §13): free with every listing, so the poller reads a finding's file
     /// list only when these differ from what the store knows.
     #[serde(default, deserialize_with = "null_default")]
     pub files: Vec<i64>,

@@ -160,7 +160,13 @@ mod tests {
             id: 9,
             title: dojo_title(Uuid::from_u128(8), &EvidenceName::sanitise("a.txt")),
         };
-        type Case = (&'static str, KnownEvidence, Option<i64>, Vec<DojoFile>, UploadStep);
+        type Case = (
+            &'static str,
+            KnownEvidence,
+            Option<i64>,
+            Vec<DojoFile>,
+            UploadStep,
+        );
         let cases: Vec<Case> = vec![
             (
                 "first upload",
