@@ -228,11 +228,12 @@ mod tests {
 
     #[test]
     fn a_newer_version_is_refused_by_its_version_even_when_it_would_decode() {
-        let err = Envelope::from_json(&reconcile_json(r#""version":2,"#)).unwrap_err();
+        let newer = format!(r#""version":{},"#, ENVELOPE_VERSION + 1);
+        let err = Envelope::from_json(&reconcile_json(&newer)).unwrap_err();
         assert_eq!(
             err,
             EnvelopeError::UnsupportedVersion {
-                found: 2,
+                found: u64::from(ENVELOPE_VERSION + 1),
                 supported: ENVELOPE_VERSION
             }
         );
