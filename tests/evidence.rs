@@ -208,8 +208,26 @@ async fn a_png_and_a_text_file_round_trip_byte_for_byte() {
         .await
         .unwrap();
     assert_eq!(back.bytes().await.unwrap().to_vec(), log);
-    // Recorded once, and the bridge uploaded nothing more.
-    tokio::time::sleep(Duration::from_millis(2500)).await; // two poll passes: nothing new may appear
+    // What a pass costs once nothing changes: two more poller passes read
+    // no file list and download nothing (the finding's `files` ids match),
+    // and the file is recorded once.
+    let route = |stats: &Value, key: &str| stats["by_route"][key].as_u64().unwrap_or(0);
+    let lists = "GET /api/v2/findings/{id}/files/";
+    let downloads = "GET /api/v2/findings/{id}/files/download/{id}/";
+    let passes = "GET /api/v2/findings/";
+    let before = common::dojo_stats(&sys.http, &sys.sim.base_url).await;
+    eventually_async(WAIT, "two more poller passes", || async {
+        let now = common::dojo_stats(&sys.http, &sys.sim.base_url).await;
+        (route(&now, passes) >= route(&before, passes) + 2).then_some(())
+    })
+    .await;
+    let after = common::dojo_stats(&sys.http, &sys.sim.base_url).await;
+    assert_eq!(route(&after, lists), route(&before, lists), "{after}");
+    assert_eq!(
+        route(&after, downloads),
+        route(&before, downloads),
+        "{after}"
+    );
     assert_eq!(evidence_of(&sys, "WSTG-INFO-01").await.len(), 3);
     let list: Value = sim_get(&sys, &format!("findings/{finding}/files/"))
         .await
