@@ -578,7 +578,9 @@ impl Worker {
                 };
                 let ok = self.dead_letter(&dead, stream_id, &why, reason).await;
                 crate::metrics::applied(if ok { "dead_letter" } else { "failed" });
-                if let (true, Some(wstg_id)) = (ok, env.wstg_id()) {
+                // A file's failure is the file's (its `last_error`), not the item's.
+                let item_event = !matches!(env.kind, EventKind::Evidence { .. });
+                if let (true, true, Some(wstg_id)) = (ok, item_event, env.wstg_id()) {
                     if let Err(e) = self
                         .applier
                         .record_failure(&env.project, wstg_id, env.event_id, &why)
