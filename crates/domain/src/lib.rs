@@ -12,6 +12,7 @@ pub mod redact;
 pub mod status;
 pub mod sync;
 pub mod text;
+pub mod vulnerability;
 pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};

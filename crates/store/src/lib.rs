@@ -31,6 +31,7 @@ mod summary;
 mod target;
 mod tokens;
 mod view;
+mod vulnerabilities;
 
 pub use audit::AuditEntry;
 pub use audit_retention::AUDIT_PRUNE_BATCH;
@@ -50,3 +51,4 @@ pub use summary::{StatusSummary, UNKNOWN_KEY};
 pub use target::Backend;
 pub use tokens::{hash_token, Access, NewToken, StoredToken, TokenGrant, TokenRole};
 pub use view::ItemView;
+pub use vulnerabilities::{Inserted, VulnRecord, VulnSummary, VulnSynced};

@@ -15,3 +15,4 @@ mod connect;
 mod items;
 mod projects;
 mod summary;
+mod vulnerabilities;
