@@ -449,7 +449,14 @@ impl DojoClient {
             let (items, ..) = self.list_all::<Finding>(url, |_| true).await?;
             if let Some(f) =
                 oldest(items.into_iter().filter(|f| {
-                    f.test == test && f.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag))
+                    f.test == test
+                        && f.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag))
+                        // A vulnerability under the item carries its id tag
+                        // too: never the item's own finding.
+                        && !wstg_domain::vulnerability::is_marked_vulnerability(
+                            f.unique_id_from_tool.as_deref(),
+                            &f.tags,
+                        )
                 }))
             {
                 return Ok(Some(f));

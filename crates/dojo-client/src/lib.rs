@@ -21,6 +21,7 @@ mod error;
 pub mod metrics;
 mod model;
 pub mod scrub;
+mod vulnerabilities;
 mod webhooks;
 
 pub use client::{item_description, item_title, DojoClient, TestCriteria, ATTRIBUTION_LINE};
@@ -30,6 +31,7 @@ pub use error::{
     GENERIC_500_MESSAGE,
 };
 pub use model::{looks_like_wstg_id, Finding, FindingPage};
+pub use vulnerabilities::{status_tags_csv, VULN_POLL_TAG};
 pub use webhooks::{
     Webhook, WebhookReport, WebhookSpec, API_NEEDS, SUBSCRIBED_EVENTS, WEBHOOK_NAME,
 };
