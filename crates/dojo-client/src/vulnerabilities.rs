@@ -102,7 +102,10 @@ impl DojoClient {
         let mut body = Map::new();
         body.insert("test".into(), json!(test));
         body.insert("found_by".into(), json!([]));
-        body.insert("numerical_severity".into(), json!(fields.severity.numerical()));
+        body.insert(
+            "numerical_severity".into(),
+            json!(fields.severity.numerical()),
+        );
         body.insert("active".into(), json!(true));
         body.insert("verified".into(), json!(false));
         for f in VField::ALL {
@@ -133,7 +136,10 @@ impl DojoClient {
             let (k, v) = field_value(*f, values);
             body.insert(k.into(), v);
             if *f == VField::Severity {
-                body.insert("numerical_severity".into(), json!(values.severity.numerical()));
+                body.insert(
+                    "numerical_severity".into(),
+                    json!(values.severity.numerical()),
+                );
             }
         }
         if body.is_empty() {

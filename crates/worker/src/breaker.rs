@@ -289,7 +289,11 @@ impl Breaker {
 
     /// [`Breaker::guard`] for other work (a vulnerability's sync): `asked`
     /// says whether a success asked anything of DefectDojo.
-    pub async fn guard_other<F, T>(&self, call: F, asked: impl Fn(&T) -> bool) -> Result<T, WorkError>
+    pub async fn guard_other<F, T>(
+        &self,
+        call: F,
+        asked: impl Fn(&T) -> bool,
+    ) -> Result<T, WorkError>
     where
         F: Future<Output = Result<T, WorkError>>,
     {

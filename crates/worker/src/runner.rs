@@ -330,7 +330,9 @@ impl Worker {
             .await;
         ack.extend(done.into_iter().flatten());
         let vulns: Vec<Option<String>> = futures::stream::iter(vulns)
-            .map(|(id, env)| async move { self.handle_vulnerability(&id, &env).await.then_some(id) })
+            .map(
+                |(id, env)| async move { self.handle_vulnerability(&id, &env).await.then_some(id) },
+            )
             .buffer_unordered(self.opts.concurrency)
             .collect()
             .await;
@@ -523,7 +525,12 @@ impl Worker {
 
     /// Schedules a retry with backoff, or dead-letters when the error is
     /// permanent or the schedule is exhausted. True when the event is safe.
-    pub(crate) async fn retry_or_dead_letter(&self, env: &Envelope, stream_id: &str, err: &WorkError) -> bool {
+    pub(crate) async fn retry_or_dead_letter(
+        &self,
+        env: &Envelope,
+        stream_id: &str,
+        err: &WorkError,
+    ) -> bool {
         // DefectDojo is away (breaker not closed): wait for it, attempt uncounted.
         if let Some(due) = breaker::deferral(&self.breaker, err) {
             let ok = breaker::defer(&self.queue, env, stream_id, due).await;
