@@ -40,6 +40,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("dashboard.js", "text/javascript; charset=utf-8"),
     asset!("wstg-sync.js", "text/javascript; charset=utf-8"),
     asset!("common.js", "text/javascript; charset=utf-8"),
+    asset!("vulnerabilities.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
 ];
