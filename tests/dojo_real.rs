@@ -18,6 +18,8 @@ mod bridge;
 mod common;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
+#[path = "dojo_real/vulnerabilities.rs"]
+mod vulnerabilities;
 #[path = "dojo_real/webhook.rs"]
 mod webhook;
 
@@ -54,4 +56,5 @@ on_real_dojo!(
     scenarios::deletion,
     scenarios::original_design_leftovers,
     webhook::setup_webhook_survives_an_ingest_restart,
+    vulnerabilities::vulnerabilities_under_an_item,
 );
