@@ -127,8 +127,15 @@
         h = build(v, project);
         views.set(v.id, h);
       }
-      if (server && server.vulnerabilities) h.summary.textContent = summaryText(server.vulnerabilities);
-      if (h.details.open) load(v.id, h);
+      if (h.details.open) {
+        load(v.id, h);
+      } else if (server && server.vulnerabilities) {
+        h.summary.textContent = summaryText(server.vulnerabilities);
+      } else if (server && server.wstg_id) {
+        // A live-feed notice carries no summary (a vulnerability of this
+        // item changed, maybe): count them again.
+        load(v.id, h);
+      }
     }
   };
 })();
