@@ -20,6 +20,8 @@ mod common;
 mod evidence;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
+#[path = "dojo_real/vulnerabilities.rs"]
+mod vulnerabilities;
 #[path = "dojo_real/webhook.rs"]
 mod webhook;
 
@@ -57,4 +59,5 @@ on_real_dojo!(
     scenarios::original_design_leftovers,
     webhook::setup_webhook_survives_an_ingest_restart,
     evidence::evidence_round_trips,
+    vulnerabilities::vulnerabilities_under_an_item,
 );

@@ -13,6 +13,8 @@ mod common;
 mod evidence;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
+#[path = "dojo_real/vulnerabilities.rs"]
+mod vulnerabilities;
 
 use backend::Backend;
 
@@ -47,3 +49,11 @@ on_sim!(
     deletion,
     original_design_leftovers,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vulnerabilities_under_an_item() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dojo = Backend::sim().await;
+    vulnerabilities::vulnerabilities_under_an_item(&dojo).await;
+    dojo.stop().await;
+}

@@ -338,3 +338,117 @@ async fn refusals_name_the_field_and_the_reason() {
     assert!(evidence_of(&sys, "WSTG-INFO-01").await.is_empty());
     sys.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_attached_to_a_vulnerability_goes_to_its_own_finding() {
+    let sys = System::start_full(
+        test_support::fresh_sqlite(),
+        1,
+        1,
+        &[("WSTG_POLLER_INTERVAL_SECS", "1")],
+    )
+    .await;
+    sys.post_ok(
+        &json!({"wstg_id": "WSTG-INPV-05", "status": wstg_domain::Status::InProgress.as_str()}),
+    )
+    .await;
+    let r = sys
+        .http
+        .post(format!("{}/api/wstg/items/WSTG-INPV-05/vulnerabilities", sys.ingest_url))
+        .json(&json!({"title": "SQL injection in login", "severity": "High", "description": "union based"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let vid = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vuln_finding = eventually_async(WAIT, "the vulnerability's finding", || async {
+        let v: Value = sys
+            .http
+            .get(format!(
+                "{}/api/wstg/items/WSTG-INPV-05/vulnerabilities",
+                sys.ingest_url
+            ))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        v["vulnerabilities"]
+            .as_array()?
+            .iter()
+            .find(|v| v["id"] == json!(vid))?["finding_id"]
+            .as_i64()
+    })
+    .await;
+    let form = Form::new().text("vulnerability_id", vid.clone()).part(
+        "file",
+        Part::bytes(PNG.to_vec())
+            .file_name("sqlmap.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let r = sys
+        .http
+        .post(format!(
+            "{}/api/wstg/items/WSTG-INPV-05/evidence",
+            sys.ingest_url
+        ))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let ev: Value = r.json().await.unwrap();
+    assert_eq!(ev["target"], json!({"kind": "vulnerability", "id": vid}));
+    let file = eventually_async(WAIT, "the file on the vulnerability's finding", || async {
+        let e = evidence_of(&sys, "WSTG-INPV-05").await.into_iter().next()?;
+        (e["state"] == "uploaded").then(|| e["dojo_file_id"].as_i64())?
+    })
+    .await;
+    let got = sim_get(
+        &sys,
+        &format!("findings/{vuln_finding}/files/download/{file}/"),
+    )
+    .await;
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), PNG);
+    // Not on the item's own finding.
+    let item_finding = sys.item("WSTG-INPV-05").await["finding_id"]
+        .as_i64()
+        .unwrap();
+    assert_ne!(item_finding, vuln_finding);
+    let list: Value = sim_get(&sys, &format!("findings/{item_finding}/files/"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["files"], json!([]));
+    // A vulnerability of another item is refused, naming the field.
+    let form = Form::new().text("vulnerability_id", vid).part(
+        "file",
+        Part::bytes(b"x".to_vec())
+            .file_name("a.txt")
+            .mime_str("text/plain")
+            .unwrap(),
+    );
+    let r = sys
+        .http
+        .post(format!(
+            "{}/api/wstg/items/WSTG-INFO-01/evidence",
+            sys.ingest_url
+        ))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["field"],
+        "vulnerability_id"
+    );
+    sys.stop().await;
+}

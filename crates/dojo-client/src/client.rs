@@ -447,11 +447,16 @@ impl DojoClient {
         for (param, value) in [("tags", tag.as_str()), ("tags__and", wstg_id.as_str())] {
             let url = self.list_url("findings/", &[("test", &test_s), (param, value)])?;
             let (items, ..) = self.list_all::<Finding>(url, |_| true).await?;
-            if let Some(f) =
-                oldest(items.into_iter().filter(|f| {
-                    f.test == test && f.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag))
-                }))
-            {
+            if let Some(f) = oldest(items.into_iter().filter(|f| {
+                f.test == test
+                        && f.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag))
+                        // A vulnerability under the item carries its id tag
+                        // too: never the item's own finding.
+                        && !wstg_domain::vulnerability::is_marked_vulnerability(
+                            f.unique_id_from_tool.as_deref(),
+                            &f.tags,
+                        )
+            })) {
                 return Ok(Some(f));
             }
         }

@@ -22,6 +22,7 @@ mod files;
 pub mod metrics;
 mod model;
 pub mod scrub;
+mod vulnerabilities;
 mod webhooks;
 
 pub use client::{item_description, item_title, DojoClient, TestCriteria, ATTRIBUTION_LINE};
@@ -31,6 +32,7 @@ pub use error::{
     GENERIC_500_MESSAGE,
 };
 pub use model::{looks_like_wstg_id, Finding, FindingPage};
+pub use vulnerabilities::{status_tags_csv, VULN_POLL_TAG};
 pub use webhooks::{
     Webhook, WebhookReport, WebhookSpec, API_NEEDS, SUBSCRIBED_EVENTS, WEBHOOK_NAME,
 };

@@ -60,6 +60,9 @@ pub struct Finding {
     pub severity_justification: Option<String>,
     #[serde(default)]
     pub references: Option<String>,
+    /// 0 or absent: none.
+    #[serde(default)]
+    pub cwe: Option<i64>,
     /// Set by DefectDojo when `is_mitigated` turns true.
     #[serde(default)]
     pub mitigated: Option<String>,

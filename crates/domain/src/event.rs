@@ -8,6 +8,7 @@ use crate::dojo_state::DojoItem;
 use crate::notes::Notes;
 use crate::project::ProjectName;
 use crate::status::Status;
+use crate::vulnerability::{VulnFields, VulnStatus};
 use crate::wstg_id::WstgId;
 
 /// The envelope layout this build writes, and the newest it reads.
@@ -87,6 +88,33 @@ pub enum EventKind {
     /// Only the id travels: the bytes are in the store, never in Redis.
     /// (Added in envelope version 2.)
     Evidence { wstg_id: WstgId, evidence_id: Uuid },
+    /// A vulnerability under an item (envelope version 2): sync the stored
+    /// one (`vulnerability_id`: recorded or edited in the tracker), or bring
+    /// back a finding the poller saw (`observed`).
+    Vulnerability {
+        wstg_id: WstgId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vulnerability_id: Option<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        observed: Option<VulnObservation>,
+    },
+}
+
+/// A vulnerability finding as the poller saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "finding", rename_all = "snake_case")]
+pub enum VulnObservation {
+    /// Listed under the item's id tag.
+    Present {
+        finding_id: i64,
+        fields: VulnFields,
+        status: VulnStatus,
+        /// DefectDojo's `updated`, as it wrote it.
+        #[serde(default)]
+        updated: Option<String>,
+    },
+    /// A linked vulnerability finding no longer listed: read it again.
+    Missing { finding_id: i64 },
 }
 
 impl EventKind {
@@ -178,6 +206,7 @@ impl Envelope {
             EventKind::Reconcile { wstg_id, .. } => wstg_id.as_ref(),
             EventKind::PushItem { wstg_id } => Some(wstg_id),
             EventKind::Evidence { wstg_id, .. } => Some(wstg_id),
+            EventKind::Vulnerability { wstg_id, .. } => Some(wstg_id),
         }
     }
 }

@@ -13,12 +13,14 @@ pub mod redact;
 pub mod status;
 pub mod sync;
 pub mod text;
+pub mod vulnerability;
 pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
 pub use dojo_state::{DojoFlags, DojoItem};
 pub use event::{
-    DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, ENVELOPE_VERSION,
+    DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, VulnObservation,
+    ENVELOPE_VERSION,
 };
 pub use notes::Notes;
 pub use project::ProjectName;

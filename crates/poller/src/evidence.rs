@@ -59,11 +59,46 @@ pub async fn observe_linked_files(
         let Some(finding) = findings.get(finding_id) else {
             continue;
         };
-        match observe_one(dojo, store, project, wstg_id, finding, &mut requests).await {
-            Ok(()) => {}
-            Err(e) => {
-                tracing::warn!(%project, %wstg_id, finding = finding.id, error = %e, "finding's files not observed; next pass")
-            }
+        let target = EvidenceTarget::Item;
+        if let Err(e) = observe_one(
+            dojo,
+            store,
+            project,
+            wstg_id,
+            &target,
+            finding,
+            &mut requests,
+        )
+        .await
+        {
+            tracing::warn!(%project, %wstg_id, finding = finding.id, error = %e, "finding's files not observed; next pass")
+        }
+    }
+    // Vulnerabilities' own findings (issue 12 item 1), the same way.
+    let vulns = match store.linked_vulnerabilities(project).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(%project, error = %e, "vulnerabilities not read; their files next pass");
+            Vec::new()
+        }
+    };
+    for v in vulns {
+        let Some(finding) = v.finding_id.and_then(|f| findings.get(&f)) else {
+            continue;
+        };
+        let target = EvidenceTarget::Vulnerability(v.id.to_string());
+        if let Err(e) = observe_one(
+            dojo,
+            store,
+            project,
+            &v.wstg_id,
+            &target,
+            finding,
+            &mut requests,
+        )
+        .await
+        {
+            tracing::warn!(%project, vulnerability = %v.id, finding = finding.id, error = %e, "finding's files not observed; next pass")
         }
     }
     requests
@@ -74,11 +109,12 @@ async fn observe_one(
     store: &Store,
     project: &ProjectName,
     wstg_id: &WstgId,
+    target: &EvidenceTarget,
     finding: &Finding,
     requests: &mut u32,
 ) -> anyhow::Result<()> {
     let records = store
-        .finding_evidence(project, finding.id, wstg_id, &EvidenceTarget::Item)
+        .finding_evidence(project, finding.id, wstg_id, target)
         .await?;
     let known: Vec<_> = records.iter().map(|r| r.known()).collect();
     if !files_changed(&known, &finding.files) {
@@ -100,7 +136,7 @@ async fn observe_one(
     }
     for file in &seen.added {
         *requests += 1;
-        copy_file(dojo, store, project, wstg_id, finding.id, file).await?;
+        copy_file(dojo, store, project, wstg_id, target, finding.id, file).await?;
     }
     Ok(())
 }
@@ -114,6 +150,7 @@ async fn copy_file(
     store: &Store,
     project: &ProjectName,
     wstg_id: &WstgId,
+    target: &EvidenceTarget,
     finding: i64,
     file: &DojoFile,
 ) -> anyhow::Result<()> {
@@ -144,7 +181,7 @@ async fn copy_file(
         id: Uuid::now_v7(),
         project,
         wstg_id,
-        target: &EvidenceTarget::Item,
+        target,
         name: &name,
         content_type: &content_type,
         sha256: &sha256,

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod observe;
 pub mod retention;
 pub mod runner;
+pub mod vulnerabilities;
 pub mod webhook;
 
 pub use observe::{observe_project, Observation};

@@ -24,7 +24,14 @@ pub struct Observation {
 
 /// The item a finding names: its unique id, an id tag in any case, or the
 /// title prefix the original design wrote; checked against the catalogue.
+/// A vulnerability finding in the test (issue 12) is never an item's.
 fn item_of(f: &Finding, catalogue: &Catalogue) -> Option<WstgId> {
+    if wstg_domain::vulnerability::is_marked_vulnerability(
+        f.unique_id_from_tool.as_deref(),
+        &f.tags,
+    ) {
+        return None;
+    }
     catalogue.parse_id(&f.wstg_id_hint()?).ok()
 }
 

@@ -271,6 +271,24 @@ impl Poller {
                     if o.emitted > 0 {
                         tracing::info!(%project, changed = o.emitted, "DefectDojo changes queued");
                     }
+                    // Vulnerabilities under items: a separate step, its own
+                    // request (crate::vulnerabilities).
+                    match crate::vulnerabilities::observe_vulnerabilities(
+                        &self.dojo,
+                        &self.store,
+                        &self.queue,
+                        self.catalogue,
+                        &project,
+                        &links,
+                    )
+                    .await
+                    {
+                        Ok(v) => requests += v.requests,
+                        Err(e) => {
+                            last_error = Some(format!("{e:#}"));
+                            tracing::warn!(%project, error = %format!("{e:#}"), "vulnerability poll failed");
+                        }
+                    }
                 }
                 Err(e)
                     if e.downcast_ref::<dojo_client::DojoError>()

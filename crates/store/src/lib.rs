@@ -32,6 +32,7 @@ mod summary;
 mod target;
 mod tokens;
 mod view;
+mod vulnerabilities;
 
 pub use audit::AuditEntry;
 pub use audit_retention::AUDIT_PRUNE_BATCH;
@@ -52,3 +53,4 @@ pub use summary::{StatusSummary, UNKNOWN_KEY};
 pub use target::Backend;
 pub use tokens::{hash_token, Access, NewToken, StoredToken, TokenGrant, TokenRole};
 pub use view::ItemView;
+pub use vulnerabilities::{Inserted, VulnRecord, VulnSummary, VulnSynced};

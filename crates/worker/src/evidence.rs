@@ -151,9 +151,8 @@ impl Applier {
         }
     }
 
-    /// The finding a file goes to: the item's, or (the seam of issue 12
-    /// item 1) the vulnerability's own finding. Only this needs wiring to
-    /// attach to a vulnerability: everything else is the same.
+    /// The finding a file goes to: the item's, or the vulnerability's own
+    /// finding (issue 12 item 1). Everything else is the same for both.
     async fn target_finding(
         &self,
         project: &ProjectName,
@@ -166,9 +165,29 @@ impl Applier {
                 .item(project, wstg_id)
                 .await?
                 .and_then(|r| r.finding_id)),
-            EvidenceTarget::Vulnerability(id) => Err(WorkError::Permanent(format!(
-                "evidence for vulnerability {id}: vulnerabilities are not in this build"
-            ))),
+            EvidenceTarget::Vulnerability(id) => {
+                let vid = Uuid::parse_str(id).map_err(|e| {
+                    WorkError::Permanent(format!("evidence target vulnerability '{id}': {e}"))
+                })?;
+                let Some(v) = self.store.vulnerability(vid).await? else {
+                    return Err(WorkError::Permanent(format!(
+                        "vulnerability {id} is not in the store"
+                    )));
+                };
+                if &v.project != project || &v.wstg_id != wstg_id {
+                    return Err(WorkError::Permanent(format!(
+                        "vulnerability {id} is not under {project}/{wstg_id}"
+                    )));
+                }
+                match v.finding_id {
+                    Some(f) => Ok(Some(f)),
+                    // Its finding is being created (crate::vulnerability):
+                    // the retry attaches to it.
+                    None => Err(WorkError::Retry(format!(
+                        "vulnerability {id} has no DefectDojo finding yet"
+                    ))),
+                }
+            }
         }
     }
 }

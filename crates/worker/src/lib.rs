@@ -15,5 +15,6 @@ pub mod intent;
 pub mod item_lock;
 pub mod metrics;
 pub mod runner;
+pub mod vulnerability;
 
 pub use runner::{Worker, WorkerOptions};

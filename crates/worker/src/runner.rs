@@ -37,11 +37,11 @@ pub struct WorkerOptions {
 type ItemKey = (ProjectName, WstgId);
 
 pub struct Worker {
-    queue: Queue,
-    applier: Applier,
+    pub(crate) queue: Queue,
+    pub(crate) applier: Applier,
     /// DefectDojo circuit breaker (crate::breaker).
-    breaker: Breaker,
-    opts: WorkerOptions,
+    pub(crate) breaker: Breaker,
+    pub(crate) opts: WorkerOptions,
 }
 
 /// A unique consumer name, the queue crate's naming with the pid in the
@@ -264,6 +264,7 @@ impl Worker {
         let mut ack = Vec::with_capacity(deliveries.len());
         let mut groups: Vec<(ItemKey, Vec<(String, Envelope)>)> = Vec::new();
         let mut index: HashMap<ItemKey, usize> = HashMap::new();
+        let mut vulns: Vec<(String, Envelope)> = Vec::new();
         for d in deliveries {
             let exceeded = d.exceeded(self.opts.max_deliveries);
             let event_id = d.event_id();
@@ -311,6 +312,11 @@ impl Worker {
                     ack.push(d.id);
                     continue;
                 }
+                // Vulnerabilities have their own leases (crate::vulnerability).
+                EventKind::Vulnerability { .. } => {
+                    vulns.push((d.id, env));
+                    continue;
+                }
             };
             let slot = *index.entry(key.clone()).or_insert_with(|| {
                 groups.push((key, Vec::new()));
@@ -324,6 +330,14 @@ impl Worker {
             .collect()
             .await;
         ack.extend(done.into_iter().flatten());
+        let vulns: Vec<Option<String>> = futures::stream::iter(vulns)
+            .map(
+                |(id, env)| async move { self.handle_vulnerability(&id, &env).await.then_some(id) },
+            )
+            .buffer_unordered(self.opts.concurrency)
+            .collect()
+            .await;
+        ack.extend(vulns.into_iter().flatten());
         ack
     }
 
@@ -385,6 +399,10 @@ impl Worker {
                             }
                         }
                     }
+                    continue;
+                }
+                EventKind::Vulnerability { .. } => {
+                    ack.push(id);
                     continue;
                 }
                 EventKind::PushItem { .. } => {
@@ -535,7 +553,12 @@ impl Worker {
 
     /// Schedules a retry with backoff, or dead-letters when the error is
     /// permanent or the schedule is exhausted. True when the event is safe.
-    async fn retry_or_dead_letter(&self, env: &Envelope, stream_id: &str, err: &WorkError) -> bool {
+    pub(crate) async fn retry_or_dead_letter(
+        &self,
+        env: &Envelope,
+        stream_id: &str,
+        err: &WorkError,
+    ) -> bool {
         // DefectDojo is away (breaker not closed): wait for it, attempt uncounted.
         if let Some(due) = breaker::deferral(&self.breaker, err) {
             let ok = breaker::defer(&self.queue, env, stream_id, due).await;
@@ -578,8 +601,11 @@ impl Worker {
                 };
                 let ok = self.dead_letter(&dead, stream_id, &why, reason).await;
                 crate::metrics::applied(if ok { "dead_letter" } else { "failed" });
-                // A file's failure is the file's (its `last_error`), not the item's.
-                let item_event = !matches!(env.kind, EventKind::Evidence { .. });
+                // A file's or a vulnerability's failure is its own, not the item's.
+                let item_event = !matches!(
+                    env.kind,
+                    EventKind::Evidence { .. } | EventKind::Vulnerability { .. }
+                );
                 if let (true, true, Some(wstg_id)) = (ok, item_event, env.wstg_id()) {
                     if let Err(e) = self
                         .applier

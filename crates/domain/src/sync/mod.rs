@@ -32,6 +32,7 @@ pub mod observe;
 mod plan;
 #[cfg(test)]
 mod tests;
+pub mod vulnerability;
 
 pub use answer::{collision_warning, interpret, Answer, Verdict, WriteKind};
 pub use explain::{explained_by_our_writes, InFlightWrite};

@@ -74,7 +74,7 @@ pub fn view(r: &EvidenceRecord) -> serde_json::Value {
 #[utoipa::path(post, path = "/api/wstg/items/{wstg_id}/evidence", tag = "tracker",
     params(("wstg_id" = String, Path, description = "A catalogue id, e.g. WSTG-INFO-01"), ProjectQuery),
     request_body(content = String, content_type = "multipart/form-data",
-        description = "One part named `file` (PNG, JPEG, PDF, ZIP, or UTF-8 text, JSON, CSV, XML, YAML)"),
+        description = "One part named `file` (PNG, JPEG, PDF, ZIP, or UTF-8 text, JSON, CSV, XML, YAML); optionally `vulnerability_id`, to attach it to one of the item's vulnerabilities"),
     responses(
         (status = 201, description = "Stored; queued for DefectDojo", body = EvidenceFile),
         (status = 413, description = "The file or the project's files are too big", body = crate::api_schemas::ErrorBody),
@@ -153,13 +153,28 @@ pub async fn post_evidence(
     }
     let target = match form.vulnerability {
         None => EvidenceTarget::Item,
-        // The seam for vulnerabilities (issue 12 item 1): the worker needs
-        // only the vulnerability's finding id. Not wired in this build.
-        Some(_) => {
-            return Err(ApiError::Conflict {
+        Some(raw) => {
+            let refuse = |reason: String| ApiError::Conflict {
                 field: "vulnerability_id".into(),
-                reason: "attaching to a vulnerability is not available in this build".into(),
-            })
+                reason,
+            };
+            let vid = Uuid::parse_str(raw.trim())
+                .map_err(|e| refuse(format!("is not a vulnerability id: {e}")))?;
+            match state
+                .store
+                .vulnerability(vid)
+                .await
+                .map_err(store_unavailable)?
+            {
+                Some(v) if v.project == project && v.wstg_id == wstg_id => {
+                    EvidenceTarget::Vulnerability(vid.to_string())
+                }
+                _ => {
+                    return Err(refuse(format!(
+                        "no vulnerability {vid} under {wstg_id} in this project"
+                    )))
+                }
+            }
         }
     };
     let name = EvidenceName::sanitise(&raw_name);

@@ -41,6 +41,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("wstg-sync.js", "text/javascript; charset=utf-8"),
     asset!("common.js", "text/javascript; charset=utf-8"),
     asset!("evidence.js", "text/javascript; charset=utf-8"),
+    asset!("vulnerabilities.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
 ];

@@ -16,3 +16,4 @@ mod evidence;
 mod items;
 mod projects;
 mod summary;
+mod vulnerabilities;
