@@ -16,10 +16,14 @@ mod backend;
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
 mod common;
+#[path = "dojo_real/evidence.rs"]
+mod evidence;
 #[path = "dojo_real/projects.rs"]
 mod projects;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
+#[path = "dojo_real/vulnerabilities.rs"]
+mod vulnerabilities;
 #[path = "dojo_real/webhook.rs"]
 mod webhook;
 
@@ -57,4 +61,6 @@ on_real_dojo!(
     scenarios::original_design_leftovers,
     webhook::setup_webhook_survives_an_ingest_restart,
     projects::mapped_to_existing_engagements,
+    evidence::evidence_round_trips,
+    vulnerabilities::vulnerabilities_under_an_item,
 );

@@ -9,10 +9,14 @@ mod backend;
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
 mod common;
+#[path = "dojo_real/evidence.rs"]
+mod evidence;
 #[path = "dojo_real/projects.rs"]
 mod projects;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
+#[path = "dojo_real/vulnerabilities.rs"]
+mod vulnerabilities;
 
 use backend::Backend;
 
@@ -32,6 +36,14 @@ macro_rules! on_sim {
     )*};
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_round_trips() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dojo = Backend::sim().await;
+    evidence::evidence_round_trips(&dojo).await;
+    dojo.stop().await;
+}
+
 on_sim!(
     five_statuses,
     defectdojo_changes_come_back,
@@ -45,5 +57,13 @@ async fn mapped_to_existing_engagements() {
     let _one = ONE_AT_A_TIME.lock().await;
     let dojo = Backend::sim().await;
     projects::mapped_to_existing_engagements(&dojo).await;
+    dojo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vulnerabilities_under_an_item() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dojo = Backend::sim().await;
+    vulnerabilities::vulnerabilities_under_an_item(&dojo).await;
     dojo.stop().await;
 }

@@ -703,3 +703,116 @@ return id
     assert_eq!(bed.queue.stats().await.unwrap().dlq, 0);
     bed.stop().await;
 }
+
+/// Issue 12: a vulnerability recorded while DefectDojo answers 500 to
+/// everything is created once it recovers, exactly once (the create is
+/// retried through the delayed set and the breaker; every retry looks the
+/// finding up by its unique id first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vulnerability_create_under_a_dojo_outage_is_made_once() {
+    let _serial = SERIAL.lock().await;
+    let bed = Bed::start(
+        "vulnerability-outage",
+        BedOptions {
+            workers: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    // The project's hierarchy and the item's own finding, before the outage.
+    let r = bed
+        .http
+        .post(format!("{}/api/wstg/sync", bed.ingest_url))
+        .json(&json!({"wstg_id": "WSTG-INPV-05", "status": "In Progress"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let item_url = format!("{}/api/wstg/items/WSTG-INPV-05", bed.ingest_url);
+    test_support::eventually_async(Duration::from_secs(30), "the item synced", || async {
+        let v: Value = bed
+            .http
+            .get(&item_url)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        v["finding_id"].is_i64().then_some(())
+    })
+    .await;
+
+    bed.faults(json!({"error_rate": 1.0, "error_status": 500}))
+        .await;
+    let before = bed.sim_stats().await;
+    let r = bed
+        .http
+        .post(format!("{item_url}/vulnerabilities"))
+        .header("Idempotency-Key", "outage-1")
+        .json(&json!({"title": "SQL injection in login", "severity": "High", "description": "union based", "cwe": 89}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // DefectDojo is asked and refuses for a while.
+    test_support::eventually_async(
+        Duration::from_secs(30),
+        "the create refused at least twice",
+        || async {
+            let now = bed.sim_stats().await;
+            (now["faults"].as_u64()? >= before["faults"].as_u64()? + 2).then_some(())
+        },
+    )
+    .await;
+    bed.clear_faults().await;
+    let list_url = format!("{item_url}/vulnerabilities");
+    test_support::eventually_async(
+        SETTLE,
+        "the vulnerability created after recovery",
+        || async {
+            let v: Value = bed
+                .http
+                .get(&list_url)
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            v["vulnerabilities"]
+                .as_array()?
+                .iter()
+                .any(|v| {
+                    v["id"] == json!(id) && v["finding_id"].is_i64() && v["status"] == "active"
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    let all: Value = bed
+        .http
+        .get(format!(
+            "{}/api/v2/findings/?limit=1000&tags=wstg-vuln",
+            bed.dojo_url
+        ))
+        .header("Authorization", format!("Token {}", common::DOJO_TOKEN))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["count"], 1, "exactly one finding: {all:#}");
+    assert_eq!(
+        all["results"][0]["unique_id_from_tool"],
+        json!(format!("wstg-vuln:{id}"))
+    );
+    println!(
+        "| vulnerability create under a DefectDojo 500 outage | 1 recorded | 1 finding after recovery |"
+    );
+}

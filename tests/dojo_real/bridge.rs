@@ -52,6 +52,9 @@ impl Bridge {
             ("WSTG_DOJO_TOKEN", dojo.token.as_str()),
             ("WSTG_DEFAULT_PROJECT", project),
             ("WSTG_POLLER_INTERVAL_SECS", "1"),
+            // Notes, files and tag edits move no status time in DefectDojo:
+            // only the full reads see them (docs/sync-rules.md, polling).
+            ("WSTG_POLLER_FULL_SCAN_SECS", "2"),
             ("WSTG_DOJO_TIMEOUT_SECS", "10"),
             ("WSTG_WORKER_CLAIM_MIN_IDLE_SECS", "30"),
             ("WSTG_INGEST_WEBHOOK_KEY", "integration-webhook-key"),

@@ -483,11 +483,16 @@ impl DojoClient {
         for (param, value) in [("tags", tag.as_str()), ("tags__and", wstg_id.as_str())] {
             let url = self.list_url("findings/", &[("test", &test_s), (param, value)])?;
             let (items, ..) = self.list_all::<Finding>(url, |_| true).await?;
-            if let Some(f) =
-                oldest(items.into_iter().filter(|f| {
-                    f.test == test && f.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag))
-                }))
-            {
+            if let Some(f) = oldest(items.into_iter().filter(|f| {
+                f.test == test
+                        && f.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag))
+                        // A vulnerability under the item carries its id tag
+                        // too: never the item's own finding.
+                        && !wstg_domain::vulnerability::is_marked_vulnerability(
+                            f.unique_id_from_tool.as_deref(),
+                            &f.tags,
+                        )
+            })) {
                 return Ok(Some(f));
             }
         }
@@ -790,6 +795,23 @@ impl DojoClient {
         body: Option<&Value>,
         ctx: RequestContext,
     ) -> Result<Vec<u8>, DojoError> {
+        let payload = match body {
+            Some(v) => Payload::Json(v),
+            None => Payload::Empty,
+        };
+        self.send_payload(method, url, payload, ctx, None).await
+    }
+
+    /// One request with any body; an answer longer than `limit` bytes is
+    /// cut off and refused (files, crate::files) rather than read whole.
+    pub(crate) async fn send_payload(
+        &self,
+        method: Method,
+        url: Url,
+        body: Payload<'_>,
+        ctx: RequestContext,
+        limit: Option<u64>,
+    ) -> Result<Vec<u8>, DojoError> {
         let what = self.describe(&method, &url);
         let operation = crate::metrics::operation(method.as_str(), self.api_path(&url));
         let span = tracing::debug_span!(
@@ -803,8 +825,10 @@ impl DojoClient {
         async move {
             let started = Instant::now();
             let mut req = self.inner.http.request(method, url);
-            if let Some(body) = body {
-                req = req.json(body);
+            match body {
+                Payload::Empty => {}
+                Payload::Json(body) => req = req.json(body),
+                Payload::Multipart(form) => req = req.multipart(form),
             }
             let finish = |status: Option<u16>| {
                 let span = tracing::Span::current();
@@ -832,9 +856,29 @@ impl DojoClient {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let bytes = match resp.bytes().await {
+            if let (Some(limit), Some(len)) = (limit, resp.content_length()) {
+                if len > limit && (200..300).contains(&status) {
+                    finish(Some(status));
+                    return Err(DojoError::Permanent {
+                        status,
+                        message: format!(
+                            "{what}: the answer is {len} bytes, over the limit of {limit}"
+                        ),
+                        body: Value::Null,
+                    });
+                }
+            }
+            let bytes = match read_bounded(resp, limit).await {
                 Ok(b) => b,
-                Err(e) => {
+                Err(BodyError::TooLong(limit)) => {
+                    finish(Some(status));
+                    return Err(DojoError::Permanent {
+                        status,
+                        message: format!("{what}: the answer is over the limit of {limit} bytes"),
+                        body: Value::Null,
+                    });
+                }
+                Err(BodyError::Transport(e)) => {
                     let elapsed_ms = finish(Some(status));
                     let err = transport_error(&e, timeout, |t| self.scrub(t));
                     debug!(status, elapsed_ms, error = %err, "DefectDojo answer cut short");
@@ -862,6 +906,41 @@ impl DojoClient {
         .instrument(span)
         .await
     }
+}
+
+/// A request body.
+pub(crate) enum Payload<'a> {
+    Empty,
+    Json(&'a Value),
+    Multipart(reqwest::multipart::Form),
+}
+
+/// Reads an answer's body, at most `limit` bytes of it (a longer one is an
+/// error: a server that did not say its length is not trusted to be short).
+async fn read_bounded(
+    mut resp: reqwest::Response,
+    limit: Option<u64>,
+) -> Result<Vec<u8>, BodyError> {
+    let Some(limit) = limit else {
+        return resp
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(BodyError::Transport);
+    };
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {
+        if (out.len() + chunk.len()) as u64 > limit {
+            return Err(BodyError::TooLong(limit));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+pub(crate) enum BodyError {
+    Transport(reqwest::Error),
+    TooLong(u64),
 }
 
 fn oldest(items: impl Iterator<Item = Finding>) -> Option<Finding> {

@@ -19,9 +19,11 @@ mod client;
 mod config;
 mod error;
 mod feed;
+mod files;
 pub mod metrics;
 mod model;
 pub mod scrub;
+mod vulnerabilities;
 mod webhooks;
 
 pub use client::{
@@ -35,6 +37,7 @@ pub use error::{
 };
 pub use feed::status_changed_at;
 pub use model::{looks_like_wstg_id, Finding, FindingPage};
+pub use vulnerabilities::{status_tags_csv, VULN_POLL_TAG};
 pub use webhooks::{
     Webhook, WebhookReport, WebhookSpec, API_NEEDS, SUBSCRIBED_EVENTS, WEBHOOK_NAME,
 };

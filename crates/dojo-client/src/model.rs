@@ -60,6 +60,9 @@ pub struct Finding {
     pub severity_justification: Option<String>,
     #[serde(default)]
     pub references: Option<String>,
+    /// 0 or absent: none.
+    #[serde(default)]
+    pub cwe: Option<i64>,
     /// Set by DefectDojo when `is_mitigated` turns true.
     #[serde(default)]
     pub mitigated: Option<String>,
@@ -75,6 +78,11 @@ pub struct Finding {
     /// create answer.
     #[serde(default)]
     pub display_status: Option<String>,
+    /// The ids of the files attached to the finding (docs/defectdojo.md
+    /// §16): free with every listing, so the poller reads a finding's file
+    /// list only when these differ from what the store knows.
+    #[serde(default, deserialize_with = "null_default")]
+    pub files: Vec<i64>,
 }
 
 impl Finding {

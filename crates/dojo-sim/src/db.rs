@@ -61,6 +61,9 @@ pub struct Db {
     pub system_settings: serde_json::Map<String, Value>,
     /// `Notifications` rows.
     pub notifications: BTreeMap<u64, Record>,
+    /// Findings' files (`FileUpload` rows with their bytes), by id.
+    pub files: BTreeMap<u64, crate::routes::files::SimFile>,
+    next_file: u64,
     next: NextIds,
 }
 
@@ -96,6 +99,8 @@ impl Db {
             test_types,
             findings: BTreeMap::new(),
             notes: BTreeMap::new(),
+            files: BTreeMap::new(),
+            next_file: 1,
             finding_tags: TagTable::default(),
             system_settings: crate::model::system_settings::fresh(),
             notifications: [(
@@ -141,6 +146,22 @@ impl Db {
         } else {
             crate::webhooks::Route::SimOnly
         }
+    }
+
+    /// The next `FileUpload` id (1 on a fresh instance, as recorded).
+    pub fn next_file_id(&mut self) -> u64 {
+        let id = self.next_file;
+        self.next_file += 1;
+        id
+    }
+
+    /// The ids of a finding's files (`files` in the finding's JSON).
+    pub fn finding_file_ids(&self, finding: u64) -> Vec<u64> {
+        self.files
+            .values()
+            .filter(|f| f.finding == finding)
+            .map(|f| f.id)
+            .collect()
     }
 
     pub fn next_id(&mut self, table: Table) -> u64 {

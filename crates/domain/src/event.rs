@@ -8,6 +8,7 @@ use crate::dojo_state::DojoItem;
 use crate::notes::Notes;
 use crate::project::ProjectName;
 use crate::status::Status;
+use crate::vulnerability::{VulnFields, VulnStatus};
 use crate::wstg_id::WstgId;
 
 /// The envelope layout this build writes, and the newest it reads.
@@ -18,7 +19,7 @@ use crate::wstg_id::WstgId;
 /// event with [`EnvelopeError::UnsupportedVersion`] instead of misapplying
 /// it, and an operator replays it once every worker is upgraded
 /// (docs/redis-keys.md, "The event envelope").
-pub const ENVELOPE_VERSION: u32 = 1;
+pub const ENVELOPE_VERSION: u32 = 2;
 
 /// The version of envelopes queued before the field existed: their layout is
 /// version 1's, so nothing queued before an upgrade is lost.
@@ -83,6 +84,37 @@ pub enum EventKind {
     /// Push the item's latest recorded tracker state (a write deferred to
     /// coalesce changes; see `worker.item_write_interval_ms`).
     PushItem { wstg_id: WstgId },
+    /// Upload one evidence file to its target's finding (issue 12 item 2).
+    /// Only the id travels: the bytes are in the store, never in Redis.
+    /// (Added in envelope version 2.)
+    Evidence { wstg_id: WstgId, evidence_id: Uuid },
+    /// A vulnerability under an item (envelope version 2): sync the stored
+    /// one (`vulnerability_id`: recorded or edited in the tracker), or bring
+    /// back a finding the poller saw (`observed`).
+    Vulnerability {
+        wstg_id: WstgId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vulnerability_id: Option<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        observed: Option<VulnObservation>,
+    },
+}
+
+/// A vulnerability finding as the poller saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "finding", rename_all = "snake_case")]
+pub enum VulnObservation {
+    /// Listed under the item's id tag.
+    Present {
+        finding_id: i64,
+        fields: VulnFields,
+        status: VulnStatus,
+        /// DefectDojo's `updated`, as it wrote it.
+        #[serde(default)]
+        updated: Option<String>,
+    },
+    /// A linked vulnerability finding no longer listed: read it again.
+    Missing { finding_id: i64 },
 }
 
 impl EventKind {
@@ -173,6 +205,8 @@ impl Envelope {
             EventKind::TrackerChange(c) => Some(&c.wstg_id),
             EventKind::Reconcile { wstg_id, .. } => wstg_id.as_ref(),
             EventKind::PushItem { wstg_id } => Some(wstg_id),
+            EventKind::Evidence { wstg_id, .. } => Some(wstg_id),
+            EventKind::Vulnerability { wstg_id, .. } => Some(wstg_id),
         }
     }
 }
@@ -223,11 +257,12 @@ mod tests {
 
     #[test]
     fn a_newer_version_is_refused_by_its_version_even_when_it_would_decode() {
-        let err = Envelope::from_json(&reconcile_json(r#""version":2,"#)).unwrap_err();
+        let newer = format!(r#""version":{},"#, ENVELOPE_VERSION + 1);
+        let err = Envelope::from_json(&reconcile_json(&newer)).unwrap_err();
         assert_eq!(
             err,
             EnvelopeError::UnsupportedVersion {
-                found: 2,
+                found: u64::from(ENVELOPE_VERSION + 1),
                 supported: ENVELOPE_VERSION
             }
         );

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod dojo_state;
 pub mod dojo_target;
 pub mod event;
+pub mod evidence;
 pub mod mapping;
 pub mod methodology;
 pub mod notes;
@@ -14,6 +15,7 @@ pub mod redact;
 pub mod status;
 pub mod sync;
 pub mod text;
+pub mod vulnerability;
 pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
@@ -22,7 +24,8 @@ pub use dojo_target::{
     DojoRef, DojoTarget, NameTemplate, ResolvedTarget, TargetFields, TargetTemplates,
 };
 pub use event::{
-    DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, ENVELOPE_VERSION,
+    DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, VulnObservation,
+    ENVELOPE_VERSION,
 };
 pub use methodology::{choose_catalogue, CatalogueChoiceError, Methodology};
 pub use notes::Notes;

@@ -165,6 +165,8 @@ pub struct Item {
     pub last_sync_direction: Option<String>,
     pub last_error: Option<String>,
     pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The vulnerabilities recorded under the item.
+    pub vulnerabilities: VulnerabilitySummary,
     /// Where the item's last change came from; `null` until either side
     /// touched it (issue 12 item 6).
     pub last_change: Option<LastChange>,
@@ -355,4 +357,34 @@ fn timestamp() -> utoipa::openapi::schema::Schema {
             .item(ObjectBuilder::new().schema_type(Type::Null))
             .build(),
     )
+}
+
+/// The answer to recording or editing a vulnerability.
+#[derive(ToSchema)]
+pub struct VulnerabilityQueued {
+    pub success: bool,
+    /// The vulnerability's id (stable; files attach to it).
+    pub id: String,
+    pub event_id: String,
+    /// queued, or duplicate for a retry with the same Idempotency-Key.
+    pub status: String,
+}
+
+/// `GET /api/wstg/items/{wstg_id}/vulnerabilities`.
+#[derive(ToSchema)]
+pub struct Vulnerabilities {
+    pub project: String,
+    pub wstg_id: String,
+    pub vulnerabilities: Vec<crate::routes::vulnerabilities::VulnerabilityView>,
+}
+
+/// An item's vulnerabilities in three numbers (in every item answer).
+#[derive(ToSchema)]
+pub struct VulnerabilitySummary {
+    /// Recorded under the item (deleted ones left out).
+    pub count: u32,
+    /// Still open (pending or active).
+    pub open: u32,
+    /// The worst severity of the open ones, else of all; null when none.
+    pub worst_severity: Option<String>,
 }

@@ -13,6 +13,12 @@ pub enum ApiError {
     Invalid { field: String, reason: String },
     #[error("body: request body exceeds {limit} bytes")]
     TooLarge { limit: usize },
+    /// An evidence file past a bound (its size, or the project's total).
+    #[error("{field}: {reason}")]
+    FileTooLarge { field: &'static str, reason: String },
+    /// An evidence file whose bytes are not an accepted kind.
+    #[error("{field}: {reason}")]
+    UnsupportedFile { field: &'static str, reason: String },
     #[error("authentication required")]
     Unauthorized,
     /// Not authenticated, and why (the body says what was missing or wrong).
@@ -82,6 +88,8 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedFile { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized | ApiError::Auth(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::Denied(_) | ApiError::CrossSite(_) => {
                 StatusCode::FORBIDDEN
@@ -108,6 +116,11 @@ impl ResponseError for ApiError {
         with_request_id(&mut body);
         match self {
             ApiError::Invalid { field, reason } | ApiError::Conflict { field, reason } => {
+                body["field"] = json!(field);
+                body["reason"] = json!(reason);
+            }
+            ApiError::FileTooLarge { field, reason }
+            | ApiError::UnsupportedFile { field, reason } => {
                 body["field"] = json!(field);
                 body["reason"] = json!(reason);
             }

@@ -58,7 +58,7 @@ async fn check(req: &ServiceRequest, state: &AppState) -> Result<crate::auth::Pr
         host.as_deref().unwrap_or_default(),
         &state.auth.origins,
     )?;
-    if is_state_changing(req.method()) && !declares_json(req) {
+    if is_state_changing(req.method()) && !declares_json(req) && !evidence_upload(req) {
         return Err(ApiError::UnsupportedMediaType);
     }
     authenticate(state, bearer(req)?.as_deref()).await
@@ -144,6 +144,14 @@ fn check_origin(req: &ServiceRequest, host: &str, allowed: &[String]) -> Result<
 
 fn is_state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The one non-JSON write: an evidence upload (multipart). The route itself
+/// then insists on a bearer token, which a cross-site form cannot send (the
+/// Origin check above already refuses cross-site browsers; that keeps the
+/// second layer, even where anonymous access is allowed).
+fn evidence_upload(req: &ServiceRequest) -> bool {
+    *req.method() == Method::POST && req.path().ends_with("/evidence")
 }
 
 fn declares_json(req: &ServiceRequest) -> bool {

@@ -53,6 +53,10 @@ impl Application {
             webhook_poll_interval: std::time::Duration::from_secs(
                 settings.limits.webhook_poll_interval_secs,
             ),
+            evidence: crate::routes::evidence::EvidenceLimits {
+                max_file_bytes: settings.limits.evidence_max_file_bytes,
+                max_project_bytes: settings.limits.evidence_max_project_bytes,
+            },
         });
         // Bounds (issue 9): the rate limit is its own middleware. actix runs
         // the last `wrap` first: it sits inside the request log and CORS (a

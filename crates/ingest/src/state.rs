@@ -36,6 +36,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// Least time between two polls forced by webhooks.
     pub webhook_poll_interval: Duration,
+    /// Evidence upload bounds (routes/evidence.rs).
+    pub evidence: crate::routes::evidence::EvidenceLimits,
 }
 
 /// What the guard middleware and the project checks need.

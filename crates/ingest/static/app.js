@@ -199,6 +199,7 @@
     }
     v.search = (id + ' ' + v.item.title + ' ' + (v.item.objectives || []).join(' ') + ' ' + d.notes).toLowerCase();
     if (window.WBProvenance) WBProvenance.render(v, d);
+    if (window.WBVulns) window.WBVulns.render(v, s, state.project); // vulnerabilities.js
   }
 
   function renderAll() {
@@ -308,7 +309,8 @@
       // Older than a change of ours: keep what we know, but learn the finding.
       state.server.set(id, Object.assign({}, prev, {
         finding_id: item.finding_id != null ? item.finding_id : prev.finding_id,
-        finding_url: item.finding_url || prev.finding_url
+        finding_url: item.finding_url || prev.finding_url,
+        vulnerabilities: item.vulnerabilities || prev.vulnerabilities
       }));
     }
     renderItem(id, { flash: flash });

@@ -13,11 +13,13 @@
 //! Nothing changed: no stream write (docs/sync-rules.md, the poller).
 
 pub mod alerts;
+pub mod evidence;
 pub mod lease;
 pub mod metrics;
 pub mod observe;
 pub mod retention;
 pub mod runner;
+pub mod vulnerabilities;
 pub mod webhook;
 
 pub use observe::{observe_feed, observe_project, FeedOutcome, Observation};

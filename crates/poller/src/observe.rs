@@ -24,7 +24,14 @@ pub struct Observation {
 
 /// The item a finding names: its unique id, an id tag in any case, or the
 /// title prefix the original design wrote; checked against the catalogue.
+/// A vulnerability finding in the test (issue 12) is never an item's.
 fn item_of(f: &Finding, catalogue: &Catalogue) -> Option<WstgId> {
+    if wstg_domain::vulnerability::is_marked_vulnerability(
+        f.unique_id_from_tool.as_deref(),
+        &f.tags,
+    ) {
+        return None;
+    }
     catalogue.parse_id(&f.wstg_id_hint()?).ok()
 }
 
@@ -97,8 +104,12 @@ pub async fn observe_project(
         );
         queue.publish(&env).await?;
     }
+    // Files added or removed in DefectDojo on the linked findings
+    // (crate::evidence: no request unless a finding's file ids changed).
+    let file_requests =
+        crate::evidence::observe_linked_files(dojo, store, project, &linked, &by_id).await;
     Ok(Observation {
-        requests: page.requests,
+        requests: page.requests + file_requests,
         findings: page.findings.len(),
         emitted,
     })

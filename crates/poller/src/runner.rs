@@ -102,6 +102,10 @@ impl Poller {
         // Settings the service needs first: a missing DefectDojo token is a
         // configuration error now, not after waiting for Redis.
         let notes_field = service::notes_field(settings)?;
+        crate::evidence::configure(crate::evidence::FileLimits {
+            max_file_bytes: settings.limits.evidence_max_file_bytes,
+            max_project_bytes: settings.limits.evidence_max_project_bytes,
+        });
         let dojo = service::dojo(settings, "wstg-poller")?;
         // The store first: a store that cannot open must leave nothing in Redis.
         let store = service::wait_for_store(settings).await?;
@@ -401,11 +405,24 @@ impl Poller {
                     if due.contains(&i) {
                         continue;
                     }
-                    let (project, _) = &mine[i];
+                    let (project, links) = &mine[i];
                     let Some(catalogue) = self.catalogue_of(project).await else {
                         complete = false;
                         continue;
                     };
+                    // A vulnerability the bridge made sits in the project's
+                    // test, so the feed shows its changes: read the project's
+                    // vulnerabilities then (scanner findings tagged with an
+                    // id, in other tests, wait for the full read).
+                    if findings.iter().any(|f| {
+                        wstg_domain::vulnerability::is_marked_vulnerability(
+                            f.unique_id_from_tool.as_deref(),
+                            &f.tags,
+                        )
+                    }) {
+                        self.vulnerability_pass(project, links, catalogue, tally)
+                            .await;
+                    }
                     match observe_feed(
                         &self.store,
                         &self.queue,
@@ -508,6 +525,36 @@ impl Poller {
         }
     }
 
+    /// Vulnerabilities under the project's items (issue 12 item 1): one
+    /// request of its own (crate::vulnerabilities), made with each full read
+    /// and when the feed shows a vulnerability finding changed.
+    async fn vulnerability_pass(
+        &self,
+        project: &ProjectName,
+        links: &ProjectLinks,
+        catalogue: &'static Catalogue,
+        tally: &mut Tally,
+    ) {
+        match crate::vulnerabilities::observe_vulnerabilities(
+            &self.dojo,
+            &self.store,
+            &self.queue,
+            catalogue,
+            project,
+            links,
+        )
+        .await
+        {
+            Ok(v) => tally.requests += v.requests,
+            Err(e) => {
+                // DefectDojo answered the item read: a failure here says
+                // nothing of its reachability.
+                tally.last_error = Some(format!("{e:#}"));
+                tracing::warn!(%project, error = %format!("{e:#}"), "vulnerability poll failed");
+            }
+        }
+    }
+
     async fn full_scan(
         &self,
         project: &ProjectName,
@@ -538,6 +585,8 @@ impl Poller {
                 if o.emitted > 0 {
                     tracing::info!(%project, changed = o.emitted, "DefectDojo changes queued");
                 }
+                self.vulnerability_pass(project, links, catalogue, tally)
+                    .await;
                 true
             }
             Err(e)

@@ -21,7 +21,9 @@
 //! | `P:failed_at:<event>`            | string | RFC 3339 time of an event's first failure (TTL 7 days), copied into its dead letter |
 //! | `P:breaker`                      | hash   | consumer name → JSON state of that worker's DefectDojo circuit breaker |
 //! | `P:lock:item:<project>:<id>`     | string | lease on one item: a random token, PX = the lease (worker) |
+//! | `P:lock:vuln:<project>:<uuid>`   | string | lease on one vulnerability under an item (worker::vulnerability) |
 //! | `P:lock:project:<project>`       | string | lease on making a project's DefectDojo hierarchy (worker) |
+//! | `P:lock:evidence:<id>`           | string | lease on uploading one evidence file (worker): a random token, PX = the lease |
 //! | `P:lock:retention`               | string | which poller runs the retention job (audit and DLQ pruning): holder name, PX = 2 intervals |
 //! | `P:intents:<project>:<id>`       | hash   | write-ahead record of our DefectDojo writes not known good: intent id → JSON (TTL 10 min) |
 //! | `P:poller:lease:<project>`       | string | which poller polls the project: holder name, PX = 3 passes |

@@ -176,6 +176,10 @@ pub struct LimitSettings {
     pub rate_burst: u32,
     pub max_backlog: u64,
     pub webhook_poll_interval_secs: u64,
+    /// One evidence file's most bytes (the upload route's body limit too).
+    pub evidence_max_file_bytes: u64,
+    /// All evidence files of one project together, in bytes.
+    pub evidence_max_project_bytes: u64,
 }
 
 impl LimitSettings {
@@ -504,6 +508,11 @@ impl Settings {
             (
                 "limits.webhook_poll_interval_secs",
                 l.webhook_poll_interval_secs,
+            ),
+            ("limits.evidence_max_file_bytes", l.evidence_max_file_bytes),
+            (
+                "limits.evidence_max_project_bytes",
+                l.evidence_max_project_bytes,
             ),
         ] {
             if value == 0 {

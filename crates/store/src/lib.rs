@@ -17,6 +17,7 @@ mod audit;
 mod audit_retention;
 mod backup;
 mod error;
+mod evidence;
 mod items;
 mod methodology;
 mod migrations;
@@ -33,10 +34,12 @@ mod summary;
 mod target;
 mod tokens;
 mod view;
+mod vulnerabilities;
 
 pub use audit::AuditEntry;
 pub use audit_retention::AUDIT_PRUNE_BATCH;
 pub use error::StoreError;
+pub use evidence::{EvidenceRecord, NewEvidence};
 pub use items::{ItemRecord, Pulled, Pushed, TrackerRecord};
 pub use migrations::MIGRATOR;
 pub use project_name::{
@@ -53,3 +56,4 @@ pub use summary::{StatusSummary, UNKNOWN_KEY};
 pub use target::Backend;
 pub use tokens::{hash_token, Access, NewToken, StoredToken, TokenGrant, TokenRole};
 pub use view::ItemView;
+pub use vulnerabilities::{Inserted, VulnRecord, VulnSummary, VulnSynced};

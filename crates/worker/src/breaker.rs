@@ -287,6 +287,29 @@ impl Breaker {
         result
     }
 
+    /// [`Breaker::guard`] for other work (a vulnerability's sync): `asked`
+    /// says whether a success asked anything of DefectDojo.
+    pub async fn guard_other<F, T>(
+        &self,
+        call: F,
+        asked: impl Fn(&T) -> bool,
+    ) -> Result<T, WorkError>
+    where
+        F: Future<Output = Result<T, WorkError>>,
+    {
+        let permit = self
+            .permit()
+            .map_err(|until| WorkError::BreakerOpen { until })?;
+        let result = call.await;
+        let outcome = match &result {
+            Ok(v) if asked(v) => outcome_of(&Ok(Applied::Updated { finding_id: 0 })),
+            Ok(_) => outcome_of(&Ok(Applied::AlreadyInSync)),
+            Err(e) => error_outcome(e),
+        };
+        permit.record(outcome);
+        result
+    }
+
     /// `Some(t)`: the breaker is open until `t`; do not take new work.
     pub fn paused_until(&self) -> Option<DateTime<Utc>> {
         match self.lock().phase {
@@ -356,14 +379,21 @@ pub fn outcome_of(result: &Result<Applied, WorkError>) -> Outcome {
         // Nothing was asked of DefectDojo.
         Ok(Applied::AlreadyInSync | Applied::Deferred { .. }) => Outcome::Neutral,
         Ok(_) => Outcome::Success,
-        Err(WorkError::Dojo(e)) if e.is_retryable() => Outcome::Failure {
+        Err(e) => error_outcome(e),
+    }
+}
+
+/// What a failed call says about DefectDojo.
+fn error_outcome(e: &WorkError) -> Outcome {
+    match e {
+        WorkError::Dojo(e) if e.is_retryable() => Outcome::Failure {
             retry_after: e.retry_after(),
             message: e.to_string(),
         },
         // A refusal, a 404, a bad token: DefectDojo is up and answering.
-        Err(WorkError::Dojo(_)) => Outcome::Success,
+        WorkError::Dojo(_) => Outcome::Success,
         // The store, Redis, a busy item, a permanent local error.
-        Err(_) => Outcome::Neutral,
+        _ => Outcome::Neutral,
     }
 }
 

@@ -10,10 +10,12 @@ pub mod apply;
 pub mod bootstrap;
 pub mod breaker;
 pub mod error;
+pub mod evidence;
 pub mod intent;
 pub mod item_lock;
 pub mod metrics;
 pub mod project_catalogue;
 pub mod runner;
+pub mod vulnerability;
 
 pub use runner::{Worker, WorkerOptions};

@@ -37,11 +37,11 @@ pub struct WorkerOptions {
 type ItemKey = (ProjectName, WstgId);
 
 pub struct Worker {
-    queue: Queue,
-    applier: Applier,
+    pub(crate) queue: Queue,
+    pub(crate) applier: Applier,
     /// DefectDojo circuit breaker (crate::breaker).
-    breaker: Breaker,
-    opts: WorkerOptions,
+    pub(crate) breaker: Breaker,
+    pub(crate) opts: WorkerOptions,
 }
 
 /// A unique consumer name, the queue crate's naming with the pid in the
@@ -264,6 +264,7 @@ impl Worker {
         let mut ack = Vec::with_capacity(deliveries.len());
         let mut groups: Vec<(ItemKey, Vec<(String, Envelope)>)> = Vec::new();
         let mut index: HashMap<ItemKey, usize> = HashMap::new();
+        let mut vulns: Vec<(String, Envelope)> = Vec::new();
         for d in deliveries {
             let exceeded = d.exceeded(self.opts.max_deliveries);
             let event_id = d.event_id();
@@ -304,10 +305,16 @@ impl Worker {
                     wstg_id: Some(id), ..
                 } => (env.project.clone(), id.clone()),
                 EventKind::PushItem { wstg_id } => (env.project.clone(), wstg_id.clone()),
+                EventKind::Evidence { wstg_id, .. } => (env.project.clone(), wstg_id.clone()),
                 EventKind::Reconcile { wstg_id: None, .. } => {
                     // Whole-project reconciliation is the poller's pass
                     // (wstgctl sync runs it); per-item events follow from it.
                     ack.push(d.id);
+                    continue;
+                }
+                // Vulnerabilities have their own leases (crate::vulnerability).
+                EventKind::Vulnerability { .. } => {
+                    vulns.push((d.id, env));
                     continue;
                 }
             };
@@ -323,6 +330,14 @@ impl Worker {
             .collect()
             .await;
         ack.extend(done.into_iter().flatten());
+        let vulns: Vec<Option<String>> = futures::stream::iter(vulns)
+            .map(
+                |(id, env)| async move { self.handle_vulnerability(&id, &env).await.then_some(id) },
+            )
+            .buffer_unordered(self.opts.concurrency)
+            .collect()
+            .await;
+        ack.extend(vulns.into_iter().flatten());
         ack
     }
 
@@ -363,6 +378,31 @@ impl Worker {
                     if let Some((older, _)) = observation.replace((id, env)) {
                         ack.push(older);
                     }
+                    continue;
+                }
+                EventKind::Evidence { evidence_id, .. } => {
+                    // One file to upload (crate::evidence); the item's own
+                    // push is not involved.
+                    let result = self
+                        .breaker
+                        .guard(self.applier.sync_evidence(&project, &wstg_id, *evidence_id))
+                        .await;
+                    match result {
+                        Ok(applied) => {
+                            tracing::info!(event_id = %env.event_id, evidence = %evidence_id, ?applied, "evidence applied");
+                            ack.push(id);
+                        }
+                        Err(e) => {
+                            tracing::warn!(event_id = %env.event_id, evidence = %evidence_id, error = %e, "evidence not applied");
+                            if self.retry_or_dead_letter(&env, &id, &e).await {
+                                ack.push(id);
+                            }
+                        }
+                    }
+                    continue;
+                }
+                EventKind::Vulnerability { .. } => {
+                    ack.push(id);
                     continue;
                 }
                 EventKind::PushItem { .. } => {
@@ -428,6 +468,12 @@ impl Worker {
             }
             Ok(applied) => {
                 tracing::info!(event_id = %last_env.event_id, ?applied, "item applied");
+                if matches!(applied, Applied::Created { .. } | Applied::Matched { .. }) {
+                    // Files attached before the item had a finding (crate::evidence).
+                    self.applier
+                        .queue_pending_evidence(&project, &wstg_id)
+                        .await;
+                }
                 crate::metrics::applied(crate::metrics::outcome_of(&applied));
                 ack
             }
@@ -507,7 +553,12 @@ impl Worker {
 
     /// Schedules a retry with backoff, or dead-letters when the error is
     /// permanent or the schedule is exhausted. True when the event is safe.
-    async fn retry_or_dead_letter(&self, env: &Envelope, stream_id: &str, err: &WorkError) -> bool {
+    pub(crate) async fn retry_or_dead_letter(
+        &self,
+        env: &Envelope,
+        stream_id: &str,
+        err: &WorkError,
+    ) -> bool {
         // DefectDojo is away (breaker not closed): wait for it, attempt uncounted.
         if let Some(due) = breaker::deferral(&self.breaker, err) {
             let ok = breaker::defer(&self.queue, env, stream_id, due).await;
@@ -550,7 +601,12 @@ impl Worker {
                 };
                 let ok = self.dead_letter(&dead, stream_id, &why, reason).await;
                 crate::metrics::applied(if ok { "dead_letter" } else { "failed" });
-                if let (true, Some(wstg_id)) = (ok, env.wstg_id()) {
+                // A file's or a vulnerability's failure is its own, not the item's.
+                let item_event = !matches!(
+                    env.kind,
+                    EventKind::Evidence { .. } | EventKind::Vulnerability { .. }
+                );
+                if let (true, true, Some(wstg_id)) = (ok, item_event, env.wstg_id()) {
                     if let Err(e) = self
                         .applier
                         .record_failure(&env.project, wstg_id, env.event_id, &why)

@@ -500,7 +500,7 @@ impl Finding {
         put("vuln_id_from_tool", json!(self.vuln_id_from_tool));
         put("static_finding", json!(self.static_finding));
         put("dynamic_finding", json!(self.dynamic_finding));
-        put("files", json!([]));
+        put("files", json!(db.finding_file_ids(self.id)));
         put("push_to_jira", json!(false));
 
         // Read back from the database, tags come ordered by name; a response to a write that

@@ -3,6 +3,7 @@
 mod auth;
 mod control;
 mod engagements;
+pub(crate) mod files;
 mod finding_actions;
 mod finding_page;
 mod findings;
@@ -51,6 +52,7 @@ fn api(cfg: &mut web::ServiceConfig) {
     tests::routes(cfg);
     findings::routes(cfg);
     finding_actions::routes(cfg);
+    files::routes(cfg);
     notes::routes(cfg);
     system_settings::routes(cfg);
     notifications::routes(cfg);

@@ -26,11 +26,13 @@ use crate::notes::Notes;
 use crate::status::Status;
 
 mod answer;
+pub mod evidence;
 pub mod explain;
 pub mod observe;
 mod plan;
 #[cfg(test)]
 mod tests;
+pub mod vulnerability;
 
 pub use answer::{collision_warning, interpret, Answer, Verdict, WriteKind};
 pub use explain::{explained_by_our_writes, InFlightWrite};

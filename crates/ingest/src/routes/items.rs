@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use wstg_domain::ProjectName;
-use wstg_store::{Access, ItemView};
+use wstg_store::{Access, ItemView, VulnSummary};
 
 use crate::auth::Principal;
 use crate::errors::ApiError;
@@ -131,12 +131,20 @@ pub async fn get_items(
         .await
         .map_err(store_unavailable)?;
     let catalogue = crate::project_catalogue::catalogue_of(&state, &project).await?;
-    let items: Vec<ItemView> = catalogue
+    let summaries = state
+        .store
+        .vulnerability_summaries(&project)
+        .await
+        .map_err(store_unavailable)?;
+    let items: Vec<serde_json::Value> = catalogue
         .entries()
         .iter()
         .map(|e| {
             let record = records.iter().find(|r| r.wstg_id.as_str() == e.id);
-            ItemView::new(&project, e, record, &state.dojo_ui)
+            with_vulnerabilities(
+                ItemView::new(&project, e, record, &state.dojo_ui),
+                summaries.get(e.id.as_str()).copied().unwrap_or_default(),
+            )
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({
@@ -175,10 +183,32 @@ pub async fn get_item(
         .item(&project, &id)
         .await
         .map_err(store_unavailable)?;
-    Ok(HttpResponse::Ok().json(ItemView::new(
-        &project,
-        entry,
-        record.as_ref(),
-        &state.dojo_ui,
+    let summary = state
+        .store
+        .vulnerability_summaries(&project)
+        .await
+        .map_err(store_unavailable)?
+        .remove(id.as_str())
+        .unwrap_or_default();
+    Ok(HttpResponse::Ok().json(with_vulnerabilities(
+        ItemView::new(&project, entry, record.as_ref(), &state.dojo_ui),
+        summary,
     )))
+}
+
+/// An item's answer with its vulnerability summary (issue 12), beside the
+/// original fields.
+fn with_vulnerabilities(view: ItemView, summary: VulnSummary) -> serde_json::Value {
+    let mut v = serde_json::to_value(view).unwrap_or_default();
+    if let Some(map) = v.as_object_mut() {
+        map.insert(
+            "vulnerabilities".into(),
+            json!({
+                "count": summary.count,
+                "open": summary.open,
+                "worst_severity": summary.worst_severity.map(|s| s.as_str()),
+            }),
+        );
+    }
+    v
 }

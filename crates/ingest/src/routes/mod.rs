@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod dashboard;
+pub mod evidence;
 pub mod health;
 pub mod import_export;
 pub mod items;
@@ -12,6 +13,7 @@ pub mod projects;
 pub mod status;
 pub mod stream;
 pub mod sync;
+pub mod vulnerabilities;
 pub mod webhook;
 
 use actix_web::middleware::from_fn;
@@ -55,6 +57,21 @@ fn api(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/projects").route(web::get().to(items::get_projects)))
         .service(web::resource("/items").route(web::get().to(items::get_items)))
         .service(web::resource("/items/{wstg_id}").route(web::get().to(items::get_item)))
+        .service(
+            web::resource("/items/{wstg_id}/evidence")
+                .route(web::get().to(evidence::get_item_evidence))
+                .route(web::post().to(evidence::post_evidence)),
+        )
+        .service(web::resource("/evidence/{id}").route(web::get().to(evidence::get_evidence)))
+        .service(
+            web::resource("/items/{wstg_id}/vulnerabilities")
+                .route(web::get().to(vulnerabilities::get_vulnerabilities))
+                .route(web::post().to(vulnerabilities::post_vulnerability)),
+        )
+        .service(
+            web::resource("/vulnerabilities/{id}")
+                .route(web::patch().to(vulnerabilities::patch_vulnerability)),
+        )
         .service(web::resource("/stream").route(web::get().to(stream::get_stream)))
         .service(web::resource("/import").route(web::post().to(import_export::post_import)))
         .service(web::resource("/export").route(web::get().to(import_export::get_export)))

@@ -41,6 +41,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("wstg-sync.js", "text/javascript; charset=utf-8"),
     asset!("common.js", "text/javascript; charset=utf-8"),
     asset!("provenance.js", "text/javascript; charset=utf-8"),
+    asset!("evidence.js", "text/javascript; charset=utf-8"),
+    asset!("vulnerabilities.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
 ];
@@ -48,7 +50,7 @@ pub const ASSETS: &[Asset] = &[
 /// The policy of the HTML pages: scripts, styles, images and connections of
 /// this origin only; no framing, no plugins, no form posts elsewhere.
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
      frame-ancestors 'none'";
 
 pub fn asset(name: &str) -> Option<&'static Asset> {
