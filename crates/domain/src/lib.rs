@@ -3,6 +3,7 @@
 //! decision. No I/O lives here: every other crate is an adapter around it.
 
 pub mod catalogue;
+pub mod comment;
 pub mod dojo_state;
 pub mod event;
 pub mod mapping;
@@ -12,6 +13,7 @@ pub mod redact;
 pub mod status;
 pub mod sync;
 pub mod text;
+pub mod username;
 pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
@@ -24,4 +26,6 @@ pub use project::ProjectName;
 pub use redact::redact_url;
 pub use status::Status;
 pub use sync::{interpret, plan, ConflictPolicy, ItemState, Plan, PlanInput, SideChange, Verdict};
+pub use username::{Username, UsernameError};
 pub use wstg_id::WstgId;
+pub use comment::{CommentBody, CommentBodyError};

@@ -26,6 +26,7 @@ use crate::notes::Notes;
 use crate::status::Status;
 
 mod answer;
+pub mod comments;
 pub mod explain;
 pub mod observe;
 mod plan;
