@@ -16,6 +16,7 @@
 mod audit;
 mod audit_retention;
 mod backup;
+mod comments;
 mod error;
 mod items;
 mod migrations;
@@ -34,6 +35,7 @@ mod view;
 
 pub use audit::AuditEntry;
 pub use audit_retention::AUDIT_PRUNE_BATCH;
+pub use comments::CommentRecord;
 pub use error::StoreError;
 pub use items::{ItemRecord, Pulled, Pushed, TrackerRecord};
 pub use migrations::MIGRATOR;
