@@ -20,6 +20,7 @@ mod config;
 mod error;
 pub mod metrics;
 mod model;
+mod notes;
 pub mod scrub;
 mod webhooks;
 

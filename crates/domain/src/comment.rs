@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The most comments one item's discussion holds, both origins together:
+/// the API refuses more, and notes beyond it are not brought back.
+pub const MAX_COMMENTS_PER_ITEM: u32 = 200;
+
 /// A comment's text: trimmed (DefectDojo's serializer trims a note's
 /// `entry`, so an untrimmed body would never read back equal), line endings
 /// `\n`, 1 to [`CommentBody::MAX_CHARS`] characters.

@@ -83,6 +83,9 @@ pub enum EventKind {
     /// Push the item's latest recorded tracker state (a write deferred to
     /// coalesce changes; see `worker.item_write_interval_ms`).
     PushItem { wstg_id: WstgId },
+    /// The item's discussion has tracker comments to post as DefectDojo
+    /// notes (issue 12 item 4; `wstg_domain::sync::comments`).
+    SyncComments { wstg_id: WstgId },
 }
 
 impl EventKind {
@@ -173,6 +176,7 @@ impl Envelope {
             EventKind::TrackerChange(c) => Some(&c.wstg_id),
             EventKind::Reconcile { wstg_id, .. } => wstg_id.as_ref(),
             EventKind::PushItem { wstg_id } => Some(wstg_id),
+            EventKind::SyncComments { wstg_id } => Some(wstg_id),
         }
     }
 }

@@ -43,6 +43,8 @@ pub const PATH: &str = "/api/openapi.json";
         routes::items::get_projects,
         routes::items::get_items,
         routes::items::get_item,
+        routes::comments::get_comments,
+        routes::comments::post_comment,
         routes::stream::get_stream,
         routes::import_export::post_import,
         routes::import_export::get_export,

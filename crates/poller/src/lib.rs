@@ -9,6 +9,7 @@
 //! it means (pull, conflict, unlink). Nothing changed: no stream write.
 
 pub mod alerts;
+pub mod comments;
 pub mod lease;
 pub mod metrics;
 pub mod observe;

@@ -267,6 +267,19 @@ impl Poller {
                     if o.emitted > 0 {
                         tracing::info!(%project, changed = o.emitted, "DefectDojo changes queued");
                     }
+                    // The discussion: its own step and cost (crate::comments).
+                    match crate::comments::sync_project_comments(
+                        &self.dojo,
+                        &self.store,
+                        &self.queue,
+                        &project,
+                        &o.changed,
+                    )
+                    .await
+                    {
+                        Ok(c) => requests += c.requests,
+                        Err(e) => tracing::warn!(%project, error = %e, "DefectDojo notes not read"),
+                    }
                 }
                 Err(e)
                     if e.downcast_ref::<dojo_client::DojoError>()

@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod bootstrap;
 pub mod breaker;
+pub mod comments;
 pub mod error;
 pub mod intent;
 pub mod item_lock;

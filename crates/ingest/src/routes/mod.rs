@@ -2,6 +2,7 @@
 //! contract.
 
 pub mod admin;
+pub mod comments;
 pub mod dashboard;
 pub mod health;
 pub mod import_export;
@@ -55,6 +56,11 @@ fn api(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/projects").route(web::get().to(items::get_projects)))
         .service(web::resource("/items").route(web::get().to(items::get_items)))
         .service(web::resource("/items/{wstg_id}").route(web::get().to(items::get_item)))
+        .service(
+            web::resource("/items/{wstg_id}/comments")
+                .route(web::get().to(comments::get_comments))
+                .route(web::post().to(comments::post_comment)),
+        )
         .service(web::resource("/stream").route(web::get().to(stream::get_stream)))
         .service(web::resource("/import").route(web::post().to(import_export::post_import)))
         .service(web::resource("/export").route(web::get().to(import_export::get_export)))
