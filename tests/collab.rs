@@ -47,6 +47,25 @@ async fn notes(sys: &System, finding: i64) -> Vec<Value> {
     body["notes"].as_array().cloned().unwrap()
 }
 
+/// Waits for `n` more poller passes (each writes a new heartbeat).
+async fn poller_passes(sys: &System, n: usize) {
+    let key = format!("{}:poller:heartbeat", sys.prefix);
+    let mut seen = test_support::redis_env::get(&key).await;
+    for i in 0..n {
+        let prev = seen.clone();
+        seen = Some(
+            eventually_async(WAIT, &format!("poller pass {}", i + 1), || {
+                let (prev, key) = (prev.clone(), key.clone());
+                async move {
+                    let now = test_support::redis_env::get(&key).await?;
+                    (Some(&now) != prev.as_ref()).then_some(now)
+                }
+            })
+            .await,
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comments_round_trip_both_ways_once_and_never_echo() {
     let sys = System::start_full(
@@ -114,8 +133,7 @@ async fn comments_round_trip_both_ways_once_and_never_echo() {
     })
     .await;
     sys.settle().await;
-    // Absence needs time to show: three poll passes.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    poller_passes(&sys, 3).await;
     sys.settle().await;
     assert_eq!(notes(&sys, finding).await.len(), 3, "one note per tracker comment, no echo");
     let c = comments(&sys, id).await;

@@ -16,6 +16,8 @@ mod backend;
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
 mod common;
+#[path = "dojo_real/comments.rs"]
+mod comments;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
 #[path = "dojo_real/webhook.rs"]
@@ -53,5 +55,6 @@ on_real_dojo!(
     scenarios::notes_both_ways,
     scenarios::deletion,
     scenarios::original_design_leftovers,
+    comments::comments_both_ways,
     webhook::setup_webhook_survives_an_ingest_restart,
 );

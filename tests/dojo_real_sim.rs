@@ -9,6 +9,8 @@ mod backend;
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
 mod common;
+#[path = "dojo_real/comments.rs"]
+mod comments;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
 
@@ -37,3 +39,12 @@ on_sim!(
     deletion,
     original_design_leftovers,
 );
+
+/// tests/dojo_real/comments.rs against the emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_both_ways() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dojo = Backend::sim().await;
+    comments::comments_both_ways(&dojo).await;
+    dojo.stop().await;
+}
