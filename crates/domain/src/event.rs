@@ -126,6 +126,23 @@ pub struct TrackerChange {
     pub occurred_at: DateTime<Utc>,
     #[serde(default)]
     pub user: Option<String>,
+    /// Issue 12 item 3: absent keeps the assignee, `null` clears it, a
+    /// username sets it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub assignee: Option<Option<crate::Username>>,
+}
+
+/// A field that is present (even as `null`) is `Some`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 impl Envelope {
@@ -199,6 +216,7 @@ mod tests {
                 notes: Some(Notes::parse("waiting for creds").unwrap()),
                 occurred_at: Utc::now(),
                 user: Some("alice".into()),
+                assignee: Some(Some(crate::Username::parse("bob").unwrap())),
             }),
             Utc::now(),
         );

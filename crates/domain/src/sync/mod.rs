@@ -45,6 +45,10 @@ pub use plan::{
 pub struct ItemState {
     pub status: Status,
     pub notes: Notes,
+    /// Who the item is assigned to (issue 12 item 3); in DefectDojo the
+    /// finding's `wstg-assignee:<username>` tag (docs/sync-rules.md).
+    #[serde(default)]
+    pub assignee: Option<crate::Username>,
 }
 
 /// How one side stands against the last synced state.
@@ -117,6 +121,7 @@ pub fn state_of(d: &crate::DojoItem) -> ItemState {
     ItemState {
         status: crate::mapping::status_of(&d.flags, &d.tags),
         notes: Notes::parse(d.notes.clone()).unwrap_or_default(),
+        assignee: crate::mapping::assignee_from_tags(&d.tags),
     }
 }
 

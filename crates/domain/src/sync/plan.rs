@@ -388,7 +388,10 @@ fn create(input: &PlanInput, t: &ItemState, conflict: Option<ConflictPolicy>) ->
     Plan::Create {
         sent: t.clone(),
         flags: flags_for(t.status),
-        tags: desired_tags_avoiding(&[], &input.wstg_id, t.status, &input.avoid_tags),
+        tags: crate::mapping::with_assignee(
+            &desired_tags_avoiding(&[], &input.wstg_id, t.status, &input.avoid_tags),
+            t.assignee.as_ref(),
+        ),
         audit: Audit {
             direction: Direction::TrackerToDojo,
             old_status: None,
@@ -414,6 +417,7 @@ fn push(
             wstg_id: &input.wstg_id,
             status: t.status,
             notes: &t.notes,
+            assignee: t.assignee.as_ref(),
         },
         &input.avoid_tags,
     );

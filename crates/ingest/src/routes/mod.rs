@@ -2,6 +2,7 @@
 //! contract.
 
 pub mod admin;
+pub mod assignment;
 pub mod comments;
 pub mod dashboard;
 pub mod health;

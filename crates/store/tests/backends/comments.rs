@@ -73,3 +73,70 @@ async fn comments_are_bounded_linked_once_and_imported_once(db: &FreshDb) {
 }
 
 on_both_backends!(comments_are_bounded_linked_once_and_imported_once);
+
+async fn an_assignee_is_kept_set_cleared_pushed_and_pulled(db: &FreshDb) {
+    use wstg_domain::Status;
+    use wstg_store::{Pulled, Pushed};
+    let store = store(db).await;
+    let (p, id) = (project("alpha"), wstg("WSTG-INFO-02"));
+    let [e1, e2, e3] = event_ids();
+    let assigned = |who: Option<&str>| who.map(|w| user(w));
+    let tracker_assignee = |r: Option<wstg_store::ItemRecord>| {
+        r.unwrap().tracker.unwrap().assignee.map(|a| a.as_str().to_owned())
+    };
+
+    let mut c = change(&id, Status::InProgress, None, at(1_000));
+    c.assignee = Some(assigned(Some("Bob")));
+    store.record_tracker_change(&p, &c, e1).await.unwrap();
+    assert_eq!(tracker_assignee(store.item(&p, &id).await.unwrap()).as_deref(), Some("bob"));
+
+    // Absent keeps it; null clears it.
+    let c = change(&id, Status::Blocked, None, at(2_000));
+    store.record_tracker_change(&p, &c, e2).await.unwrap();
+    assert_eq!(tracker_assignee(store.item(&p, &id).await.unwrap()).as_deref(), Some("bob"));
+    let mut c = change(&id, Status::Blocked, None, at(3_000));
+    c.assignee = Some(None);
+    store.record_tracker_change(&p, &c, e3).await.unwrap();
+    assert_eq!(tracker_assignee(store.item(&p, &id).await.unwrap()), None);
+
+    // A push records the synced assignee; a pull sets both.
+    let mut synced = state(Status::Blocked, "");
+    synced.assignee = assigned(Some("carol"));
+    store
+        .mark_pushed(
+            &p,
+            &id,
+            &Pushed {
+                finding_id: 9,
+                dojo: dojo(9, Status::Blocked, ""),
+                synced: synced.clone(),
+                pushed_event_id: e3,
+                at: at(4_000),
+            },
+        )
+        .await
+        .unwrap();
+    let r = store.item(&p, &id).await.unwrap().unwrap();
+    assert_eq!(r.last_synced.unwrap().assignee, assigned(Some("carol")));
+    synced.assignee = assigned(Some("dave"));
+    assert!(store
+        .mark_pulled(
+            &p,
+            &id,
+            &Pulled {
+                finding_id: 9,
+                dojo: dojo(9, Status::Blocked, ""),
+                synced,
+                at: at(5_000),
+                seen_tracker_event_id: Some(e3),
+            },
+        )
+        .await
+        .unwrap());
+    let r = store.item(&p, &id).await.unwrap().unwrap();
+    assert_eq!(r.tracker.unwrap().assignee, assigned(Some("dave")));
+    assert_eq!(r.last_synced.unwrap().assignee, assigned(Some("dave")));
+
+}
+
+on_both_backends!(an_assignee_is_kept_set_cleared_pushed_and_pulled);

@@ -29,3 +29,9 @@ CREATE INDEX comments_item ON comments (project, wstg_id, created_at);
 
 -- A note comes back once, whichever process sees it first.
 CREATE UNIQUE INDEX comments_dojo_note ON comments (project, dojo_note_id);
+
+-- Issue 12 item 3: who an item is assigned to (a lowercase username), on
+-- the tracker side and as both sides held it at the last sync, beside
+-- tracker_notes and synced_notes.
+ALTER TABLE items ADD COLUMN tracker_assignee TEXT;
+ALTER TABLE items ADD COLUMN synced_assignee TEXT;
