@@ -173,3 +173,111 @@ async fn a_bad_comment_is_refused_naming_the_field() {
     assert!(comments(&sys, "WSTG-INFO-01").await.is_empty());
     sys.stop().await;
 }
+
+async fn items_assigned(sys: &System, who: &str) -> Vec<String> {
+    let body: Value = sys
+        .http
+        .get(format!("{}/api/wstg/items", sys.ingest_url))
+        .query(&[("assignee", who)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["wstg_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assignment_round_trips_both_ways_without_echo() {
+    let sys = System::start_full(
+        test_support::fresh_sqlite(),
+        1,
+        1,
+        &[("WSTG_POLLER_INTERVAL_SECS", "1")],
+    )
+    .await;
+    let (a, b) = ("WSTG-INFO-01", "WSTG-INFO-02");
+    sys.post_ok(&json!({"wstg_id": a, "status": "in_progress", "assignee": "Alice"}))
+        .await;
+    sys.post_ok(&json!({"wstg_id": b, "status": "blocked"})).await;
+
+    // Tracker → DefectDojo: the finding carries the assignee tag.
+    let finding = eventually_async(WAIT, "A synced with its assignee", || async {
+        let item = sys.item(a).await;
+        (item["sync_state"] == "synced" && item["assignee"] == "alice")
+            .then(|| item["finding_id"].as_i64())
+            .flatten()
+    })
+    .await;
+    let tags = |f: Value| common::tags_of(&f);
+    let f = common::dojo_finding(&sys.http, &sys.sim.base_url, a).await.unwrap();
+    assert!(tags(f.clone()).contains(&"wstg-assignee:alice".to_owned()), "{f}");
+    assert_eq!(items_assigned(&sys, "alice").await, vec![a]);
+    assert_eq!(items_assigned(&sys, "-").await.len(), sys.items().await.len() - 1);
+
+    // DefectDojo → tracker: a lead retags the finding to carol.
+    let mut new_tags: Vec<String> = tags(f)
+        .into_iter()
+        .filter(|t| !t.starts_with("wstg-assignee:"))
+        .collect();
+    new_tags.push("wstg-assignee:carol".into());
+    sys.dojo_patch(finding, &json!({"tags": new_tags})).await;
+    eventually_async(WAIT, "carol in the tracker", || async {
+        (sys.item(a).await["assignee"] == "carol").then_some(())
+    })
+    .await;
+    assert_eq!(items_assigned(&sys, "carol").await, vec![a]);
+
+    // Absent keeps it; null clears it (in DefectDojo too).
+    sys.post_ok(&json!({"wstg_id": a, "status": "done"})).await;
+    eventually_async(WAIT, "done, still carol", || async {
+        let item = sys.item(a).await;
+        (item["status"] == "done" && item["sync_state"] == "synced").then_some(item)
+    })
+    .await;
+    assert_eq!(sys.item(a).await["assignee"], "carol");
+    sys.post_ok(&json!({"wstg_id": a, "status": "done", "assignee": null}))
+        .await;
+    eventually_async(WAIT, "the tag removed in DefectDojo", || async {
+        let f = common::dojo_finding(&sys.http, &sys.sim.base_url, a).await?;
+        (!tags(f).iter().any(|t| t.starts_with("wstg-assignee:"))).then_some(())
+    })
+    .await;
+
+    // No echo: several passes later, no more writes and no change.
+    sys.settle().await;
+    poller_passes(&sys, 2).await;
+    sys.settle().await;
+    let writes = common::dojo_writes(&sys.http, &sys.sim.base_url).await;
+    poller_passes(&sys, 3).await;
+    sys.settle().await;
+    assert_eq!(
+        common::dojo_writes(&sys.http, &sys.sim.base_url).await,
+        writes,
+        "no write after the sync settled"
+    );
+    assert!(sys.item(a).await["assignee"].is_null());
+    let dash: Value = sys
+        .http
+        .get(format!("{}/api/wstg/dashboard", sys.ingest_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(dash["statistics"]["by_assignee"], json!({"-": 2}));
+    let r = sys
+        .post_sync(&json!({"wstg_id": b, "status": "blocked", "assignee": "a b"}))
+        .await;
+    assert_eq!(r.status(), 400);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["field"], "assignee");
+    sys.stop().await;
+}
