@@ -14,7 +14,10 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn comments(sys: &System, wstg_id: &str) -> Vec<Value> {
     let body: Value = sys
         .http
-        .get(format!("{}/api/wstg/items/{wstg_id}/comments", sys.ingest_url))
+        .get(format!(
+            "{}/api/wstg/items/{wstg_id}/comments",
+            sys.ingest_url
+        ))
         .send()
         .await
         .unwrap()
@@ -26,7 +29,10 @@ async fn comments(sys: &System, wstg_id: &str) -> Vec<Value> {
 
 async fn post_comment(sys: &System, wstg_id: &str, body: &Value) -> reqwest::Response {
     sys.http
-        .post(format!("{}/api/wstg/items/{wstg_id}/comments", sys.ingest_url))
+        .post(format!(
+            "{}/api/wstg/items/{wstg_id}/comments",
+            sys.ingest_url
+        ))
         .json(body)
         .send()
         .await
@@ -36,7 +42,10 @@ async fn post_comment(sys: &System, wstg_id: &str, body: &Value) -> reqwest::Res
 async fn notes(sys: &System, finding: i64) -> Vec<Value> {
     let body: Value = sys
         .http
-        .get(format!("{}/api/v2/findings/{finding}/notes/", sys.sim.base_url))
+        .get(format!(
+            "{}/api/v2/findings/{finding}/notes/",
+            sys.sim.base_url
+        ))
         .header("Authorization", format!("Token {DOJO_TOKEN}"))
         .send()
         .await
@@ -78,7 +87,12 @@ async fn comments_round_trip_both_ways_once_and_never_echo() {
     let id = "WSTG-INFO-01";
 
     // A comment before the item has a finding waits for it.
-    let r = post_comment(&sys, id, &json!({"author": "Alice", "body": " robots.txt read\r\n"})).await;
+    let r = post_comment(
+        &sys,
+        id,
+        &json!({"author": "Alice", "body": " robots.txt read\r\n"}),
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let stored: Value = r.json().await.unwrap();
     assert_eq!(stored["author"], "alice");
@@ -86,7 +100,8 @@ async fn comments_round_trip_both_ways_once_and_never_echo() {
     assert_eq!(stored["origin"], "tracker");
     assert_eq!(stored["synced"], false);
 
-    sys.post_ok(&json!({"wstg_id": id, "status": "in_progress"})).await;
+    sys.post_ok(&json!({"wstg_id": id, "status": "in_progress"}))
+        .await;
     let finding = eventually_async(WAIT, "the item linked", || async {
         sys.item(id).await["finding_id"].as_i64()
     })
@@ -106,7 +121,10 @@ async fn comments_round_trip_both_ways_once_and_never_echo() {
     // DefectDojo → tracker: a lead's note comes back with author and date.
     let r = sys
         .http
-        .post(format!("{}/api/v2/findings/{finding}/notes/", sys.sim.base_url))
+        .post(format!(
+            "{}/api/v2/findings/{finding}/notes/",
+            sys.sim.base_url
+        ))
         .header("Authorization", format!("Token {DOJO_TOKEN}"))
         .json(&json!({"entry": "Lead: confirmed, see ticket 12", "private": false}))
         .send()
@@ -135,11 +153,17 @@ async fn comments_round_trip_both_ways_once_and_never_echo() {
     sys.settle().await;
     poller_passes(&sys, 3).await;
     sys.settle().await;
-    assert_eq!(notes(&sys, finding).await.len(), 3, "one note per tracker comment, no echo");
+    assert_eq!(
+        notes(&sys, finding).await.len(),
+        3,
+        "one note per tracker comment, no echo"
+    );
     let c = comments(&sys, id).await;
     assert_eq!(c.len(), 3, "no note brought back twice: {c:?}");
     assert_eq!(
-        c.iter().map(|c| c["origin"].as_str().unwrap()).collect::<Vec<_>>(),
+        c.iter()
+            .map(|c| c["origin"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         ["tracker", "dojo", "tracker"]
     );
     sys.stop().await;
@@ -152,7 +176,10 @@ async fn a_bad_comment_is_refused_naming_the_field() {
         (json!({"author": "a b", "body": "x"}), "author"),
         (json!({"body": "x"}), "author"),
         (json!({"author": "alice", "body": "  "}), "body"),
-        (json!({"author": "alice", "body": "x".repeat(4_001)}), "body"),
+        (
+            json!({"author": "alice", "body": "x".repeat(4_001)}),
+            "body",
+        ),
         (json!({"author": "alice", "body": 7}), "body"),
     ] {
         let r = post_comment(&sys, "WSTG-INFO-01", &body).await;
@@ -164,7 +191,10 @@ async fn a_bad_comment_is_refused_naming_the_field() {
     assert!(r.status().is_client_error());
     // Without a token: refused.
     let r = reqwest::Client::new()
-        .post(format!("{}/api/wstg/items/WSTG-INFO-01/comments", sys.ingest_url))
+        .post(format!(
+            "{}/api/wstg/items/WSTG-INFO-01/comments",
+            sys.ingest_url
+        ))
         .json(&json!({"author": "a", "body": "x"}))
         .send()
         .await
@@ -205,7 +235,8 @@ async fn an_assignment_round_trips_both_ways_without_echo() {
     let (a, b) = ("WSTG-INFO-01", "WSTG-INFO-02");
     sys.post_ok(&json!({"wstg_id": a, "status": "in_progress", "assignee": "Alice"}))
         .await;
-    sys.post_ok(&json!({"wstg_id": b, "status": "blocked"})).await;
+    sys.post_ok(&json!({"wstg_id": b, "status": "blocked"}))
+        .await;
 
     // Tracker → DefectDojo: the finding carries the assignee tag.
     let finding = eventually_async(WAIT, "A synced with its assignee", || async {
@@ -216,10 +247,18 @@ async fn an_assignment_round_trips_both_ways_without_echo() {
     })
     .await;
     let tags = |f: Value| common::tags_of(&f);
-    let f = common::dojo_finding(&sys.http, &sys.sim.base_url, a).await.unwrap();
-    assert!(tags(f.clone()).contains(&"wstg-assignee:alice".to_owned()), "{f}");
+    let f = common::dojo_finding(&sys.http, &sys.sim.base_url, a)
+        .await
+        .unwrap();
+    assert!(
+        tags(f.clone()).contains(&"wstg-assignee:alice".to_owned()),
+        "{f}"
+    );
     assert_eq!(items_assigned(&sys, "alice").await, vec![a]);
-    assert_eq!(items_assigned(&sys, "-").await.len(), sys.items().await.len() - 1);
+    assert_eq!(
+        items_assigned(&sys, "-").await.len(),
+        sys.items().await.len() - 1
+    );
 
     // DefectDojo → tracker: a lead retags the finding to carol.
     let mut new_tags: Vec<String> = tags(f)

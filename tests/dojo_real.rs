@@ -15,9 +15,9 @@ mod backend;
 #[allow(dead_code)]
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
-mod common;
 #[path = "dojo_real/comments.rs"]
 mod comments;
+mod common;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
 #[path = "dojo_real/webhook.rs"]

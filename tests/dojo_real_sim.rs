@@ -8,9 +8,9 @@ mod backend;
 #[allow(dead_code)]
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
-mod common;
 #[path = "dojo_real/comments.rs"]
 mod comments;
+mod common;
 #[path = "dojo_real/scenarios.rs"]
 mod scenarios;
 

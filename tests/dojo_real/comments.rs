@@ -56,7 +56,10 @@ pub async fn comments_both_ways(dojo: &Backend) {
     let n = notes(dojo, fid).await;
     assert_eq!(n.len(), 1, "{n:?}");
     assert_eq!(n[0]["id"], note_id);
-    assert_eq!(n[0]["entry"], "nginx banner\nshows 1.18\n\n— collab-alice (WSTG tracker)");
+    assert_eq!(
+        n[0]["entry"],
+        "nginx banner\nshows 1.18\n\n— collab-alice (WSTG tracker)"
+    );
 
     let (s, v) = dojo
         .api(
@@ -66,7 +69,10 @@ pub async fn comments_both_ways(dojo: &Backend) {
         )
         .await;
     assert_eq!(s, 201, "{v}");
-    assert!(v.get("id").is_none(), "DefectDojo's POST answers without the note id");
+    assert!(
+        v.get("id").is_none(),
+        "DefectDojo's POST answers without the note id"
+    );
     let back = eventually_async(WAIT, "the lead's note in the tracker", || async {
         let c = comments(&b, id).await;
         (c.len() == 2).then(|| c[1].clone())
@@ -79,6 +85,14 @@ pub async fn comments_both_ways(dojo: &Backend) {
     b.settle().await;
     b.poller_passes(3).await;
     b.settle().await;
-    assert_eq!(notes(dojo, fid).await.len(), 2, "no note echoed to DefectDojo");
-    assert_eq!(comments(&b, id).await.len(), 2, "no note brought back twice");
+    assert_eq!(
+        notes(dojo, fid).await.len(),
+        2,
+        "no note echoed to DefectDojo"
+    );
+    assert_eq!(
+        comments(&b, id).await.len(),
+        2,
+        "no note brought back twice"
+    );
 }

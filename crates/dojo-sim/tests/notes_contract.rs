@@ -24,7 +24,10 @@ async fn a_note_is_trimmed_has_no_id_in_the_answer_and_bumps_updated_only() {
     let test = hierarchy(&sim.api, false).await;
     let f = sim
         .api
-        .post("/api/v2/findings/", &finding_body(test, "collab notes", &[]))
+        .post(
+            "/api/v2/findings/",
+            &finding_body(test, "collab notes", &[]),
+        )
         .await;
     assert_eq!(f.status, 201);
     let id = f.body["id"].as_u64().unwrap();
@@ -37,7 +40,10 @@ async fn a_note_is_trimmed_has_no_id_in_the_answer_and_bumps_updated_only() {
             &rec["request"]["body"],
         )
         .await;
-    assert_eq!(u64::from(res.status.as_u16()), rec["response"]["status"].as_u64().unwrap());
+    assert_eq!(
+        u64::from(res.status.as_u16()),
+        rec["response"]["status"].as_u64().unwrap()
+    );
     assert_eq!(res.body["entry"], rec["response"]["body"]["entry"]);
     assert!(res.body.get("id").is_none(), "{:?}", res.body);
     assert_eq!(

@@ -17,6 +17,7 @@ pub mod username;
 pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
+pub use comment::{CommentBody, CommentBodyError};
 pub use dojo_state::{DojoFlags, DojoItem};
 pub use event::{
     DojoObservation, Envelope, EnvelopeError, EventKind, TrackerChange, ENVELOPE_VERSION,
@@ -28,4 +29,3 @@ pub use status::Status;
 pub use sync::{interpret, plan, ConflictPolicy, ItemState, Plan, PlanInput, SideChange, Verdict};
 pub use username::{Username, UsernameError};
 pub use wstg_id::WstgId;
-pub use comment::{CommentBody, CommentBodyError};

@@ -413,7 +413,7 @@ mod tests {
                     let patch = plan_patch(
                         &current,
                         &DesiredItem {
-                assignee: None,
+                            assignee: None,
                             wstg_id: &id(),
                             status: s,
                             notes: &notes,
@@ -444,7 +444,7 @@ mod tests {
             let p = plan_patch(
                 &current,
                 &DesiredItem {
-                assignee: None,
+                    assignee: None,
                     wstg_id: &id(),
                     status: s,
                     notes: &notes,

@@ -75,7 +75,10 @@ mod tests {
 
     #[test]
     fn parses_django_usernames_lowercase_and_refuses_the_rest() {
-        assert_eq!(Username::parse(" Alice.B@x+1-_ ").unwrap().as_str(), "alice.b@x+1-_");
+        assert_eq!(
+            Username::parse(" Alice.B@x+1-_ ").unwrap().as_str(),
+            "alice.b@x+1-_"
+        );
         assert_eq!(Username::parse(""), Err(UsernameError::Empty));
         assert_eq!(Username::parse("a b"), Err(UsernameError::BadChar(' ')));
         assert_eq!(Username::parse("a:b"), Err(UsernameError::BadChar(':')));

@@ -47,7 +47,12 @@ pub async fn sync_project_comments(
             .iter()
             .map(|c| c.to_stored())
             .collect();
-        for step in plan_comments(&comments, &notes, Actor::Poller, MAX_COMMENTS_PER_ITEM as usize) {
+        for step in plan_comments(
+            &comments,
+            &notes,
+            Actor::Poller,
+            MAX_COMMENTS_PER_ITEM as usize,
+        ) {
             match step {
                 CommentStep::Link { comment, note_id } => {
                     store.link_comment(comment, note_id).await?;

@@ -140,7 +140,9 @@ impl Store {
         .bind(project.as_str())
         .fetch_all(&self.pool)
         .await
-        .map_err(StoreError::query(format!("items_with_unsent_comments({project})")))?;
+        .map_err(StoreError::query(format!(
+            "items_with_unsent_comments({project})"
+        )))?;
         let mut ids = found
             .iter()
             .map(|r| rows::wstg_id(get(r, "wstg_id")?))
@@ -209,7 +211,9 @@ impl Store {
         .bind(rows::millis(now))
         .execute(&self.pool)
         .await
-        .map_err(StoreError::query(format!("import_comment({project}/{wstg_id})")))?;
+        .map_err(StoreError::query(format!(
+            "import_comment({project}/{wstg_id})"
+        )))?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -245,7 +245,13 @@ impl Store {
         .bind(rows::uuid_text(pushed.pushed_event_id))
         .bind(rows::millis(pushed.at))
         .bind(rows::millis(Utc::now()))
-        .bind(pushed.synced.assignee.as_ref().map(|a| a.as_str().to_owned()))
+        .bind(
+            pushed
+                .synced
+                .assignee
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
+        )
         .execute(&self.pool)
         .await
         .map_err(StoreError::query(format!(

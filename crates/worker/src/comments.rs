@@ -81,7 +81,12 @@ async fn run(
             .collect();
         let notes = applier.dojo.finding_notes(finding).await?;
         done.requests += 1;
-        let steps = plan_comments(&comments, &notes, Actor::Worker, MAX_COMMENTS_PER_ITEM as usize);
+        let steps = plan_comments(
+            &comments,
+            &notes,
+            Actor::Worker,
+            MAX_COMMENTS_PER_ITEM as usize,
+        );
         let mut posted = false;
         for step in steps {
             match step {

@@ -164,11 +164,11 @@ pub fn plan_comments(
         if room == 0 {
             break;
         }
-        if n.private || claimed.contains(&n.id) || pending.iter().any(|e| same_entry(e, &n.entry))
-        {
+        if n.private || claimed.contains(&n.id) || pending.iter().any(|e| same_entry(e, &n.entry)) {
             continue;
         }
-        let (Ok(author), Some(body)) = (Username::parse(&n.author), CommentBody::from_note(&n.entry))
+        let (Ok(author), Some(body)) =
+            (Username::parse(&n.author), CommentBody::from_note(&n.entry))
         else {
             continue;
         };
@@ -340,7 +340,11 @@ mod tests {
             ),
         ];
         for (name, comments, notes, actor, want) in rows {
-            assert_eq!(kinds(&plan_comments(&comments, &notes, actor, 100)), want, "{name}");
+            assert_eq!(
+                kinds(&plan_comments(&comments, &notes, actor, 100)),
+                want,
+                "{name}"
+            );
         }
     }
 

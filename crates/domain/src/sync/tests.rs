@@ -762,19 +762,104 @@ fn assignee_after(p: &Plan) -> Option<Option<String>> {
 fn the_assignee_table() {
     use ConflictPolicy::*;
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(&str, Option<&str>, Option<&str>, Option<&str>, ConflictPolicy, Kind, Option<Option<&str>>)> = vec![
-        ("tracker assigns bob: the tag is replaced", who_s("bob"), who_s("alice"), None, DojoWins, Kind::Patch, Some(who_s("bob"))),
-        ("tracker unassigns: the tag is removed", None, who_s("alice"), None, DojoWins, Kind::Patch, Some(None)),
-        ("a lead retags carol in DefectDojo: pulled", who_s("alice"), who_s("carol"), None, DojoWins, Kind::Pull, Some(who_s("carol"))),
-        ("a lead removes the tag: unassigned", who_s("alice"), None, None, DojoWins, Kind::Pull, Some(None)),
-        ("both changed differently, dojo_wins", who_s("bob"), who_s("carol"), None, DojoWins, Kind::Pull, Some(who_s("carol"))),
-        ("both changed differently, tracker_wins", who_s("bob"), who_s("carol"), None, TrackerWins, Kind::Patch, Some(who_s("bob"))),
-        ("both moved to the same assignee: linked, no write", who_s("bob"), who_s("bob"), None, DojoWins, Kind::Link, Some(who_s("bob"))),
-        ("our late write of bob is not a lead's edit: dave written again", who_s("dave"), who_s("bob"), who_s("bob"), DojoWins, Kind::Patch, Some(who_s("dave"))),
-        ("a lead retags carol while our write of alice is in flight: the lead's edit", who_s("alice"), who_s("carol"), who_s("alice"), DojoWins, Kind::Pull, Some(who_s("carol"))),
+    let rows: Vec<(
+        &str,
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        ConflictPolicy,
+        Kind,
+        Option<Option<&str>>,
+    )> = vec![
+        (
+            "tracker assigns bob: the tag is replaced",
+            who_s("bob"),
+            who_s("alice"),
+            None,
+            DojoWins,
+            Kind::Patch,
+            Some(who_s("bob")),
+        ),
+        (
+            "tracker unassigns: the tag is removed",
+            None,
+            who_s("alice"),
+            None,
+            DojoWins,
+            Kind::Patch,
+            Some(None),
+        ),
+        (
+            "a lead retags carol in DefectDojo: pulled",
+            who_s("alice"),
+            who_s("carol"),
+            None,
+            DojoWins,
+            Kind::Pull,
+            Some(who_s("carol")),
+        ),
+        (
+            "a lead removes the tag: unassigned",
+            who_s("alice"),
+            None,
+            None,
+            DojoWins,
+            Kind::Pull,
+            Some(None),
+        ),
+        (
+            "both changed differently, dojo_wins",
+            who_s("bob"),
+            who_s("carol"),
+            None,
+            DojoWins,
+            Kind::Pull,
+            Some(who_s("carol")),
+        ),
+        (
+            "both changed differently, tracker_wins",
+            who_s("bob"),
+            who_s("carol"),
+            None,
+            TrackerWins,
+            Kind::Patch,
+            Some(who_s("bob")),
+        ),
+        (
+            "both moved to the same assignee: linked, no write",
+            who_s("bob"),
+            who_s("bob"),
+            None,
+            DojoWins,
+            Kind::Link,
+            Some(who_s("bob")),
+        ),
+        (
+            "our late write of bob is not a lead's edit: dave written again",
+            who_s("dave"),
+            who_s("bob"),
+            who_s("bob"),
+            DojoWins,
+            Kind::Patch,
+            Some(who_s("dave")),
+        ),
+        (
+            "a lead retags carol while our write of alice is in flight: the lead's edit",
+            who_s("alice"),
+            who_s("carol"),
+            who_s("alice"),
+            DojoWins,
+            Kind::Pull,
+            Some(who_s("carol")),
+        ),
     ];
     for (name, tracker, dojo, in_flight, policy, kind_want, after) in rows {
-        let mut i = input(TrackerCase::Unchanged, DojoCase::Unchanged, policy, Times::TrackerNewer);
+        let mut i = input(
+            TrackerCase::Unchanged,
+            DojoCase::Unchanged,
+            policy,
+            Times::TrackerNewer,
+        );
         let rec = i.record.as_mut().unwrap();
         rec.last_synced = Some(with_assignee(Some("alice")));
         rec.snapshot = Some(assigned_finding(Some("alice"), t0() - Duration::minutes(1)));
@@ -810,7 +895,12 @@ fn who_s(s: &str) -> Option<&str> {
 fn our_own_assignee_write_read_back_is_no_change() {
     // After the push of bob: synced bob, snapshot = DefectDojo's answer.
     let answer = assigned_finding(Some("bob"), t0());
-    let mut i = input(TrackerCase::Unchanged, DojoCase::Unchanged, ConflictPolicy::DojoWins, Times::TrackerNewer);
+    let mut i = input(
+        TrackerCase::Unchanged,
+        DojoCase::Unchanged,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
     let rec = i.record.as_mut().unwrap();
     rec.last_synced = Some(with_assignee(Some("bob")));
     rec.tracker = Some(with_assignee(Some("bob")));
@@ -822,7 +912,12 @@ fn our_own_assignee_write_read_back_is_no_change() {
 
 #[test]
 fn a_created_finding_carries_the_assignee_tag() {
-    let mut i = input(TrackerCase::Changed, DojoCase::Absent, ConflictPolicy::DojoWins, Times::TrackerNewer);
+    let mut i = input(
+        TrackerCase::Changed,
+        DojoCase::Absent,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
     let rec = i.record.as_mut().unwrap();
     rec.snapshot = None;
     rec.tracker = Some(ItemState {
@@ -830,7 +925,9 @@ fn a_created_finding_carries_the_assignee_tag() {
         ..tester()
     });
     match plan(&i) {
-        Plan::Create { tags, .. } => assert!(tags.contains(&"wstg-assignee:bob".to_owned()), "{tags:?}"),
+        Plan::Create { tags, .. } => {
+            assert!(tags.contains(&"wstg-assignee:bob".to_owned()), "{tags:?}")
+        }
         other => panic!("{other:?}"),
     }
 }

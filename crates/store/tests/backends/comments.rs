@@ -36,7 +36,11 @@ async fn comments_are_bounded_linked_once_and_imported_once(db: &FreshDb) {
     let got = store.comments(&p, &id).await.unwrap();
     assert_eq!(got[0].dojo_note_id, Some(41));
     assert!(got[0].post_started && got[0].synced);
-    assert!(store.items_with_unsent_comments(&p).await.unwrap().is_empty());
+    assert!(store
+        .items_with_unsent_comments(&p)
+        .await
+        .unwrap()
+        .is_empty());
 
     // A note comes back once, whoever reads it.
     let when = at(1_000);
@@ -50,7 +54,11 @@ async fn comments_are_bounded_linked_once_and_imported_once(db: &FreshDb) {
         .unwrap());
     let got = store.comments(&p, &id).await.unwrap();
     assert_eq!(got.len(), 2);
-    assert_eq!(got[0].body.as_str(), "seen", "oldest first: the note's date");
+    assert_eq!(
+        got[0].body.as_str(),
+        "seen",
+        "oldest first: the note's date"
+    );
     assert_eq!(got[0].created_at, when);
     assert_eq!(got[0].origin, "dojo");
 
@@ -82,18 +90,28 @@ async fn an_assignee_is_kept_set_cleared_pushed_and_pulled(db: &FreshDb) {
     let [e1, e2, e3] = event_ids();
     let assigned = |who: Option<&str>| who.map(|w| user(w));
     let tracker_assignee = |r: Option<wstg_store::ItemRecord>| {
-        r.unwrap().tracker.unwrap().assignee.map(|a| a.as_str().to_owned())
+        r.unwrap()
+            .tracker
+            .unwrap()
+            .assignee
+            .map(|a| a.as_str().to_owned())
     };
 
     let mut c = change(&id, Status::InProgress, None, at(1_000));
     c.assignee = Some(assigned(Some("Bob")));
     store.record_tracker_change(&p, &c, e1).await.unwrap();
-    assert_eq!(tracker_assignee(store.item(&p, &id).await.unwrap()).as_deref(), Some("bob"));
+    assert_eq!(
+        tracker_assignee(store.item(&p, &id).await.unwrap()).as_deref(),
+        Some("bob")
+    );
 
     // Absent keeps it; null clears it.
     let c = change(&id, Status::Blocked, None, at(2_000));
     store.record_tracker_change(&p, &c, e2).await.unwrap();
-    assert_eq!(tracker_assignee(store.item(&p, &id).await.unwrap()).as_deref(), Some("bob"));
+    assert_eq!(
+        tracker_assignee(store.item(&p, &id).await.unwrap()).as_deref(),
+        Some("bob")
+    );
     let mut c = change(&id, Status::Blocked, None, at(3_000));
     c.assignee = Some(None);
     store.record_tracker_change(&p, &c, e3).await.unwrap();
@@ -136,7 +154,6 @@ async fn an_assignee_is_kept_set_cleared_pushed_and_pulled(db: &FreshDb) {
     let r = store.item(&p, &id).await.unwrap().unwrap();
     assert_eq!(r.tracker.unwrap().assignee, assigned(Some("dave")));
     assert_eq!(r.last_synced.unwrap().assignee, assigned(Some("dave")));
-
 }
 
 on_both_backends!(an_assignee_is_kept_set_cleared_pushed_and_pulled);
