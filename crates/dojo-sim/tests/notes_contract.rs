@@ -4,6 +4,8 @@
 //! the 201 has no note id, the list has it, and the note bumps the
 //! finding's `updated` and `last_reviewed` but not `last_status_update`.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use serde_json::Value;

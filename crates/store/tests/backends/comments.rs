@@ -88,7 +88,7 @@ async fn an_assignee_is_kept_set_cleared_pushed_and_pulled(db: &FreshDb) {
     let store = store(db).await;
     let (p, id) = (project("alpha"), wstg("WSTG-INFO-02"));
     let [e1, e2, e3] = event_ids();
-    let assigned = |who: Option<&str>| who.map(|w| user(w));
+    let assigned = |who: Option<&str>| who.map(user);
     let tracker_assignee = |r: Option<wstg_store::ItemRecord>| {
         r.unwrap()
             .tracker
