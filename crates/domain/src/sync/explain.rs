@@ -56,7 +56,8 @@ pub fn explained_by_our_writes(
     if writes.is_empty() {
         return false;
     }
-    let now = state_of(dojo);
+    let mut now = state_of(dojo);
+    now.assignee = super::assignee_against(dojo, base);
     if base == Some(&now) {
         return false;
     }

@@ -376,8 +376,10 @@ fn link_if_new(record: &RecordSide, d: DojoItem, as_: RecordedAs) -> Plan {
     if record.snapshot.as_ref() == Some(&d) && record.in_sync {
         return Plan::NoOp;
     }
+    let mut state = state_of(&d);
+    state.assignee = super::assignee_against(&d, record.tracker.as_ref());
     Plan::Link {
-        state: state_of(&d),
+        state,
         dojo: d,
         recorded_as: as_,
         audit: None,
@@ -464,7 +466,8 @@ fn pull(
     conflict: Option<ConflictPolicy>,
     detail: &str,
 ) -> Plan {
-    let state = state_of(&d);
+    let mut state = state_of(&d);
+    state.assignee = super::assignee_against(&d, record.tracker.as_ref());
     // After a pull the status tag says what the flags say (one write; the
     // recorded answer compares equal next time, so it never loops).
     let align =

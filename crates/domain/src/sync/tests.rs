@@ -931,3 +931,33 @@ fn a_created_finding_carries_the_assignee_tag() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_finding_whose_tags_are_not_written_keeps_the_tracker_assignee() {
+    // The original design's upper-case tags: no tag write, so no assignee
+    // tag; a lead's status change there must not unassign the item.
+    let mut f = finding(Status::Done, "a", Some(t0()));
+    f.tags = vec!["WSTG".into(), "WSTG-INFO-01".into()];
+    let mut i = input(TrackerCase::Unchanged, DojoCase::Unchanged, ConflictPolicy::DojoWins, Times::TrackerNewer);
+    let rec = i.record.as_mut().unwrap();
+    rec.last_synced = Some(with_assignee(Some("alice")));
+    rec.tracker = Some(with_assignee(Some("alice")));
+    i.dojo = DojoRead::Present(f.clone());
+    match plan(&i) {
+        Plan::Pull { state, .. } => {
+            assert_eq!(state.status, Status::Done);
+            assert_eq!(state.assignee, who("alice"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // And an assignee change in the tracker is no write there.
+    let mut f2 = f;
+    f2.flags = flags_for(Status::InProgress);
+    let rec = i.record.as_mut().unwrap();
+    rec.tracker = Some(with_assignee(Some("bob")));
+    rec.tracker_pushed = false;
+    rec.in_sync = false;
+    rec.snapshot = Some(f2.clone());
+    i.dojo = DojoRead::Present(f2);
+    assert!(matches!(plan(&i), Plan::Link { .. }), "{:?}", plan(&i));
+}
