@@ -56,5 +56,6 @@ on_real_dojo!(
     scenarios::deletion,
     scenarios::original_design_leftovers,
     comments::comments_both_ways,
+    comments::assignment_both_ways,
     webhook::setup_webhook_survives_an_ingest_restart,
 );

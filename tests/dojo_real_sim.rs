@@ -48,3 +48,12 @@ async fn comments_both_ways() {
     comments::comments_both_ways(&dojo).await;
     dojo.stop().await;
 }
+
+/// tests/dojo_real/comments.rs's assignment scenario against the emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assignment_both_ways() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dojo = Backend::sim().await;
+    comments::assignment_both_ways(&dojo).await;
+    dojo.stop().await;
+}

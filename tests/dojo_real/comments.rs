@@ -96,3 +96,56 @@ pub async fn comments_both_ways(dojo: &Backend) {
         "no note brought back twice"
     );
 }
+
+/// Issue 12 item 3 against a real DefectDojo: an assignee set in the
+/// tracker is the finding's `wstg-assignee:` tag, a lead's retag comes back,
+/// and nothing is echoed.
+pub async fn assignment_both_ways(dojo: &Backend) {
+    let b = Bridge::start(dojo, &fresh_project("assign"), &[]).await;
+    let id = "WSTG-CONF-02";
+    let r = b
+        .http
+        .post(format!("{}/api/wstg/sync", b.url))
+        .json(&json!({"wstg_id": id, "status": "in_progress", "assignee": "Collab-Alice", "project": b.project}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let (_, fid) = b.linked(id, Status::InProgress).await;
+    let tags = |f: &Value| -> Vec<String> {
+        f["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let f = eventually_async(WAIT, "the assignee tag in DefectDojo", || async {
+        let f = dojo.finding(fid).await?;
+        tags(&f)
+            .contains(&"wstg-assignee:collab-alice".to_owned())
+            .then_some(f)
+    })
+    .await;
+    let mut retag: Vec<String> = tags(&f)
+        .into_iter()
+        .filter(|t| !t.starts_with("wstg-assignee:"))
+        .collect();
+    retag.push("wstg-assignee:collab-carol".into());
+    dojo.patch(fid, json!({"tags": retag})).await;
+    eventually_async(WAIT, "the lead's assignee in the tracker", || async {
+        (b.item(id).await["assignee"] == "collab-carol").then_some(())
+    })
+    .await;
+    b.settle().await;
+    b.poller_passes(3).await;
+    b.settle().await;
+    let f = dojo.finding(fid).await.unwrap();
+    let assignees: Vec<String> = tags(&f)
+        .into_iter()
+        .filter(|t| t.starts_with("wstg-assignee:"))
+        .collect();
+    assert_eq!(assignees, vec!["wstg-assignee:collab-carol".to_owned()]);
+    assert_eq!(b.item(id).await["assignee"], "collab-carol");
+    assert_eq!(b.item(id).await["status"], "in_progress");
+}

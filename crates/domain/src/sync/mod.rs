@@ -149,10 +149,7 @@ pub fn state_against(d: &crate::DojoItem, known: Option<&ItemState>) -> ItemStat
 /// The finding's assignee, read against what the bridge knows: a finding
 /// whose tags the bridge must not write (`mapping::holds_foreign_case_tags`)
 /// cannot carry the assignee tag, so while it has none it keeps `known`'s.
-pub fn assignee_against(
-    d: &crate::DojoItem,
-    known: Option<&ItemState>,
-) -> Option<crate::Username> {
+pub fn assignee_against(d: &crate::DojoItem, known: Option<&ItemState>) -> Option<crate::Username> {
     let tagged = crate::mapping::assignee_from_tags(&d.tags);
     if tagged.is_none() && crate::mapping::holds_foreign_case_tags(&d.tags) {
         return known.and_then(|k| k.assignee.clone());

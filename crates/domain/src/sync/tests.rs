@@ -938,7 +938,12 @@ fn a_finding_whose_tags_are_not_written_keeps_the_tracker_assignee() {
     // tag; a lead's status change there must not unassign the item.
     let mut f = finding(Status::Done, "a", Some(t0()));
     f.tags = vec!["WSTG".into(), "WSTG-INFO-01".into()];
-    let mut i = input(TrackerCase::Unchanged, DojoCase::Unchanged, ConflictPolicy::DojoWins, Times::TrackerNewer);
+    let mut i = input(
+        TrackerCase::Unchanged,
+        DojoCase::Unchanged,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
     let rec = i.record.as_mut().unwrap();
     rec.last_synced = Some(with_assignee(Some("alice")));
     rec.tracker = Some(with_assignee(Some("alice")));
