@@ -158,6 +158,20 @@ async fn comments_round_trip_both_ways_once_and_never_echo() {
         3,
         "one note per tracker comment, no echo"
     );
+    // What reading notes costs when nothing changed: nothing. Three idle
+    // passes make only the passes' own list requests (one per pass).
+    let (before, _) = sys.sim_counts().await;
+    poller_passes(&sys, 3).await;
+    let (after, _) = sys.sim_counts().await;
+    eprintln!(
+        "idle: {} DefectDojo requests in 3 poll passes",
+        after - before
+    );
+    assert!(
+        after - before <= 4,
+        "{} requests in 3 idle passes",
+        after - before
+    );
     let c = comments(&sys, id).await;
     assert_eq!(c.len(), 3, "no note brought back twice: {c:?}");
     assert_eq!(
