@@ -17,6 +17,11 @@ use wstg_domain::{Envelope, EventKind, ProjectName, WstgId};
 use wstg_queue::Queue;
 use wstg_store::Store;
 
+/// How long a tried but unconfirmed post waits before it is handed to the
+/// workers again (a note DefectDojo keeps refusing is not retried, nor
+/// dead-lettered, on every pass).
+const RETRY_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
 /// What the step did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CommentsRead {
@@ -76,8 +81,13 @@ pub async fn sync_project_comments(
         }
     }
     // Comments written before their item had a finding, or whose post
-    // failed: one event per such linked item and pass (no DefectDojo call).
-    for wstg_id in store.items_with_unsent_comments(project).await? {
+    // failed: one event per such linked item (no DefectDojo call), at most
+    // every RETRY_AFTER for a post already tried.
+    let retry_before = Utc::now() - RETRY_AFTER;
+    for wstg_id in store
+        .items_with_unsent_comments(project, retry_before)
+        .await?
+    {
         let linked = store
             .item(project, &wstg_id)
             .await?

@@ -128,16 +128,21 @@ impl Store {
     }
 
     /// The items holding tracker comments not yet found among DefectDojo's
-    /// notes (the worker's backlog).
+    /// notes (the worker's backlog): never tried, or last tried before
+    /// `retry_before` (so a post DefectDojo keeps refusing is tried again
+    /// now and then, not on every poll pass).
     pub async fn items_with_unsent_comments(
         &self,
         project: &ProjectName,
+        retry_before: DateTime<Utc>,
     ) -> Result<Vec<WstgId>, StoreError> {
         let found = sqlx::query(
             "SELECT DISTINCT wstg_id FROM comments \
-             WHERE project = $1 AND origin = 'tracker' AND dojo_note_id IS NULL",
+             WHERE project = $1 AND origin = 'tracker' AND dojo_note_id IS NULL \
+               AND (post_started_at IS NULL OR post_started_at < $2)",
         )
         .bind(project.as_str())
+        .bind(rows::millis(retry_before))
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::query(format!(
@@ -155,7 +160,7 @@ impl Store {
     pub async fn mark_comment_posting(&self, id: Uuid) -> Result<(), StoreError> {
         let now = rows::millis(Utc::now());
         sqlx::query(
-            "UPDATE comments SET post_started_at = COALESCE(post_started_at, $2), updated_at = $2 \
+            "UPDATE comments SET post_started_at = $2, updated_at = $2 \
              WHERE id = $1",
         )
         .bind(rows::uuid_text(id))

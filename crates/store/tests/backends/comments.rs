@@ -25,19 +25,32 @@ async fn comments_are_bounded_linked_once_and_imported_once(db: &FreshDb) {
     assert_eq!(first.origin, "tracker");
     assert!(!first.synced && !first.post_started);
     assert_eq!(
-        store.items_with_unsent_comments(&p).await.unwrap(),
+        store.items_with_unsent_comments(&p, at(0)).await.unwrap(),
         vec![id.clone()]
     );
 
     // The write-ahead mark, then the note id; a second link keeps the first.
     store.mark_comment_posting(first.id).await.unwrap();
+    // Tried just now: not handed out again before the retry time.
+    assert!(store
+        .items_with_unsent_comments(&p, at(0))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .items_with_unsent_comments(&p, chrono::Utc::now() + chrono::Duration::hours(1))
+            .await
+            .unwrap(),
+        vec![id.clone()]
+    );
     store.link_comment(first.id, 41).await.unwrap();
     store.link_comment(first.id, 99).await.unwrap();
     let got = store.comments(&p, &id).await.unwrap();
     assert_eq!(got[0].dojo_note_id, Some(41));
     assert!(got[0].post_started && got[0].synced);
     assert!(store
-        .items_with_unsent_comments(&p)
+        .items_with_unsent_comments(&p, chrono::Utc::now() + chrono::Duration::hours(1))
         .await
         .unwrap()
         .is_empty());
