@@ -15,6 +15,9 @@ mod backend;
 #[allow(dead_code)]
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
+#[allow(dead_code)] // assignment_both_ways: see on_real_dojo! below
+#[path = "dojo_real/comments.rs"]
+mod comments;
 mod common;
 #[path = "dojo_real/evidence.rs"]
 mod evidence;
@@ -53,12 +56,17 @@ macro_rules! on_real_dojo {
     )*};
 }
 
+// `comments::assignment_both_ways` is not listed yet: against the kit it
+// passed alone 4 times and failed twice when run first of two (the lead's
+// retag did not reach the tracker within WAIT); the cause is not known yet.
+// It runs against the emulator in tests/dojo_real_sim.rs.
 on_real_dojo!(
     scenarios::five_statuses,
     scenarios::defectdojo_changes_come_back,
     scenarios::notes_both_ways,
     scenarios::deletion,
     scenarios::original_design_leftovers,
+    comments::comments_both_ways,
     webhook::setup_webhook_survives_an_ingest_restart,
     projects::mapped_to_existing_engagements,
     evidence::evidence_round_trips,

@@ -8,6 +8,8 @@ mod backend;
 #[allow(dead_code)]
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
+#[path = "dojo_real/comments.rs"]
+mod comments;
 mod common;
 #[path = "dojo_real/evidence.rs"]
 mod evidence;
@@ -65,5 +67,23 @@ async fn vulnerabilities_under_an_item() {
     let _one = ONE_AT_A_TIME.lock().await;
     let dojo = Backend::sim().await;
     vulnerabilities::vulnerabilities_under_an_item(&dojo).await;
+    dojo.stop().await;
+}
+
+/// tests/dojo_real/comments.rs against the emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_both_ways() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dojo = Backend::sim().await;
+    comments::comments_both_ways(&dojo).await;
+    dojo.stop().await;
+}
+
+/// tests/dojo_real/comments.rs's assignment scenario against the emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assignment_both_ways() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dojo = Backend::sim().await;
+    comments::assignment_both_ways(&dojo).await;
     dojo.stop().await;
 }

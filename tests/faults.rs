@@ -410,6 +410,7 @@ fn tracker_envelope(
             notes: Some(Notes::parse(notes).unwrap()),
             occurred_at: at,
             user: Some("fault-suite".into()),
+            assignee: None,
         }),
         chrono::Utc::now(),
     )

@@ -35,6 +35,7 @@ fn change(wstg_id: &str, status: Status) -> Envelope {
             notes: None,
             occurred_at: Utc::now(),
             user: Some("lifecycle".into()),
+            assignee: None,
         }),
         Utc::now(),
     )

@@ -1,4 +1,4 @@
-//! A finding's files (DefectDojo 3.2.0, docs/defectdojo.md §13):
+//! A finding's files (DefectDojo 3.2.0, docs/defectdojo.md §16):
 //! `GET|POST /findings/{id}/files/` and
 //! `GET /findings/{id}/files/download/{file_id}/`.
 //!

@@ -22,6 +22,7 @@ mod feed;
 mod files;
 pub mod metrics;
 mod model;
+mod notes;
 pub mod scrub;
 mod vulnerabilities;
 mod webhooks;

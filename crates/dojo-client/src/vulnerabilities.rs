@@ -1,6 +1,6 @@
 //! Vulnerability findings: one DefectDojo finding per vulnerability recorded
 //! under a checklist item (docs/sync-rules.md, "Vulnerabilities under an
-//! item"; docs/defectdojo.md §12 for what the real server does with them).
+//! item"; docs/defectdojo.md §15 for what the real server does with them).
 
 use reqwest::Method;
 use serde_json::{json, Map, Value};
@@ -15,7 +15,7 @@ use crate::error::{DojoError, RequestContext};
 use crate::model::{Finding, FindingPage};
 
 /// The `tag` filter of the vulnerability poll: DefectDojo's `tag` is
-/// `icontains` over tag names (docs/defectdojo.md §2, §12), so this finds
+/// `icontains` over tag names (docs/defectdojo.md §2, §15), so this finds
 /// every finding with a WSTG id tag or the marker tag.
 pub const VULN_POLL_TAG: &str = "wstg-";
 

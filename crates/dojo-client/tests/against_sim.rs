@@ -245,6 +245,7 @@ async fn every_status_change_is_accepted_as_sent() {
             let patch = plan_patch(
                 &current,
                 &DesiredItem {
+                    assignee: None,
                     wstg_id: &wstg_id,
                     status: to,
                     notes: &notes,

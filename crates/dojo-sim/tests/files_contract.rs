@@ -1,6 +1,6 @@
 //! Contract test of a finding's files (issue 12, evidence): replays every step recorded
 //! against the real DefectDojo 3.2.0 by tests/fixtures/record_files.py
-//! (tests/fixtures/recorded/files, docs/defectdojo.md §13) against a fresh simulator over
+//! (tests/fixtures/recorded/files, docs/defectdojo.md §16) against a fresh simulator over
 //! real HTTP, and compares status, JSON bodies, downloaded bytes and download headers.
 //!
 //! Adjusted on replay, explicitly: the finding and file ids (placeholders `{FINDING}`,

@@ -1,5 +1,5 @@
 //! Contract test of what the bridge's vulnerability findings rely on
-//! (docs/defectdojo.md §12), replayed from the exchanges recorded on the
+//! (docs/defectdojo.md §15), replayed from the exchanges recorded on the
 //! real DefectDojo 3.2.0 kit (fixtures/recorded/vulnerabilities/): every
 //! synced field stored as sent (the title title-cased), `cwe`
 //! refused by name when it is not a number, `unique_id_from_tool`

@@ -98,6 +98,9 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         observed: Option<VulnObservation>,
     },
+    /// The item's discussion has tracker comments to post as DefectDojo
+    /// notes (issue 12 item 4; `wstg_domain::sync::comments`).
+    SyncComments { wstg_id: WstgId },
 }
 
 /// A vulnerability finding as the poller saw it.
@@ -155,6 +158,23 @@ pub struct TrackerChange {
     pub occurred_at: DateTime<Utc>,
     #[serde(default)]
     pub user: Option<String>,
+    /// Issue 12 item 3: absent keeps the assignee, `null` clears it, a
+    /// username sets it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub assignee: Option<Option<crate::Username>>,
+}
+
+/// A field that is present (even as `null`) is `Some`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 impl Envelope {
@@ -207,6 +227,7 @@ impl Envelope {
             EventKind::PushItem { wstg_id } => Some(wstg_id),
             EventKind::Evidence { wstg_id, .. } => Some(wstg_id),
             EventKind::Vulnerability { wstg_id, .. } => Some(wstg_id),
+            EventKind::SyncComments { wstg_id } => Some(wstg_id),
         }
     }
 }
@@ -229,6 +250,7 @@ mod tests {
                 notes: Some(Notes::parse("waiting for creds").unwrap()),
                 occurred_at: Utc::now(),
                 user: Some("alice".into()),
+                assignee: Some(Some(crate::Username::parse("bob").unwrap())),
             }),
             Utc::now(),
         );

@@ -2,7 +2,7 @@
 //! which kinds are accepted, and how it is named in DefectDojo.
 //!
 //! The accepted kinds are those DefectDojo 3.2.0 accepts (its extension
-//! allow-list, `FILE_UPLOAD_TYPES`, docs/defectdojo.md §13) that a browser
+//! allow-list, `FILE_UPLOAD_TYPES`, docs/defectdojo.md §16) that a browser
 //! can neither run nor render as a page: images, PDF, ZIP and plain text
 //! formats. HTML and JavaScript, which DefectDojo also accepts, are refused:
 //! served back from the tracker's origin they would be a stored XSS waiting

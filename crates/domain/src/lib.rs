@@ -3,6 +3,7 @@
 //! decision. No I/O lives here: every other crate is an adapter around it.
 
 pub mod catalogue;
+pub mod comment;
 pub mod dojo_state;
 pub mod dojo_target;
 pub mod event;
@@ -15,10 +16,12 @@ pub mod redact;
 pub mod status;
 pub mod sync;
 pub mod text;
+pub mod username;
 pub mod vulnerability;
 pub mod wstg_id;
 
 pub use catalogue::{Catalogue, CatalogueEntry, CatalogueVersion};
+pub use comment::{CommentBody, CommentBodyError};
 pub use dojo_state::{DojoFlags, DojoItem};
 pub use dojo_target::{
     DojoRef, DojoTarget, NameTemplate, ResolvedTarget, TargetFields, TargetTemplates,
@@ -33,4 +36,5 @@ pub use project::ProjectName;
 pub use redact::redact_url;
 pub use status::Status;
 pub use sync::{interpret, plan, ConflictPolicy, ItemState, Plan, PlanInput, SideChange, Verdict};
+pub use username::{Username, UsernameError};
 pub use wstg_id::WstgId;

@@ -26,6 +26,7 @@
 use crate::dojo_state::{DojoFlags, DojoItem};
 use crate::notes::Notes;
 use crate::status::Status;
+use crate::username::Username;
 use crate::wstg_id::WstgId;
 
 /// The prefix of the status tag.
@@ -33,6 +34,35 @@ pub const STATUS_TAG_PREFIX: &str = "wstg-status:";
 
 /// The tag every bridge finding carries.
 pub const BRIDGE_TAG: &str = "wstg";
+
+/// The prefix of the assignee tag (issue 12 item 3).
+pub const ASSIGNEE_TAG_PREFIX: &str = "wstg-assignee:";
+
+/// `wstg-assignee:alice`.
+pub fn assignee_tag(who: &Username) -> String {
+    format!("{ASSIGNEE_TAG_PREFIX}{who}")
+}
+
+/// The assignee the finding's tags name: the first `wstg-assignee:` tag (in
+/// any case) whose rest is a username; none, or none that parses, is no
+/// assignee.
+pub fn assignee_from_tags(tags: &[String]) -> Option<Username> {
+    tags.iter().find_map(|t| {
+        let lower = t.to_ascii_lowercase();
+        Username::parse(lower.strip_prefix(ASSIGNEE_TAG_PREFIX)?).ok()
+    })
+}
+
+/// `tags` with every assignee tag replaced by `who`'s (or removed).
+pub fn with_assignee(tags: &[String], who: Option<&Username>) -> Vec<String> {
+    let mut out: Vec<String> = tags
+        .iter()
+        .filter(|t| !t.to_ascii_lowercase().starts_with(ASSIGNEE_TAG_PREFIX))
+        .cloned()
+        .collect();
+    out.extend(who.map(assignee_tag));
+    out
+}
 
 /// `wstg-status:in_progress`.
 pub fn status_tag(status: Status) -> String {
@@ -98,6 +128,8 @@ pub struct DesiredItem<'a> {
     pub wstg_id: &'a WstgId,
     pub status: Status,
     pub notes: &'a Notes,
+    /// The finding carries this assignee's tag, and no other.
+    pub assignee: Option<&'a Username>,
 }
 
 /// A PATCH body: only the fields that differ. Empty means DefectDojo already
@@ -215,6 +247,20 @@ pub fn plan_patch_avoiding(
         patch.duplicate = diff(want.duplicate, have.duplicate);
     }
     patch.tags = tag_write(current, desired.wstg_id, desired.status, avoid_tags);
+    // The assignee tag rides on the same whole-list write; never on a
+    // finding whose tags must not be written, never as a refused tag.
+    let refused = desired.assignee.is_some_and(|a| {
+        avoid_tags
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&assignee_tag(a)))
+    });
+    if assignee_from_tags(&current.tags).as_ref() != desired.assignee
+        && !holds_foreign_case_tags(&current.tags)
+        && !refused
+    {
+        let base = patch.tags.clone().unwrap_or_else(|| current.tags.clone());
+        patch.tags = Some(with_assignee(&base, desired.assignee));
+    }
     if Notes::parse(current.notes.clone()).ok().as_ref() != Some(desired.notes) {
         patch.notes = Some(desired.notes.as_str().to_owned());
     }
@@ -367,6 +413,7 @@ mod tests {
                     let patch = plan_patch(
                         &current,
                         &DesiredItem {
+                            assignee: None,
                             wstg_id: &id(),
                             status: s,
                             notes: &notes,
@@ -397,6 +444,7 @@ mod tests {
             let p = plan_patch(
                 &current,
                 &DesiredItem {
+                    assignee: None,
                     wstg_id: &id(),
                     status: s,
                     notes: &notes,
@@ -412,6 +460,7 @@ mod tests {
         let p = plan_patch(
             &item(Status::NotStarted),
             &DesiredItem {
+                assignee: None,
                 wstg_id: &id(),
                 status: Status::Blocked,
                 notes: &notes,

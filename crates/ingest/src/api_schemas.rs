@@ -71,6 +71,10 @@ pub struct TrackerChangeBody {
     pub user: Option<String>,
     /// The project; absent means the default project.
     pub project: Option<String>,
+    /// Who the item is assigned to (a username: letters, digits, `@ . + - _`,
+    /// at most 150 characters, stored lowercase); `null` or `""` clears it,
+    /// absent keeps it.
+    pub assignee: Option<String>,
 }
 
 /// The answer to an accepted change: 202 `queued`, 200 `duplicate` (the

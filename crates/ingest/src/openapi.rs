@@ -46,6 +46,8 @@ pub const PATH: &str = "/api/openapi.json";
         routes::evidence::post_evidence,
         routes::evidence::get_item_evidence,
         routes::evidence::get_evidence,
+        routes::comments::get_comments,
+        routes::comments::post_comment,
         routes::stream::get_stream,
         routes::import_export::post_import,
         routes::import_export::get_export,

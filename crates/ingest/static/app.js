@@ -17,7 +17,7 @@
   var STATUSES = ['not_started', 'in_progress', 'blocked', 'done', 'not_applicable'];
   var CACHE = 'wstg-bridge:cache:';
 
-  var state = {
+  var state = WB.pageState = {
     project: null,
     catalogue: null,
     server: new Map(), // wstg_id -> item as the bridge last told us
@@ -131,6 +131,7 @@
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); onNotesChange(view); }
     });
     state.views.set(id, view);
+    hooks('build', view);
     return root;
   }
 
@@ -200,7 +201,16 @@
     v.search = (id + ' ' + v.item.title + ' ' + (v.item.objectives || []).join(' ') + ' ' + d.notes).toLowerCase();
     if (window.WBProvenance) WBProvenance.render(v, d);
     if (window.WBVulns) window.WBVulns.render(v, s, state.project); // vulnerabilities.js
+    hooks('render', v, d);
   }
+
+  // Extensions of an item (assignment.js, comments.js): build(view),
+  // render(view, shown), keeps(view, shown) for the filters.
+  function hooks(name, v, d) {
+    return (WB.itemHooks || []).every(function (h) { return !h[name] || h[name](v, d) !== false; });
+  }
+
+  WB.page = { shown: shown, localFor: localFor, renderItem: renderItem, applyFilters: applyFilters };
 
   function renderAll() {
     state.views.forEach(function (_, id) { renderItem(id); });
@@ -254,7 +264,8 @@
         var ok = (!category || category === catId) &&
           (!status || (d.status || 'unset') === status) &&
           (!sync || (sync === 'waiting' ? ['pending', 'queued', 'sending'].indexOf(d.sync) >= 0 : d.sync === sync)) &&
-          (!text || text.split(/\s+/).every(function (w) { return v.search.indexOf(w) >= 0; }));
+          (!text || text.split(/\s+/).every(function (w) { return v.search.indexOf(w) >= 0; })) &&
+          hooks('keeps', v, d);
         v.root.hidden = !ok;
         if (ok) { any = true; visible += 1; }
       });
@@ -505,7 +516,8 @@
     // The live feed may already have reported this change (and its push).
     var known = prev.status === b.status && (prev.notes || '') === (notes || '') && prev.sync_state;
     state.server.set(b.wstg_id, Object.assign({}, prev, {
-      status: b.status, notes: notes, sync_state: known ? prev.sync_state : 'pending'
+      status: b.status, notes: notes, sync_state: known ? prev.sync_state : 'pending',
+      assignee: b.assignee !== undefined ? b.assignee : prev.assignee
     }));
     renderItem(b.wstg_id);
   });

@@ -200,6 +200,7 @@
     renderCategories(d.statistics.by_category || {});
     var labels = Object.assign({ unknown: 'Not set' }, WB.STATUS_LABELS);
     renderCounts('by-status', d.statistics.by_status, labels);
+    renderCounts('by-assignee', d.statistics.by_assignee, { '-': 'Unassigned' });
     renderCounts('by-direction', d.statistics.by_direction, { 'tracker->dd': 'tracker → DefectDojo', 'dd->tracker': 'DefectDojo → tracker', unknown: 'never synced' });
     renderAttention(d.statistics.attention);
     renderRecent(d.statistics.recent_syncs);

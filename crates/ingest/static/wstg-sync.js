@@ -239,6 +239,8 @@
     if (project) body.project = project;
     var user = c.user || this.user;
     if (user) body.user = user;
+    // The item's assignee (absent: kept; null: cleared).
+    if (c.assignee !== undefined) body.assignee = c.assignee;
     var entry = { key: uuid(), body: body, queuedAt: new Date().toISOString(), attempts: 0 };
     var q = this.queue();
     q.push(entry);

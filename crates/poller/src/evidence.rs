@@ -1,7 +1,7 @@
 //! Files added in DefectDojo appear in the tracker (issue 12 item 2).
 //!
 //! The cheapest way: every finding the pass lists already carries the ids
-//! of its files (`files` in its JSON, docs/defectdojo.md §13). Only for a
+//! of its files (`files` in its JSON, docs/defectdojo.md §16). Only for a
 //! finding the bridge links whose ids differ from what the store knows
 //! (`wstg_domain::sync::evidence::files_changed`) is its file list read
 //! (one request), and only files that are news are downloaded (one request

@@ -13,6 +13,7 @@
 //! Nothing changed: no stream write (docs/sync-rules.md, the poller).
 
 pub mod alerts;
+pub mod comments;
 pub mod evidence;
 pub mod lease;
 pub mod metrics;

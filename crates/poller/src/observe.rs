@@ -20,6 +20,10 @@ pub struct Observation {
     pub findings: usize,
     /// Reconciliation events queued.
     pub emitted: usize,
+    /// The items whose finding was seen changed, with the finding: a new
+    /// note bumps `updated`, so these are the findings whose notes may be
+    /// news (crate::comments reads them).
+    pub changed: Vec<(WstgId, i64)>,
 }
 
 /// The item a finding names: its unique id, an id tag in any case, or the
@@ -92,6 +96,13 @@ pub async fn observe_project(
     let events = observe::observations(chosen, &snapshots, &|fid| present.contains(&fid));
 
     let emitted = events.len();
+    let changed = events
+        .iter()
+        .filter_map(|(id, o)| match o {
+            wstg_domain::DojoObservation::Present(d) => Some((id.clone(), d.finding_id)),
+            wstg_domain::DojoObservation::Deleted { .. } => None,
+        })
+        .collect();
     for (wstg_id, observed) in events {
         let env = Envelope::new(
             project.clone(),
@@ -112,6 +123,7 @@ pub async fn observe_project(
         requests: page.requests + file_requests,
         findings: page.findings.len(),
         emitted,
+        changed,
     })
 }
 

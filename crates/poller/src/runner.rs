@@ -587,6 +587,20 @@ impl Poller {
                 }
                 self.vulnerability_pass(project, links, catalogue, tally)
                     .await;
+                // The discussion: its own step and cost (crate::comments).
+                // Notes move only `updated`, so only full reads see them.
+                match crate::comments::sync_project_comments(
+                    &self.dojo,
+                    &self.store,
+                    &self.queue,
+                    project,
+                    &o.changed,
+                )
+                .await
+                {
+                    Ok(c) => tally.requests += c.requests,
+                    Err(e) => tracing::warn!(%project, error = %e, "DefectDojo notes not read"),
+                }
                 true
             }
             Err(e)

@@ -1,7 +1,7 @@
 //! The vulnerability step of a poll pass (issue 12): one list of the
 //! project's engagement, every finding with a tag containing `wstg-` and
 //! no status tag (`test__engagement=E&tag=wstg-&not_tags=<the five status
-//! tags>`, docs/defectdojo.md §12), whoever made it. Each finding
+//! tags>`, docs/defectdojo.md §15), whoever made it. Each finding
 //! `wstg_domain::vulnerability::finding_role` calls a vulnerability, and
 //! whose fields or status differ from the store's, becomes one
 //! `vulnerability` event; a linked vulnerability no longer listed becomes

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 use wstg_domain::sync::ItemState;
-use wstg_domain::{DojoItem, ProjectName, TrackerChange, WstgId};
+use wstg_domain::{DojoItem, ProjectName, TrackerChange, Username, WstgId};
 
 use crate::error::StoreError;
 use crate::rows::{self, get};
@@ -89,7 +89,7 @@ pub struct Pulled {
 const ITEM_COLUMNS: &str = "project, wstg_id, tracker_status, tracker_notes, tracker_changed_at, \
      tracker_event_id, tracker_user, finding_id, dojo_json, dojo_changed_at, synced_status, \
      synced_notes, pushed_event_id, sync_state, last_sync_at, last_sync_direction, last_error, \
-     updated_at";
+     updated_at, tracker_assignee, synced_assignee";
 
 impl Store {
     /// Records a tracker change if it is newer than the stored tracker
@@ -113,14 +113,15 @@ impl Store {
         let applied = sqlx::query(
             "INSERT INTO items \
                  (project, wstg_id, tracker_status, tracker_notes, tracker_changed_at, \
-                  tracker_event_id, tracker_user, sync_state, updated_at) \
-             VALUES ($1, $2, $3, COALESCE($4, ''), $5, $6, $7, 'pending', $8) \
+                  tracker_event_id, tracker_user, sync_state, updated_at, tracker_assignee) \
+             VALUES ($1, $2, $3, COALESCE($4, ''), $5, $6, $7, 'pending', $8, $10) \
              ON CONFLICT (project, wstg_id) DO UPDATE SET \
                  tracker_status = excluded.tracker_status, \
                  tracker_notes = COALESCE($4, items.tracker_notes, ''), \
                  tracker_changed_at = excluded.tracker_changed_at, \
                  tracker_event_id = excluded.tracker_event_id, \
                  tracker_user = excluded.tracker_user, \
+                 tracker_assignee = CASE WHEN $9 = 1 THEN $10 ELSE items.tracker_assignee END, \
                  sync_state = 'pending', \
                  updated_at = excluded.updated_at \
              WHERE items.tracker_changed_at IS NULL \
@@ -138,6 +139,13 @@ impl Store {
         .bind(rows::uuid_text(event_id))
         .bind(change.user.clone())
         .bind(rows::millis(Utc::now()))
+        .bind(i64::from(change.assignee.is_some()))
+        .bind(
+            change
+                .assignee
+                .as_ref()
+                .and_then(|a| a.as_ref().map(|u| u.as_str().to_owned())),
+        )
         // fetch_all, not fetch_optional: the statement must run to completion.
         .fetch_all(&self.pool)
         .await
@@ -204,14 +212,15 @@ impl Store {
             "INSERT INTO items \
                  (project, wstg_id, finding_id, dojo_json, dojo_changed_at, synced_status, \
                   synced_notes, pushed_event_id, sync_state, last_sync_at, last_sync_direction, \
-                  last_error, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'synced', $9, 'tracker->dd', NULL, $10) \
+                  last_error, updated_at, synced_assignee) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'synced', $9, 'tracker->dd', NULL, $10, $11) \
              ON CONFLICT (project, wstg_id) DO UPDATE SET \
                  finding_id = excluded.finding_id, \
                  dojo_json = excluded.dojo_json, \
                  dojo_changed_at = excluded.dojo_changed_at, \
                  synced_status = excluded.synced_status, \
                  synced_notes = excluded.synced_notes, \
+                 synced_assignee = excluded.synced_assignee, \
                  pushed_event_id = excluded.pushed_event_id, \
                  sync_state = CASE \
                      WHEN items.tracker_event_id = excluded.pushed_event_id THEN 'synced' \
@@ -236,6 +245,13 @@ impl Store {
         .bind(rows::uuid_text(pushed.pushed_event_id))
         .bind(rows::millis(pushed.at))
         .bind(rows::millis(Utc::now()))
+        .bind(
+            pushed
+                .synced
+                .assignee
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
+        )
         .execute(&self.pool)
         .await
         .map_err(StoreError::query(format!(
@@ -262,8 +278,8 @@ impl Store {
             "INSERT INTO items \
                  (project, wstg_id, tracker_status, tracker_notes, finding_id, dojo_json, \
                   dojo_changed_at, synced_status, synced_notes, sync_state, last_sync_at, \
-                  last_sync_direction, last_error, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $3, $4, 'synced', $8, 'dd->tracker', NULL, $9) \
+                  last_sync_direction, last_error, updated_at, tracker_assignee, synced_assignee) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $3, $4, 'synced', $8, 'dd->tracker', NULL, $9, $11, $11) \
              ON CONFLICT (project, wstg_id) DO UPDATE SET \
                  tracker_status = excluded.tracker_status, \
                  tracker_notes = excluded.tracker_notes, \
@@ -272,6 +288,8 @@ impl Store {
                  dojo_changed_at = excluded.dojo_changed_at, \
                  synced_status = excluded.synced_status, \
                  synced_notes = excluded.synced_notes, \
+                 tracker_assignee = excluded.tracker_assignee, \
+                 synced_assignee = excluded.synced_assignee, \
                  sync_state = 'synced', \
                  last_sync_at = excluded.last_sync_at, \
                  last_sync_direction = excluded.last_sync_direction, \
@@ -292,6 +310,7 @@ impl Store {
         .bind(rows::millis(pulled.at))
         .bind(rows::millis(Utc::now()))
         .bind(pulled.seen_tracker_event_id.map(rows::uuid_text))
+        .bind(pulled.synced.assignee.as_ref().map(|a| a.as_str().to_owned()))
         .fetch_optional(&self.pool)
         .await
         .map_err(StoreError::query(format!(
@@ -420,11 +439,18 @@ fn item_from_row(row: &AnyRow) -> Result<ItemRecord, StoreError> {
     let wstg_id: String = get(row, "wstg_id")?;
     let what = |field: &str| format!("{field} of {project}/{wstg_id}");
 
-    let state = |status: Option<String>, notes: Option<String>| -> Result<_, StoreError> {
+    let state = |status: Option<String>,
+                 notes: Option<String>,
+                 assignee: Option<String>|
+     -> Result<_, StoreError> {
         match (status, notes) {
             (Some(s), notes) => Ok(Some(ItemState {
                 status: rows::status(&s)?,
                 notes: rows::notes(notes.unwrap_or_default())?,
+                assignee: assignee
+                    .map(|a| Username::parse(&a))
+                    .transpose()
+                    .map_err(|e| StoreError::corrupt("assignee", e))?,
             })),
             (None, _) => Ok(None),
         }
@@ -437,14 +463,22 @@ fn item_from_row(row: &AnyRow) -> Result<ItemRecord, StoreError> {
     let direction: Option<String> = get(row, "last_sync_direction")?;
 
     Ok(ItemRecord {
-        tracker: state(get(row, "tracker_status")?, get(row, "tracker_notes")?)?,
+        tracker: state(
+            get(row, "tracker_status")?,
+            get(row, "tracker_notes")?,
+            get(row, "tracker_assignee")?,
+        )?,
         tracker_changed_at: rows::opt_time(get(row, "tracker_changed_at")?, &what("tracker time"))?,
         tracker_event_id: rows::opt_uuid(get(row, "tracker_event_id")?, &what("tracker event id"))?,
         tracker_user: get(row, "tracker_user")?,
         finding_id: get(row, "finding_id")?,
         dojo,
         dojo_changed_at: rows::opt_time(get(row, "dojo_changed_at")?, &what("DefectDojo time"))?,
-        last_synced: state(get(row, "synced_status")?, get(row, "synced_notes")?)?,
+        last_synced: state(
+            get(row, "synced_status")?,
+            get(row, "synced_notes")?,
+            get(row, "synced_assignee")?,
+        )?,
         pushed_event_id: rows::opt_uuid(get(row, "pushed_event_id")?, &what("pushed event id"))?,
         sync_state: sync_state
             .parse()

@@ -16,6 +16,7 @@
 mod audit;
 mod audit_retention;
 mod backup;
+mod comments;
 mod error;
 mod evidence;
 mod items;
@@ -38,6 +39,7 @@ mod vulnerabilities;
 
 pub use audit::AuditEntry;
 pub use audit_retention::AUDIT_PRUNE_BATCH;
+pub use comments::CommentRecord;
 pub use error::StoreError;
 pub use evidence::{EvidenceRecord, NewEvidence};
 pub use items::{ItemRecord, Pulled, Pushed, TrackerRecord};

@@ -20,6 +20,9 @@ pub struct ItemView {
     /// `None` until the item is first set on either side.
     pub status: Option<String>,
     pub notes: String,
+    /// Who the item is assigned to (a lowercase username), if anyone.
+    #[serde(default)]
+    pub assignee: Option<String>,
     pub finding_id: Option<i64>,
     /// The finding's page in DefectDojo's UI.
     pub finding_url: Option<String>,
@@ -56,6 +59,10 @@ impl ItemView {
                 .and_then(|r| r.tracker.as_ref())
                 .map(|t| t.notes.as_str().to_owned())
                 .unwrap_or_default(),
+            assignee: record
+                .and_then(|r| r.tracker.as_ref())
+                .and_then(|t| t.assignee.as_ref())
+                .map(|a| a.as_str().to_owned()),
             finding_id: record.and_then(|r| r.finding_id),
             finding_url: record
                 .and_then(|r| r.finding_id)

@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod bootstrap;
 pub mod breaker;
+pub mod comments;
 pub mod error;
 pub mod evidence;
 pub mod intent;

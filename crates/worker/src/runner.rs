@@ -306,6 +306,7 @@ impl Worker {
                 } => (env.project.clone(), id.clone()),
                 EventKind::PushItem { wstg_id } => (env.project.clone(), wstg_id.clone()),
                 EventKind::Evidence { wstg_id, .. } => (env.project.clone(), wstg_id.clone()),
+                EventKind::SyncComments { wstg_id } => (env.project.clone(), wstg_id.clone()),
                 EventKind::Reconcile { wstg_id: None, .. } => {
                     // Whole-project reconciliation is the poller's pass
                     // (wstgctl sync runs it); per-item events follow from it.
@@ -370,6 +371,7 @@ impl Worker {
         let mut ack = Vec::with_capacity(events.len());
         let mut latest: Option<(String, Envelope)> = None;
         let mut observation: Option<(String, Envelope)> = None;
+        let mut comments: Option<(String, Envelope)> = None;
         for (id, env) in events {
             let change = match &env.kind {
                 EventKind::TrackerChange(change) => change,
@@ -403,6 +405,11 @@ impl Worker {
                 }
                 EventKind::Vulnerability { .. } => {
                     ack.push(id);
+                    continue;
+                }
+                EventKind::SyncComments { .. } => {
+                    // Carried out after the item (crate::comments).
+                    comments = Some((id, env));
                     continue;
                 }
                 EventKind::PushItem { .. } => {
@@ -442,6 +449,11 @@ impl Worker {
                 .await
             {
                 ack.push(obs_id);
+            }
+        }
+        if let Some((c_id, c_env)) = comments {
+            if self.sync_comments(&project, &wstg_id, &c_env, &c_id).await {
+                ack.push(c_id);
             }
         }
         let Some((last_id, last_env)) = latest else {
@@ -487,6 +499,24 @@ impl Worker {
                 } else {
                     Vec::new()
                 }
+            }
+        }
+    }
+
+    /// Posts the item's tracker comments (crate::comments). True when the
+    /// event may be acknowledged (done, or retried later).
+    async fn sync_comments(
+        &self,
+        project: &ProjectName,
+        wstg_id: &WstgId,
+        env: &Envelope,
+        stream_id: &str,
+    ) -> bool {
+        match crate::comments::sync_item_comments(&self.applier, project, wstg_id).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(event_id = %env.event_id, error = %e, "comments not synced");
+                self.retry_or_dead_letter(env, stream_id, &e).await
             }
         }
     }

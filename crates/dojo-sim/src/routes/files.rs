@@ -1,6 +1,6 @@
 //! A finding's files, as DefectDojo 3.2.0 serves them (dojo/finding/api/views.py `files` and
 //! `download_file`, dojo/file_uploads; recorded in tests/fixtures/recorded/files,
-//! docs/defectdojo.md §13):
+//! docs/defectdojo.md §16):
 //!
 //! - `POST /findings/{id}/files/` (multipart `title`, `file`): 201 `{id, file, title}`, `file`
 //!   being the stored path `/media/uploaded_files/<uuid>.<ext>`. The file name's extension must

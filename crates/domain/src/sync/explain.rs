@@ -56,7 +56,8 @@ pub fn explained_by_our_writes(
     if writes.is_empty() {
         return false;
     }
-    let now = state_of(dojo);
+    let mut now = state_of(dojo);
+    now.assignee = super::assignee_against(dojo, base);
     if base == Some(&now) {
         return false;
     }
@@ -65,7 +66,14 @@ pub fn explained_by_our_writes(
         || tags_wiped_by_us(dojo, base, snapshot, writes);
     let notes_ok = base.is_some_and(|b| b.notes == now.notes)
         || writes.iter().any(|w| w.notes.as_ref() == Some(&now.notes));
-    status_ok && notes_ok
+    // The assignee travels in the tags: ours if a write of ours carried it.
+    let assignee_ok = base.is_some_and(|b| b.assignee == now.assignee)
+        || writes.iter().any(|w| {
+            w.tags
+                .as_ref()
+                .is_some_and(|t| crate::mapping::assignee_from_tags(t) == now.assignee)
+        });
+    status_ok && notes_ok && assignee_ok
 }
 
 /// The finding holds no status tag although we always write one, and one of

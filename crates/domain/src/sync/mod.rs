@@ -26,6 +26,7 @@ use crate::notes::Notes;
 use crate::status::Status;
 
 mod answer;
+pub mod comments;
 pub mod evidence;
 pub mod explain;
 pub mod observe;
@@ -46,6 +47,10 @@ pub use plan::{
 pub struct ItemState {
     pub status: Status,
     pub notes: Notes,
+    /// Who the item is assigned to (issue 12 item 3); in DefectDojo the
+    /// finding's `wstg-assignee:<username>` tag (docs/sync-rules.md).
+    #[serde(default)]
+    pub assignee: Option<crate::Username>,
 }
 
 /// How one side stands against the last synced state.
@@ -118,6 +123,7 @@ pub fn state_of(d: &crate::DojoItem) -> ItemState {
     ItemState {
         status: crate::mapping::status_of(&d.flags, &d.tags),
         notes: Notes::parse(d.notes.clone()).unwrap_or_default(),
+        assignee: crate::mapping::assignee_from_tags(&d.tags),
     }
 }
 
@@ -129,6 +135,7 @@ pub fn state_of(d: &crate::DojoItem) -> ItemState {
 /// a finding would read back as a change made in DefectDojo.
 pub fn state_against(d: &crate::DojoItem, known: Option<&ItemState>) -> ItemState {
     let mut state = state_of(d);
+    state.assignee = assignee_against(d, known);
     let untagged = !d
         .tags
         .iter()
@@ -139,6 +146,17 @@ pub fn state_against(d: &crate::DojoItem, known: Option<&ItemState>) -> ItemStat
         }
     }
     state
+}
+
+/// The finding's assignee, read against what the bridge knows: a finding
+/// whose tags the bridge must not write (`mapping::holds_foreign_case_tags`)
+/// cannot carry the assignee tag, so while it has none it keeps `known`'s.
+pub fn assignee_against(d: &crate::DojoItem, known: Option<&ItemState>) -> Option<crate::Username> {
+    let tagged = crate::mapping::assignee_from_tags(&d.tags);
+    if tagged.is_none() && crate::mapping::holds_foreign_case_tags(&d.tags) {
+        return known.and_then(|k| k.assignee.clone());
+    }
+    tagged
 }
 
 /// The statuses DefectDojo shows alike, as an active finding.

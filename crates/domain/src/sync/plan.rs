@@ -376,8 +376,10 @@ fn link_if_new(record: &RecordSide, d: DojoItem, as_: RecordedAs) -> Plan {
     if record.snapshot.as_ref() == Some(&d) && record.in_sync {
         return Plan::NoOp;
     }
+    let mut state = state_of(&d);
+    state.assignee = super::assignee_against(&d, record.tracker.as_ref());
     Plan::Link {
-        state: state_of(&d),
+        state,
         dojo: d,
         recorded_as: as_,
         audit: None,
@@ -388,7 +390,10 @@ fn create(input: &PlanInput, t: &ItemState, conflict: Option<ConflictPolicy>) ->
     Plan::Create {
         sent: t.clone(),
         flags: flags_for(t.status),
-        tags: desired_tags_avoiding(&[], &input.wstg_id, t.status, &input.avoid_tags),
+        tags: crate::mapping::with_assignee(
+            &desired_tags_avoiding(&[], &input.wstg_id, t.status, &input.avoid_tags),
+            t.assignee.as_ref(),
+        ),
         audit: Audit {
             direction: Direction::TrackerToDojo,
             old_status: None,
@@ -414,6 +419,7 @@ fn push(
             wstg_id: &input.wstg_id,
             status: t.status,
             notes: &t.notes,
+            assignee: t.assignee.as_ref(),
         },
         &input.avoid_tags,
     );
@@ -460,7 +466,8 @@ fn pull(
     conflict: Option<ConflictPolicy>,
     detail: &str,
 ) -> Plan {
-    let state = state_of(&d);
+    let mut state = state_of(&d);
+    state.assignee = super::assignee_against(&d, record.tracker.as_ref());
     // After a pull the status tag says what the flags say (one write; the
     // recorded answer compares equal next time, so it never loops).
     let align =

@@ -23,6 +23,7 @@ fn st(status: Status, notes: &str) -> ItemState {
     ItemState {
         status,
         notes: Notes::parse(notes.to_owned()).unwrap(),
+        assignee: None,
     }
 }
 
@@ -715,4 +716,253 @@ fn a_finding_holding_upper_case_tags_never_gets_a_tag_write() {
     };
     assert_eq!(state.status, Status::Done);
     assert_eq!(align, None);
+}
+
+// ---------------------------------------------------------------- the assignee (issue 12 item 3)
+
+fn who(s: &str) -> Option<crate::Username> {
+    Some(crate::Username::parse(s).unwrap())
+}
+
+/// A finding as the bridge writes it, assigned by its `wstg-assignee:` tag.
+fn assigned_finding(assignee: Option<&str>, at: DateTime<Utc>) -> DojoItem {
+    let mut f = finding(Status::InProgress, "a", Some(at));
+    f.tags = crate::mapping::with_assignee(
+        &desired_tags(&[], &id(), Status::InProgress),
+        assignee.and_then(who).as_ref(),
+    );
+    f
+}
+
+fn with_assignee(assignee: Option<&str>) -> ItemState {
+    ItemState {
+        assignee: assignee.and_then(who),
+        ..base()
+    }
+}
+
+/// What a plan leaves the item assigned to: the tracker's after a pull or
+/// link, DefectDojo's after a patch (from the tags it sends).
+fn assignee_after(p: &Plan) -> Option<Option<String>> {
+    let name = |a: Option<crate::Username>| a.map(|a| a.as_str().to_owned());
+    match p {
+        Plan::Patch { patch, .. } => Some(name(crate::mapping::assignee_from_tags(
+            patch.tags.as_deref()?,
+        ))),
+        Plan::Pull { state, .. } | Plan::Link { state, .. } => Some(name(state.assignee.clone())),
+        _ => None,
+    }
+}
+
+/// The assignee's table, in the planner's terms: the last synced assignee
+/// is alice; each row says what the tracker and DefectDojo hold now, any
+/// write of ours still in flight, the policy, and the plan and resulting
+/// assignee expected.
+#[test]
+fn the_assignee_table() {
+    use ConflictPolicy::*;
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        &str,
+        Option<&str>,
+        Option<&str>,
+        Option<&str>,
+        ConflictPolicy,
+        Kind,
+        Option<Option<&str>>,
+    )> = vec![
+        (
+            "tracker assigns bob: the tag is replaced",
+            who_s("bob"),
+            who_s("alice"),
+            None,
+            DojoWins,
+            Kind::Patch,
+            Some(who_s("bob")),
+        ),
+        (
+            "tracker unassigns: the tag is removed",
+            None,
+            who_s("alice"),
+            None,
+            DojoWins,
+            Kind::Patch,
+            Some(None),
+        ),
+        (
+            "a lead retags carol in DefectDojo: pulled",
+            who_s("alice"),
+            who_s("carol"),
+            None,
+            DojoWins,
+            Kind::Pull,
+            Some(who_s("carol")),
+        ),
+        (
+            "a lead removes the tag: unassigned",
+            who_s("alice"),
+            None,
+            None,
+            DojoWins,
+            Kind::Pull,
+            Some(None),
+        ),
+        (
+            "both changed differently, dojo_wins",
+            who_s("bob"),
+            who_s("carol"),
+            None,
+            DojoWins,
+            Kind::Pull,
+            Some(who_s("carol")),
+        ),
+        (
+            "both changed differently, tracker_wins",
+            who_s("bob"),
+            who_s("carol"),
+            None,
+            TrackerWins,
+            Kind::Patch,
+            Some(who_s("bob")),
+        ),
+        (
+            "both moved to the same assignee: linked, no write",
+            who_s("bob"),
+            who_s("bob"),
+            None,
+            DojoWins,
+            Kind::Link,
+            Some(who_s("bob")),
+        ),
+        (
+            "our late write of bob is not a lead's edit: dave written again",
+            who_s("dave"),
+            who_s("bob"),
+            who_s("bob"),
+            DojoWins,
+            Kind::Patch,
+            Some(who_s("dave")),
+        ),
+        (
+            "a lead retags carol while our write of alice is in flight: the lead's edit",
+            who_s("alice"),
+            who_s("carol"),
+            who_s("alice"),
+            DojoWins,
+            Kind::Pull,
+            Some(who_s("carol")),
+        ),
+    ];
+    for (name, tracker, dojo, in_flight, policy, kind_want, after) in rows {
+        let mut i = input(
+            TrackerCase::Unchanged,
+            DojoCase::Unchanged,
+            policy,
+            Times::TrackerNewer,
+        );
+        let rec = i.record.as_mut().unwrap();
+        rec.last_synced = Some(with_assignee(Some("alice")));
+        rec.snapshot = Some(assigned_finding(Some("alice"), t0() - Duration::minutes(1)));
+        rec.tracker = Some(with_assignee(tracker));
+        let tracker_moved = tracker != Some("alice");
+        rec.tracker_pushed = !tracker_moved;
+        rec.in_sync = !tracker_moved;
+        i.dojo = DojoRead::Present(assigned_finding(dojo, t0()));
+        if let Some(w) = in_flight {
+            i.in_flight.push(InFlightWrite {
+                tags: Some(crate::mapping::with_assignee(
+                    &desired_tags(&[], &id(), Status::InProgress),
+                    who(w).as_ref(),
+                )),
+                ..write(Status::InProgress, "a", None)
+            });
+        }
+        let p = plan(&i);
+        assert_eq!(kind(&p), kind_want, "{name}: {p:?}");
+        assert_eq!(
+            assignee_after(&p),
+            after.map(|a| a.map(str::to_owned)),
+            "{name}: {p:?}"
+        );
+    }
+}
+
+fn who_s(s: &str) -> Option<&str> {
+    Some(s)
+}
+
+#[test]
+fn our_own_assignee_write_read_back_is_no_change() {
+    // After the push of bob: synced bob, snapshot = DefectDojo's answer.
+    let answer = assigned_finding(Some("bob"), t0());
+    let mut i = input(
+        TrackerCase::Unchanged,
+        DojoCase::Unchanged,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
+    let rec = i.record.as_mut().unwrap();
+    rec.last_synced = Some(with_assignee(Some("bob")));
+    rec.tracker = Some(with_assignee(Some("bob")));
+    rec.snapshot = Some(answer.clone());
+    i.trigger = Trigger::Observed(DojoObservation::Present(answer));
+    i.dojo = DojoRead::NotRead;
+    assert_eq!(plan(&i), Plan::NoOp);
+}
+
+#[test]
+fn a_created_finding_carries_the_assignee_tag() {
+    let mut i = input(
+        TrackerCase::Changed,
+        DojoCase::Absent,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
+    let rec = i.record.as_mut().unwrap();
+    rec.snapshot = None;
+    rec.tracker = Some(ItemState {
+        assignee: who("bob"),
+        ..tester()
+    });
+    match plan(&i) {
+        Plan::Create { tags, .. } => {
+            assert!(tags.contains(&"wstg-assignee:bob".to_owned()), "{tags:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_finding_whose_tags_are_not_written_keeps_the_tracker_assignee() {
+    // The original design's upper-case tags: no tag write, so no assignee
+    // tag; a lead's status change there must not unassign the item.
+    let mut f = finding(Status::Done, "a", Some(t0()));
+    f.tags = vec!["WSTG".into(), "WSTG-INFO-01".into()];
+    let mut i = input(
+        TrackerCase::Unchanged,
+        DojoCase::Unchanged,
+        ConflictPolicy::DojoWins,
+        Times::TrackerNewer,
+    );
+    let rec = i.record.as_mut().unwrap();
+    rec.last_synced = Some(with_assignee(Some("alice")));
+    rec.tracker = Some(with_assignee(Some("alice")));
+    i.dojo = DojoRead::Present(f.clone());
+    match plan(&i) {
+        Plan::Pull { state, .. } => {
+            assert_eq!(state.status, Status::Done);
+            assert_eq!(state.assignee, who("alice"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // And an assignee change in the tracker is no write there.
+    let mut f2 = f;
+    f2.flags = flags_for(Status::InProgress);
+    let rec = i.record.as_mut().unwrap();
+    rec.tracker = Some(with_assignee(Some("bob")));
+    rec.tracker_pushed = false;
+    rec.in_sync = false;
+    rec.snapshot = Some(f2.clone());
+    i.dojo = DojoRead::Present(f2);
+    assert!(matches!(plan(&i), Plan::Link { .. }), "{:?}", plan(&i));
 }

@@ -92,6 +92,7 @@ pub async fn get_dashboard(
         "recent_syncs": recent,
         "activity": activity,
         "attention": attention(catalogue, &items),
+        "by_assignee": crate::routes::assignment::by_assignee(&items),
     });
     if truncated {
         statistics["activity_truncated"] = json!(true);

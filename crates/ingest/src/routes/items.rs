@@ -19,6 +19,16 @@ pub struct ProjectQuery {
     pub project: Option<String>,
 }
 
+/// `GET /api/wstg/items`' query.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ItemsQuery {
+    /// The project; absent means the default project.
+    pub project: Option<String>,
+    /// Only the items assigned to this username; `-` for the unassigned ones.
+    pub assignee: Option<String>,
+}
+
 impl ProjectQuery {
     /// The named project (NFKC-normalised), or the default one.
     pub fn project(&self, state: &AppState) -> Result<ProjectName, ApiError> {
@@ -116,15 +126,21 @@ pub async fn get_projects(
 }
 
 /// `GET /api/wstg/items?project=`: every catalogue item with its state.
-#[utoipa::path(get, path = "/api/wstg/items", tag = "tracker", params(ProjectQuery),
+#[utoipa::path(get, path = "/api/wstg/items", tag = "tracker", params(ItemsQuery),
     responses((status = 200, description = "Every item of the project", body = crate::api_schemas::Items)),
     security(("bearer" = [])))]
 pub async fn get_items(
     principal: Principal,
-    query: web::Query<ProjectQuery>,
+    query: web::Query<ItemsQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = readable(&state, &principal, query.project(&state)?).await?;
+    let project = readable(
+        &state,
+        &principal,
+        parse_project(query.project.as_deref(), &state)?,
+    )
+    .await?;
+    let only = crate::routes::assignment::AssigneeFilter::parse(query.assignee.as_deref())?;
     let records = state
         .store
         .items(&project)
@@ -141,10 +157,11 @@ pub async fn get_items(
         .iter()
         .map(|e| {
             let record = records.iter().find(|r| r.wstg_id.as_str() == e.id);
-            with_vulnerabilities(
-                ItemView::new(&project, e, record, &state.dojo_ui),
-                summaries.get(e.id.as_str()).copied().unwrap_or_default(),
-            )
+            (e, ItemView::new(&project, e, record, &state.dojo_ui))
+        })
+        .filter(|(_, v)| only.keeps(v.assignee.as_deref()))
+        .map(|(e, v)| {
+            with_vulnerabilities(v, summaries.get(e.id.as_str()).copied().unwrap_or_default())
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({

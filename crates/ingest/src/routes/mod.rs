@@ -2,6 +2,8 @@
 //! contract.
 
 pub mod admin;
+pub mod assignment;
+pub mod comments;
 pub mod dashboard;
 pub mod evidence;
 pub mod health;
@@ -71,6 +73,11 @@ fn api(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/vulnerabilities/{id}")
                 .route(web::patch().to(vulnerabilities::patch_vulnerability)),
+        )
+        .service(
+            web::resource("/items/{wstg_id}/comments")
+                .route(web::get().to(comments::get_comments))
+                .route(web::post().to(comments::post_comment)),
         )
         .service(web::resource("/stream").route(web::get().to(stream::get_stream)))
         .service(web::resource("/import").route(web::post().to(import_export::post_import)))

@@ -188,6 +188,21 @@ pub async fn tracker_change_from_object(
         Some(u) if !u.trim().is_empty() => Some(u.trim().to_owned()),
         _ => None,
     };
+    // Issue 12 item 3: absent keeps the assignee; null or "" clears it.
+    let assignee = match obj.get("assignee") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(a)) if a.trim().is_empty() => Some(None),
+        Some(Value::String(a)) => Some(Some(
+            wstg_domain::Username::parse(a).map_err(|e| ApiError::invalid("assignee", e))?,
+        )),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "assignee",
+                format!("must be a string or null, not {}", crate::body::kind(other)),
+            ))
+        }
+    };
     let occurred_at = match obj.get("timestamp") {
         None | Some(Value::Null) => received_at,
         Some(v) => parse_timestamp(v)?,
@@ -207,6 +222,7 @@ pub async fn tracker_change_from_object(
             notes,
             occurred_at,
             user,
+            assignee,
         }),
         received_at,
     ))

@@ -69,6 +69,7 @@ pub fn state(status: Status, text: &str) -> ItemState {
     ItemState {
         status,
         notes: notes(text),
+        assignee: None,
     }
 }
 
@@ -84,6 +85,7 @@ pub fn change(
         notes: text.map(notes),
         occurred_at: when,
         user: Some("alice".to_owned()),
+        assignee: None,
     }
 }
 

@@ -10,6 +10,7 @@ mod common;
 
 mod access;
 mod audit;
+mod comments;
 mod concurrency;
 mod connect;
 mod evidence;
