@@ -206,7 +206,7 @@ impl Bridge {
 
     /// Waits for `n` more poller passes (each writes a new heartbeat).
     pub async fn poller_passes(&self, n: usize) {
-        let key = format!("{}:poller:heartbeat", self.prefix);
+        let key = test_support::redis_env::key(&self.prefix, "poller:heartbeat");
         let mut seen = test_support::redis_env::get(&key).await;
         for i in 0..n {
             seen = Some(

@@ -130,8 +130,10 @@ pub async fn observe_project(
 /// What a change feed did for one project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedOutcome {
-    /// Reconciliation events queued.
-    Emitted(usize),
+    /// Reconciliation events queued, and the items (with their finding)
+    /// whose finding the sync rule saw changed: their notes are read next
+    /// (crate::comments), as after a full read.
+    Emitted(usize, Vec<(WstgId, i64)>),
     /// The feed held a finding only the whole test can place (an unlinked
     /// item's, or a duplicate): read the test in full this pass.
     NeedsFullScan,
@@ -183,6 +185,13 @@ pub async fn observe_feed(
         .collect();
     let events = observe::observations(chosen, &snapshots, &|_| true);
     let emitted = events.len();
+    let changed = events
+        .iter()
+        .filter_map(|(id, o)| match o {
+            wstg_domain::DojoObservation::Present(d) => Some((id.clone(), d.finding_id)),
+            wstg_domain::DojoObservation::Deleted { .. } => None,
+        })
+        .collect();
     for (wstg_id, observed) in events {
         let env = Envelope::new(
             project.clone(),
@@ -195,5 +204,5 @@ pub async fn observe_feed(
         );
         queue.publish(&env).await?;
     }
-    Ok(FeedOutcome::Emitted(emitted))
+    Ok(FeedOutcome::Emitted(emitted, changed))
 }

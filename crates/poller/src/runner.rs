@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use dojo_client::{status_changed_at, DojoClient, NotesField};
 use tokio_util::sync::CancellationToken;
-use wstg_domain::Catalogue;
 use wstg_domain::ProjectName;
+use wstg_domain::{Catalogue, WstgId};
 use wstg_queue::{Feed, Queue};
 use wstg_settings::{PollFeed, Settings};
 use wstg_startup::connect as service;
@@ -350,6 +350,8 @@ impl Poller {
         if mine.is_empty() {
             return;
         }
+        // The projects whose discussion this pass looked at (crate::comments).
+        let mut noted: BTreeSet<usize> = BTreeSet::new();
         let mut due: Vec<usize> = (0..mine.len())
             .filter(|i| {
                 state
@@ -434,11 +436,17 @@ impl Poller {
                     )
                     .await
                     {
-                        Ok(FeedOutcome::Emitted(n)) => {
+                        Ok(FeedOutcome::Emitted(n, changed)) => {
                             crate::metrics::polled(true, findings.len());
                             if n > 0 {
                                 tracing::info!(%project, changed = n, "DefectDojo changes queued");
                             }
+                            // A finding the feed re-read may carry a new
+                            // note too (notes move `updated`): its notes are
+                            // read here, or the full read would see nothing
+                            // left to compare.
+                            self.comments_pass(project, &changed, tally).await;
+                            noted.insert(i);
                         }
                         Ok(FeedOutcome::NeedsFullScan) => due.push(i),
                         Err(e) => {
@@ -474,6 +482,7 @@ impl Poller {
             .count()
             .max(1) as u32;
         let mut k = 0u32;
+        noted.extend(due.iter().copied());
         for i in due {
             let (project, links) = &mine[i];
             let never = !state.next_full.contains_key(project.as_str());
@@ -506,6 +515,14 @@ impl Poller {
                 state
                     .next_full
                     .insert(project.as_str().to_owned(), Instant::now() + wait);
+            }
+        }
+        // Every other project: comments waiting to be posted (written before
+        // their item had a finding, or whose post failed) go to the workers;
+        // no DefectDojo request.
+        for (i, (project, _)) in mine.iter().enumerate() {
+            if !noted.contains(&i) {
+                self.comments_pass(project, &[], tally).await;
             }
         }
     }
@@ -555,6 +572,29 @@ impl Poller {
         }
     }
 
+    /// The discussion of the findings seen changed, and the hand-over of
+    /// unsent comments: its own step and cost (crate::comments; a DefectDojo
+    /// request per changed finding only).
+    async fn comments_pass(
+        &self,
+        project: &ProjectName,
+        changed: &[(WstgId, i64)],
+        tally: &mut Tally,
+    ) {
+        match crate::comments::sync_project_comments(
+            &self.dojo,
+            &self.store,
+            &self.queue,
+            project,
+            changed,
+        )
+        .await
+        {
+            Ok(c) => tally.requests += c.requests,
+            Err(e) => tracing::warn!(%project, error = %e, "DefectDojo notes not read"),
+        }
+    }
+
     async fn full_scan(
         &self,
         project: &ProjectName,
@@ -587,20 +627,8 @@ impl Poller {
                 }
                 self.vulnerability_pass(project, links, catalogue, tally)
                     .await;
-                // The discussion: its own step and cost (crate::comments).
-                // Notes move only `updated`, so only full reads see them.
-                match crate::comments::sync_project_comments(
-                    &self.dojo,
-                    &self.store,
-                    &self.queue,
-                    project,
-                    &o.changed,
-                )
-                .await
-                {
-                    Ok(c) => tally.requests += c.requests,
-                    Err(e) => tracing::warn!(%project, error = %e, "DefectDojo notes not read"),
-                }
+                // Notes move only `updated`: the full reads see them.
+                self.comments_pass(project, &o.changed, tally).await;
                 true
             }
             Err(e)

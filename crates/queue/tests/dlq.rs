@@ -245,7 +245,7 @@ async fn opening_for_reading_creates_nothing() {
     assert!(q.dlq_list(10).await.unwrap().is_empty());
     let mut conn = raw().await;
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}:*", cfg.prefix))
+        .arg(format!("{{{}}}:*", cfg.prefix))
         .query_async(&mut conn)
         .await
         .unwrap();
