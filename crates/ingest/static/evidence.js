@@ -77,20 +77,32 @@
     });
   }
 
-  function upload(box, file) {
-    var id = box.dataset.id;
-    var error = box.querySelector('.evidence-error');
-    error.textContent = '';
+  /**
+   * Uploads one file to an item (or, with opts.vulnerabilityId, to one of
+   * its vulnerabilities); opts.project overrides the page's project.
+   * Resolves the stored file's JSON; rejects with the bridge's reason.
+   */
+  function send(wstgId, file, opts) {
+    opts = opts || {};
     var form = new FormData();
     form.append('file', file, file.name);
-    return fetch(api('/api/wstg/items/' + encodeURIComponent(id) + '/evidence'), {
-      method: 'POST', headers: authHeaders(), body: form
-    }).then(function (r) {
+    if (opts.vulnerabilityId) form.append('vulnerability_id', opts.vulnerabilityId);
+    var p = opts.project || project();
+    var url = '/api/wstg/items/' + encodeURIComponent(wstgId) + '/evidence' +
+      (p ? '?project=' + encodeURIComponent(p) : '');
+    return fetch(url, { method: 'POST', headers: authHeaders(), body: form }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (body) {
         if (!r.ok) throw new Error(body.reason ? (file.name + ': ' + body.reason) : ('The bridge answered ' + r.status + '.'));
-        return load(box);
+        return body;
       });
-    }).catch(function (e) { error.textContent = e.message; });
+    });
+  }
+
+  function upload(box, file) {
+    var error = box.querySelector('.evidence-error');
+    error.textContent = '';
+    return send(box.dataset.id, file).then(function () { return load(box); })
+      .catch(function (e) { error.textContent = e.message; });
   }
 
   function attach(article) {
@@ -118,6 +130,10 @@
     if (node.matches('article.item')) attach(node);
     node.querySelectorAll('article.item').forEach(attach);
   }
+
+  // For vulnerabilities.js: a vulnerability's files use the same upload and
+  // token-authenticated fetch.
+  window.WBEvidence = { upload: send, renderFile: renderFile };
 
   new MutationObserver(function (changes) {
     changes.forEach(function (c) { c.addedNodes.forEach(scan); });
