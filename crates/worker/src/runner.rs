@@ -325,8 +325,11 @@ impl Worker {
             });
             groups[slot].1.push((d.id, env));
         }
+        let recorded = self.record_batch(&groups).await;
         let done: Vec<Vec<String>> = futures::stream::iter(groups)
-            .map(|((project, wstg_id), events)| self.handle_item(project, wstg_id, events))
+            .map(|((project, wstg_id), events)| {
+                self.handle_item(project, wstg_id, events, recorded)
+            })
             .buffer_unordered(self.opts.concurrency)
             .collect()
             .await;
@@ -342,13 +345,44 @@ impl Worker {
         ack
     }
 
-    /// Records every event of one item, pushes the item once, and decides
-    /// the fate of the events on failure. Returns the ids safe to ack.
+    /// Records every tracker change of a batch in one store transaction, so
+    /// a batch costs one commit (one fsync on SQLite) instead of one per
+    /// change: at 0 ms DefectDojo latency the per-change commits were most
+    /// of the worker's own time (docs/benchmarks.md, "The burst"). True when
+    /// all are durable; false sends each item back to recording its events
+    /// one by one, where a change that cannot be recorded is retried or
+    /// dead-lettered alone. Nothing is acknowledged before this returns.
+    async fn record_batch(&self, groups: &[(ItemKey, Vec<(String, Envelope)>)]) -> bool {
+        let changes: Vec<_> = groups
+            .iter()
+            .flat_map(|((project, _), events)| {
+                events.iter().filter_map(move |(_, env)| match &env.kind {
+                    EventKind::TrackerChange(change) => Some((project, change, env.event_id)),
+                    _ => None,
+                })
+            })
+            .collect();
+        if changes.is_empty() {
+            return true;
+        }
+        match self.applier.store.record_tracker_changes(&changes).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(changes = changes.len(), error = %e, "could not record the batch's tracker changes at once; recording them one by one");
+                false
+            }
+        }
+    }
+
+    /// Records every event of one item (unless `recorded`: the batch's
+    /// changes are already durable), pushes the item once, and decides the
+    /// fate of the events on failure. Returns the ids safe to ack.
     async fn handle_item(
         &self,
         project: ProjectName,
         wstg_id: WstgId,
         events: Vec<(String, Envelope)>,
+        recorded: bool,
     ) -> Vec<String> {
         let span = tracing::info_span!(
             "apply_item",
@@ -357,7 +391,7 @@ impl Worker {
             events = events.len(),
             event_id = tracing::field::Empty,
         );
-        self.handle_item_in_span(project, wstg_id, events)
+        self.handle_item_in_span(project, wstg_id, events, recorded)
             .instrument(span)
             .await
     }
@@ -367,6 +401,7 @@ impl Worker {
         project: ProjectName,
         wstg_id: WstgId,
         events: Vec<(String, Envelope)>,
+        recorded: bool,
     ) -> Vec<String> {
         let mut ack = Vec::with_capacity(events.len());
         let mut latest: Option<(String, Envelope)> = None;
@@ -421,6 +456,11 @@ impl Worker {
                     continue;
                 }
             };
+            if recorded {
+                ack.push(id.clone());
+                latest = Some((id, env));
+                continue;
+            }
             match self
                 .applier
                 .store

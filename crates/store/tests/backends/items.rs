@@ -486,6 +486,41 @@ async fn items_lists_one_project_by_id(db: &FreshDb) {
     assert!(store.items(&project("Gamma")).await.unwrap().is_empty());
 }
 
+/// A batch is recorded as if each change were recorded alone, in the order
+/// given: newest wins per item, a stale change touches nothing, and a change
+/// without notes keeps notes an earlier change of the same batch set.
+async fn a_batch_of_changes_is_recorded_like_one_by_one(db: &FreshDb) {
+    let store = store(db).await;
+    let (a, b) = (project("alpha"), project("beta"));
+    let (i1, i2) = (wstg("WSTG-INFO-01"), wstg("WSTG-INFO-02"));
+    let ids: [uuid::Uuid; 5] = event_ids();
+    let changes = [
+        change(&i2, Status::InProgress, Some("b first"), at(1_000)),
+        change(&i1, Status::InProgress, Some("a first"), at(1_000)),
+        change(&i1, Status::Done, None, at(2_000)),
+        change(&i1, Status::Blocked, Some("late and older"), at(1_500)),
+        change(&i2, Status::Done, Some("b second"), at(3_000)),
+    ];
+    let projects = [&b, &a, &a, &a, &b];
+    let batch: Vec<_> = (0..5).map(|k| (projects[k], &changes[k], ids[k])).collect();
+    let results = store.record_tracker_changes(&batch).await.unwrap();
+    use TrackerRecord::{Applied, Stale};
+    assert_eq!(results, [Applied, Applied, Applied, Stale, Applied]);
+
+    let one = store.item(&a, &i1).await.unwrap().unwrap();
+    assert_eq!(one.tracker, Some(state(Status::Done, "a first")));
+    assert_eq!(one.tracker_event_id, Some(ids[2]));
+    assert_eq!(one.sync_state, SyncState::Pending);
+    let two = store.item(&b, &i2).await.unwrap().unwrap();
+    assert_eq!(two.tracker, Some(state(Status::Done, "b second")));
+    assert_eq!(two.tracker_event_id, Some(ids[4]));
+    // The same batch again (a redelivery) changes nothing.
+    let again = store.record_tracker_changes(&batch).await.unwrap();
+    assert_eq!(again, [Stale; 5]);
+    assert_eq!(store.item(&a, &i1).await.unwrap().unwrap(), one);
+    assert!(store.record_tracker_changes(&[]).await.unwrap().is_empty());
+}
+
 on_both_backends!(
     the_first_change_creates_a_pending_item,
     an_older_change_after_a_newer_one_is_stale,
@@ -497,4 +532,5 @@ on_both_backends!(
     failures_and_conflicts_stand_until_resolved,
     unlink_forgets_the_finding_and_keeps_the_last_sync,
     items_lists_one_project_by_id,
+    a_batch_of_changes_is_recorded_like_one_by_one,
 );
