@@ -154,7 +154,8 @@ def check(docs: list) -> list:
         for t in so["spec"]["triggers"]:
             if t["type"] != "redis-streams" or config is None:
                 continue
-            want = f"{config.get('WSTG_REDIS_KEY_PREFIX', 'wstg')}:{suffix}"
+            # Every key is under the hash-tagged prefix `{P}` (docs/redis-keys.md).
+            want = f"{{{config.get('WSTG_REDIS_KEY_PREFIX', 'wstg')}}}:{suffix}"
             if t["metadata"].get("stream") != want:
                 errors.append(f"ScaledObject: stream {t['metadata'].get('stream')!r}, the workers read {want!r}")
             if t["metadata"].get("consumerGroup") != group:
