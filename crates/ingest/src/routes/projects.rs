@@ -122,7 +122,13 @@ pub async fn set_target(
     match state.store.set_project_target(&name, &target).await {
         Ok(record) => {
             tracing::info!(project = %name, principal = %principal.label, "project mapping changed");
-            Ok(HttpResponse::Ok().json(json!({"success": true, "project": record})))
+            let catalogue = crate::project_catalogue::catalogue_of(&state, &name).await?;
+            Ok(HttpResponse::Ok().json(json!({
+                "success": true,
+                "project": record,
+                "methodology": catalogue.methodology().as_str(),
+                "catalogue_version": catalogue.version().as_str(),
+            })))
         }
         Err(MapProjectError::Unknown(_)) => Err(ApiError::NotFound(format!("project '{name}'"))),
         Err(e @ MapProjectError::Linked { .. }) => Err(ApiError::Conflict {
