@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use wstg_domain::{Catalogue, CatalogueVersion, ProjectName};
+use wstg_domain::{Catalogue, CatalogueVersion, ProjectName, WstgId};
 
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -45,6 +45,24 @@ impl ProjectCatalogues {
             m.remove(project);
         }
     }
+}
+
+/// `raw` as an item of `project`'s own catalogue: a 400 naming `wstg_id`
+/// when it is not an id of that methodology, a 404 when the catalogue has
+/// no such item.
+pub async fn item_id(
+    state: &AppState,
+    project: &ProjectName,
+    raw: &str,
+) -> Result<WstgId, ApiError> {
+    let catalogue = catalogue_of(state, project).await?;
+    let id = catalogue
+        .parse_id(raw)
+        .map_err(|e| ApiError::invalid("wstg_id", e))?;
+    catalogue
+        .entry(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("item {id}")))?;
+    Ok(id)
 }
 
 /// The catalogue `project` follows.

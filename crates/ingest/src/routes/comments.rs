@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use wstg_domain::comment::MAX_COMMENTS_PER_ITEM;
-use wstg_domain::{CommentBody, Envelope, EventKind, Username, WstgId};
+use wstg_domain::{CommentBody, Envelope, EventKind, Username};
 
 use crate::auth::Principal;
 use crate::body::{json_object, read_limited, req_str};
@@ -62,17 +62,6 @@ fn unavailable(e: wstg_store::StoreError) -> ApiError {
     ApiError::Unavailable("store")
 }
 
-fn item_id(state: &AppState, raw: String) -> Result<WstgId, ApiError> {
-    let id = state
-        .catalogue
-        .parse_id(&raw)
-        .map_err(|e| ApiError::invalid("wstg_id", e))?;
-    if state.catalogue.entry(&id).is_none() {
-        return Err(ApiError::NotFound(format!("item {id}")));
-    }
-    Ok(id)
-}
-
 fn view(c: wstg_store::CommentRecord) -> Comment {
     Comment {
         id: c.id.to_string(),
@@ -102,7 +91,7 @@ pub async fn get_comments(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let project = readable(&state, &principal, query.project(&state)?).await?;
-    let id = item_id(&state, path.into_inner())?;
+    let id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
     let comments = state
         .store
         .comments(&project, &id)
@@ -137,7 +126,7 @@ pub async fn post_comment(
     state.backlog.admit()?;
     let project = query.project(&state)?;
     writable(&state, &principal, &project).await?;
-    let id = item_id(&state, path.into_inner())?;
+    let id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
     let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
     let obj = json_object(&bytes)?;
     let author =

@@ -97,10 +97,7 @@ pub async fn post_evidence(
     }
     let project = query.project(&state)?;
     writable(&state, &principal, &project).await?;
-    let wstg_id = crate::project_catalogue::catalogue_of(&state, &project)
-        .await?
-        .parse_id(&path.into_inner())
-        .map_err(|e| ApiError::invalid("wstg_id", e))?;
+    let wstg_id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
     let limits = state.evidence;
     let is_multipart = req
         .headers()
@@ -316,10 +313,7 @@ pub async fn get_item_evidence(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let project = readable(&state, &principal, query.project(&state)?).await?;
-    let wstg_id = crate::project_catalogue::catalogue_of(&state, &project)
-        .await?
-        .parse_id(&path.into_inner())
-        .map_err(|e| ApiError::invalid("wstg_id", e))?;
+    let wstg_id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
     let files = state
         .store
         .item_evidence(&project, &wstg_id)

@@ -206,18 +206,6 @@ fn store_unavailable(e: wstg_store::StoreError) -> ApiError {
     ApiError::Unavailable("store")
 }
 
-/// `raw` as an id of the project's own catalogue (issue 12 item 5).
-async fn item_id(state: &AppState, project: &ProjectName, raw: String) -> Result<WstgId, ApiError> {
-    let catalogue = crate::project_catalogue::catalogue_of(state, project).await?;
-    let id = catalogue
-        .parse_id(&raw)
-        .map_err(|e| ApiError::invalid("wstg_id", e))?;
-    catalogue
-        .entry(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("item {id}")))?;
-    Ok(id)
-}
-
 /// Queues the vulnerability's sync; the answer waits for the stream.
 async fn queue_sync(
     state: &AppState,
@@ -265,7 +253,7 @@ pub async fn post_vulnerability(
     state.backlog.admit()?;
     let project = query.project(&state)?;
     writable(&state, &principal, &project).await?;
-    let wstg_id = item_id(&state, &project, path.into_inner()).await?;
+    let wstg_id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
     let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
     let fields = VulnerabilityBody::parse(&bytes)?.new_fields()?;
     let key = idempotency_key(&req)?;
@@ -338,7 +326,7 @@ pub async fn get_vulnerabilities(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let project = readable(&state, &principal, query.project(&state)?).await?;
-    let wstg_id = item_id(&state, &project, path.into_inner()).await?;
+    let wstg_id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
     let list: Vec<VulnerabilityView> = state
         .store
         .item_vulnerabilities(&project, &wstg_id)
