@@ -25,11 +25,12 @@ impl CommentBody {
     pub const MAX_CHARS: usize = 4_000;
 
     pub fn parse(raw: &str) -> Result<CommentBody, CommentBodyError> {
+        // Measured as sent (the documented maxLength), not after trimming.
+        let len = raw.chars().count();
         let body = raw.replace("\r\n", "\n").trim().to_owned();
         if body.is_empty() {
             return Err(CommentBodyError::Empty);
         }
-        let len = body.chars().count();
         if len > Self::MAX_CHARS {
             return Err(CommentBodyError::TooLong(len));
         }

@@ -74,13 +74,16 @@ fn id(field: &'static str, v: Option<i64>) -> Result<Option<i64>, TargetError> {
 }
 
 /// A DefectDojo name as DRF's `CharField` takes it: trimmed, not empty,
-/// within `max` characters, no control or invisible characters.
+/// within `max` characters, no control or invisible characters. The
+/// length is measured as sent, before trimming: the API documents `max`
+/// as the field's `maxLength`, and a value over it is refused even when
+/// its excess is whitespace.
 pub fn dojo_name(field: &'static str, raw: &str, max: usize) -> Result<String, TargetError> {
     let s = raw.trim();
     if s.is_empty() {
         return Err(TargetError::new(field, "is empty"));
     }
-    if s.chars().count() > max {
+    if raw.chars().count() > max {
         return Err(TargetError::new(
             field,
             format!("is longer than {max} characters (DefectDojo's limit)"),
@@ -413,6 +416,15 @@ mod tests {
         assert_eq!(
             bad(TargetFields {
                 product_name: Some("x".repeat(256)),
+                ..TargetFields::default()
+            }),
+            "product_name"
+        );
+        // The documented maxLength counts what was sent: padding that
+        // trimming would remove still makes the value too long.
+        assert_eq!(
+            bad(TargetFields {
+                product_name: Some(format!(" {}", "*".repeat(255))),
                 ..TargetFields::default()
             }),
             "product_name"

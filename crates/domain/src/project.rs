@@ -38,7 +38,8 @@ impl ProjectName {
         if s.is_empty() {
             return Err(ProjectNameError::Empty);
         }
-        if s.chars().count() > Self::MAX_CHARS {
+        // Measured as sent (the documented maxLength), not after trimming.
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(ProjectNameError::TooLong);
         }
         if let Some(c) = s.chars().find(|c| is_unprintable(*c)) {

@@ -28,11 +28,12 @@ impl Username {
     pub const MAX_CHARS: usize = 150;
 
     pub fn parse(raw: &str) -> Result<Username, UsernameError> {
+        // Measured as sent (the documented maxLength), not after trimming.
+        let len = raw.chars().count();
         let raw = raw.trim();
         if raw.is_empty() {
             return Err(UsernameError::Empty);
         }
-        let len = raw.chars().count();
         if len > Self::MAX_CHARS {
             return Err(UsernameError::TooLong(len));
         }
