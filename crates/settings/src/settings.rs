@@ -36,16 +36,20 @@ fn read_error(e: config::ConfigError) -> SettingsError {
             return invalid(key.path.as_str(), format!("{unexpected} is not {expected}"));
         }
     }
-    // Any other value serde refused ("invalid socket address syntax for
-    // key `worker.ops_addr`") names its key: say its variable too.
-    let text = e.to_string();
-    if let Some((reason, rest)) = text.split_once(" for key `") {
-        let key = rest.split('`').next().unwrap_or_default();
+    // Any other value serde refused ("invalid socket address syntax" at
+    // `worker.ops_addr`) carries its key in the error's structure: say its
+    // variable too.
+    if let config::ConfigError::At {
+        error,
+        key: Some(key),
+        ..
+    } = &e
+    {
         if let Some(key) = keys::find(key) {
-            return invalid(key.path.as_str(), reason);
+            return invalid(key.path.as_str(), error.to_string());
         }
     }
-    SettingsError::Read(text)
+    SettingsError::Read(e.to_string())
 }
 
 /// The raw, stringly shape of the file, before parsing into domain types.
@@ -239,6 +243,8 @@ pub struct IngestSettings {
 pub struct WorkerSettings {
     pub concurrency: usize,
     pub batch: usize,
+    /// Batches worked on at once (the next is read while earlier ones run).
+    pub batches_in_flight: usize,
     pub block_ms: u64,
     pub claim_min_idle_secs: u64,
     pub max_deliveries: u32,
@@ -477,6 +483,9 @@ impl Settings {
             return Err(invalid("ingest.webhook_header", "must name a header"));
         }
         let w = &raw.worker;
+        if w.batches_in_flight == 0 || w.batches_in_flight > 16 {
+            return Err(invalid("worker.batches_in_flight", "must be from 1 to 16"));
+        }
         if w.concurrency == 0 || w.batch == 0 || w.max_deliveries == 0 {
             return Err(invalid(
                 "worker.concurrency",
@@ -970,6 +979,15 @@ mod tests {
             err,
             "poller.interval_secs (WSTG_POLLER_INTERVAL_SECS): string \"5s\" is not an integer"
         );
+        // A value serde itself refuses (WorkerSettings parses the address).
+        let err = load(&[("WSTG_WORKER_OPS_ADDR", "not-an-address")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("worker.ops_addr (WSTG_WORKER_OPS_ADDR): "),
+            "{err}"
+        );
+        assert!(!err.contains("for key"), "{err}");
         let err = load(&[])
             .unwrap()
             .require_dojo_token("wstg-worker")

@@ -135,6 +135,22 @@ fn fields_json(f: &VulnFields) -> Result<String, StoreError> {
     serde_json::to_string(f).map_err(|e| StoreError::corrupt("vulnerability fields", e))
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the eight fields a tracker edits, in the order every statement here
+/// lists their columns: title, severity, description, steps, impact,
+/// mitigation, cwe, endpoints.
+fn bind_fields<'q>(q: AnyQuery<'q>, f: &'q VulnFields) -> AnyQuery<'q> {
+    q.bind(&f.title)
+        .bind(f.severity.as_str())
+        .bind(&f.description)
+        .bind(&f.steps)
+        .bind(&f.impact)
+        .bind(&f.mitigation)
+        .bind(f.cwe.map(|c| i64::from(c.get())))
+        .bind(endpoints_json(f))
+}
+
 impl Store {
     /// Records a vulnerability the tracker reported (status `pending`).
     /// Idempotent by id; refused when the item is full.
@@ -151,7 +167,7 @@ impl Store {
         }
         // The count bound and the insert in one statement, so two requests
         // at once cannot both pass the check.
-        let done = sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO vulnerabilities \
                (id, project, wstg_id, finding_id, title, severity, description, steps, impact, \
                 mitigation, cwe, endpoints, synced, dojo_status, origin, create_sent_at, \
@@ -163,20 +179,14 @@ impl Store {
         )
         .bind(rows::uuid_text(id))
         .bind(project.as_str())
-        .bind(wstg_id.as_str())
-        .bind(&fields.title)
-        .bind(fields.severity.as_str())
-        .bind(&fields.description)
-        .bind(&fields.steps)
-        .bind(&fields.impact)
-        .bind(&fields.mitigation)
-        .bind(fields.cwe.map(|c| i64::from(c.get())))
-        .bind(endpoints_json(fields))
-        .bind(millis(at))
-        .bind(i64::try_from(MAX_PER_ITEM).unwrap_or(i64::MAX))
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::query(format!("insert_vulnerability({id})")))?;
+        .bind(wstg_id.as_str());
+        let q = bind_fields(q, fields);
+        let done = q
+            .bind(millis(at))
+            .bind(i64::try_from(MAX_PER_ITEM).unwrap_or(i64::MAX))
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::query(format!("insert_vulnerability({id})")))?;
         if done.rows_affected() == 1 {
             return Ok(Inserted::New);
         }
@@ -202,7 +212,7 @@ impl Store {
             format!("wstg-bridge/vuln/{project}/{}", synced.finding_id).as_bytes(),
         );
         let f = &synced.fields;
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO vulnerabilities \
                (id, project, wstg_id, finding_id, title, severity, description, steps, impact, \
                 mitigation, cwe, endpoints, synced, dojo_status, origin, create_sent_at, \
@@ -214,24 +224,17 @@ impl Store {
         .bind(rows::uuid_text(id))
         .bind(project.as_str())
         .bind(wstg_id.as_str())
-        .bind(synced.finding_id)
-        .bind(&f.title)
-        .bind(f.severity.as_str())
-        .bind(&f.description)
-        .bind(&f.steps)
-        .bind(&f.impact)
-        .bind(&f.mitigation)
-        .bind(f.cwe.map(|c| i64::from(c.get())))
-        .bind(endpoints_json(f))
-        .bind(fields_json(f)?)
-        .bind(synced.status.as_str())
-        .bind(synced.dojo_updated.as_deref())
-        .bind(millis(at))
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::query(format!(
-            "insert_dojo_vulnerability({id})"
-        )))?;
+        .bind(synced.finding_id);
+        let q = bind_fields(q, f);
+        q.bind(fields_json(f)?)
+            .bind(synced.status.as_str())
+            .bind(synced.dojo_updated.as_deref())
+            .bind(millis(at))
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::query(format!(
+                "insert_dojo_vulnerability({id})"
+            )))?;
         Ok(id)
     }
 
@@ -346,25 +349,19 @@ impl Store {
         fields: &VulnFields,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let q = sqlx::query(
             "UPDATE vulnerabilities SET title = $2, severity = $3, description = $4, steps = $5, \
                 impact = $6, mitigation = $7, cwe = $8, endpoints = $9, updated_at = $10, \
                 version = version + 1 \
              WHERE id = $1",
         )
-        .bind(rows::uuid_text(id))
-        .bind(&fields.title)
-        .bind(fields.severity.as_str())
-        .bind(&fields.description)
-        .bind(&fields.steps)
-        .bind(&fields.impact)
-        .bind(&fields.mitigation)
-        .bind(fields.cwe.map(|c| i64::from(c.get())))
-        .bind(endpoints_json(fields))
-        .bind(millis(at))
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::query(format!("edit_vulnerability({id})")))?;
+        .bind(rows::uuid_text(id));
+        let q = bind_fields(q, fields);
+        let done = q
+            .bind(millis(at))
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::query(format!("edit_vulnerability({id})")))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -396,7 +393,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let f = &s.fields;
-        let done = sqlx::query(
+        let q = sqlx::query(
             "UPDATE vulnerabilities SET finding_id = $2, title = $3, severity = $4, \
                 description = $5, steps = $6, impact = $7, mitigation = $8, cwe = $9, \
                 endpoints = $10, synced = $11, dojo_status = $12, dojo_updated = $13, \
@@ -404,25 +401,19 @@ impl Store {
              WHERE id = $1 AND version = $15",
         )
         .bind(rows::uuid_text(id))
-        .bind(s.finding_id)
-        .bind(&f.title)
-        .bind(f.severity.as_str())
-        .bind(&f.description)
-        .bind(&f.steps)
-        .bind(&f.impact)
-        .bind(&f.mitigation)
-        .bind(f.cwe.map(|c| i64::from(c.get())))
-        .bind(endpoints_json(f))
-        .bind(fields_json(f)?)
-        .bind(s.status.as_str())
-        .bind(s.dojo_updated.as_deref())
-        .bind(millis(at))
-        .bind(s.seen_version)
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::query(format!(
-            "record_vulnerability_synced({id})"
-        )))?;
+        .bind(s.finding_id);
+        let q = bind_fields(q, f);
+        let done = q
+            .bind(fields_json(f)?)
+            .bind(s.status.as_str())
+            .bind(s.dojo_updated.as_deref())
+            .bind(millis(at))
+            .bind(s.seen_version)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::query(format!(
+                "record_vulnerability_synced({id})"
+            )))?;
         Ok(done.rows_affected() == 1)
     }
 
