@@ -203,6 +203,53 @@ impl Queue {
     }
 }
 
+impl Queue {
+    /// Acks and deletes entries like [`Consumer::ack`], on the shared
+    /// connection: for a worker whose consumer connection is busy in a
+    /// blocking read while earlier batches finish (acking is not tied to
+    /// the consumer that read the entry).
+    pub async fn ack(&self, ids: &[String]) -> Result<(), QueueError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        redis::pipe()
+            .atomic()
+            .cmd("XACK")
+            .arg(&self.keys.events)
+            .arg(GROUP)
+            .arg(ids)
+            .ignore()
+            .cmd("XDEL")
+            .arg(&self.keys.events)
+            .arg(ids)
+            .ignore()
+            .query_async::<()>(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Heartbeat for entries `consumer` holds and is still working on: resets
+    /// their idle time, so other replicas' [`Consumer::claim_stale`] (which
+    /// takes entries idle for `claim_min_idle`) leaves them alone however
+    /// long they wait in this process. Entries another consumer took in the
+    /// meantime are not taken back. Returns how many were touched.
+    pub async fn touch_held(&self, consumer: &str, ids: &[String]) -> Result<usize, QueueError> {
+        let mut touched = 0;
+        // Bounded script calls: a long in-hand list is sent in slices.
+        for chunk in ids.chunks(500) {
+            let n: usize = scripts::TOUCH_HELD
+                .key(&self.keys.events)
+                .arg(GROUP)
+                .arg(consumer)
+                .arg(chunk)
+                .invoke_async(&mut self.conn.clone())
+                .await?;
+            touched += n;
+        }
+        Ok(touched)
+    }
+}
+
 impl Consumer {
     pub fn name(&self) -> &str {
         &self.name

@@ -45,6 +45,11 @@ end
 return 0
 "#;
 
+/// A lease expired while its holder still worked, and another took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the lease was lost while working (held past its term)")]
+pub struct LeaseLost;
+
 /// Leases of one term under one prefix. Cheap to clone.
 #[derive(Clone)]
 pub struct Leases {
@@ -157,6 +162,48 @@ impl Leases {
             .await;
         if let Err(e) = r {
             tracing::debug!(error = %e, "lease not released; it expires by itself");
+        }
+    }
+
+    /// Runs `work` while keeping `lease`: renewed every third of its term,
+    /// so a holder that is slow (a loaded machine, several DefectDojo calls
+    /// in a row, a store that is busy) never loses it mid-work to a waiter,
+    /// which would then apply the same item at once (two "find, else
+    /// create" make two findings). If a renewal finds the lease taken by
+    /// another (it expired during a stall longer than its term), `work` is
+    /// dropped at its current await point and [`LeaseLost`] returned: the
+    /// item is the other holder's now, and whatever `work` had sent is
+    /// covered by its write-ahead intents. A renewal that fails because
+    /// Redis is away is not a loss: the term still runs, and work goes on.
+    pub async fn hold_during<F: std::future::Future>(
+        &self,
+        lease: &Lease,
+        work: F,
+    ) -> Result<F::Output, LeaseLost> {
+        tokio::pin!(work);
+        let every = self.term / 3;
+        loop {
+            tokio::select! {
+                biased;
+                out = &mut work => return Ok(out),
+                _ = tokio::time::sleep(every) => {
+                    let renewed: Result<i64, redis::RedisError> = self
+                        .renew
+                        .key(&lease.key)
+                        .arg(&lease.token)
+                        .arg(self.ms())
+                        .invoke_async(&mut self.conn.clone())
+                        .await;
+                    match renewed {
+                        Ok(1) => {}
+                        Ok(_) => {
+                            tracing::warn!(lease = %lease.key, "lease lost while working (held past its term); the work is dropped");
+                            return Err(LeaseLost);
+                        }
+                        Err(e) => tracing::debug!(error = %e, "lease not renewed; retrying at the next tick"),
+                    }
+                }
+            }
         }
     }
 

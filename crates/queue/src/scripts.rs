@@ -330,3 +330,26 @@ return redis.call('RENAMENX', KEYS[1], KEYS[2])
 ",
     )
 });
+
+/// Resets the idle time of entries a live consumer still holds (a
+/// heartbeat), so `XAUTOCLAIM` elsewhere only takes entries whose holder
+/// stopped. Only entries still pending to ARGV[2] are touched: one another
+/// replica already claimed stays theirs (a bare XCLAIM would take it back).
+/// `JUSTID` leaves the delivery count alone.
+///
+/// KEYS: events. ARGV: group, consumer, ids… Returns how many were touched.
+pub static TOUCH_HELD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local touched = 0
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    touched = touched + 1
+  end
+end
+return touched
+",
+    )
+});

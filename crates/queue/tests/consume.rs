@@ -437,3 +437,53 @@ async fn idle_consumers_without_pending_work_are_pruned() {
     );
     cleanup(&q).await;
 }
+
+/// A live holder's heartbeat keeps its entries from being reclaimed, however
+/// long it works on them; once it stops, they are reclaimed as usual. An
+/// entry someone else claimed in the meantime is not taken back.
+#[tokio::test]
+async fn held_entries_touched_by_their_holder_are_not_reclaimed() {
+    let q = queue().await; // claim_min_idle 200 ms
+    let id = q.publish(&envelope(1)).await.unwrap();
+    let mut holder = q.consumer("holder").await.unwrap();
+    let mut other = q.consumer("other").await.unwrap();
+    read_n(&mut holder, 1).await;
+    let held = vec![id.clone()];
+    // Six times the idle limit in hand, touched every 100 ms.
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(q.touch_held("holder", &held).await.unwrap(), 1);
+        assert!(
+            other.claim_stale().await.unwrap().is_empty(),
+            "an entry whose holder is alive is not reclaimed"
+        );
+    }
+    // The holder stops touching: the entry is reclaimed, delivered twice.
+    let claimed = claim_some(&mut other).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, id);
+    assert_eq!(
+        claimed[0].deliveries, 2,
+        "touching does not count as a delivery"
+    );
+    // The old holder's heartbeat no longer applies to it.
+    assert_eq!(q.touch_held("holder", &held).await.unwrap(), 0);
+    let owner: Vec<redis::Value> = redis::cmd("XPENDING")
+        .arg(&q.keys().events)
+        .arg(wstg_queue::GROUP)
+        .arg("-")
+        .arg("+")
+        .arg(10)
+        .query_async(&mut raw().await)
+        .await
+        .unwrap();
+    assert_eq!(owner.len(), 1);
+    assert!(
+        format!("{owner:?}").contains("other"),
+        "still the new holder's: {owner:?}"
+    );
+    // Any member may ack, on the shared connection too.
+    q.ack(&held).await.unwrap();
+    assert_eq!(pending(&q).await, 0);
+    cleanup(&q).await;
+}

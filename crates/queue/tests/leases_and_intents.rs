@@ -26,6 +26,53 @@ fn write(status: Status) -> InFlightWrite {
     }
 }
 
+/// Work longer than the lease's term keeps it (no waiter gets the item
+/// meanwhile); a lease that was lost anyway stops the work.
+#[tokio::test]
+async fn a_lease_is_kept_while_its_work_runs_and_lost_work_stops() {
+    let q = common::queue().await;
+    let leases = Leases::new(
+        q.connection(),
+        q.keys().prefix(),
+        Duration::from_millis(300),
+    );
+    let name = "item:p:WSTG-INFO-02";
+    let lease = leases.acquire(name, Duration::ZERO).await.unwrap().unwrap();
+    let waiter = leases.clone();
+    // Four terms of work; a waiter tries for all of it and gets nothing.
+    let (done, waited) = tokio::join!(
+        leases.hold_during(&lease, tokio::time::sleep(Duration::from_millis(1200))),
+        waiter.acquire(name, Duration::from_millis(1000)),
+    );
+    assert_eq!(done, Ok(()));
+    assert!(waited.unwrap().is_none(), "held through the whole work");
+    // Taken by another while stalled (here: deleted and retaken by hand):
+    // the work is dropped at its next renewal.
+    let key = lease.key().to_owned();
+    let thief = leases.clone();
+    let steal = async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg("someone-else")
+            .query_async(&mut common::raw().await)
+            .await
+            .unwrap();
+        thief
+    };
+    let started = std::time::Instant::now();
+    let (lost, _) = tokio::join!(
+        leases.hold_during(&lease, tokio::time::sleep(Duration::from_secs(5))),
+        steal,
+    );
+    assert_eq!(lost, Err(wstg_queue::lease::LeaseLost));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "dropped at the first renewal"
+    );
+    common::cleanup(&q).await;
+}
+
 #[tokio::test]
 async fn a_lease_has_one_holder_until_released_or_expired() {
     let q = common::queue().await;
