@@ -171,7 +171,15 @@ impl Applier {
                 // Not a DefectDojo failure: the circuit breaker ignores it.
                 WorkError::Busy(format!("{wstg_id} is being applied by another worker"))
             })?;
-        let result = match self.sync_locked(project, wstg_id, &trigger, event_id).await {
+        let work = self.sync_locked(project, wstg_id, &trigger, event_id);
+        let result = match self
+            .locks
+            .hold_during(&lease, work)
+            .await
+            .unwrap_or_else(|lost| {
+                // Another worker has the item now; a retry finds it done.
+                Err(WorkError::Busy(format!("{wstg_id}: {lost}")))
+            }) {
             Err(WorkError::Dojo(e)) if e.is_missing_test() => {
                 Err(self.forget_missing_test(project, e).await)
             }

@@ -55,7 +55,12 @@ pub async fn sync_item_comments(
         .await
         .map_err(|e| WorkError::Queue(e.into()))?
         .ok_or_else(|| WorkError::Busy(format!("{wstg_id} is being applied by another worker")))?;
-    let result = run(applier, project, wstg_id, finding, &mut done).await;
+    let work = run(applier, project, wstg_id, finding, &mut done);
+    let result = applier
+        .locks
+        .hold_during(&lease, work)
+        .await
+        .unwrap_or_else(|lost| Err(WorkError::Busy(format!("{wstg_id} comments: {lost}"))));
     match &result {
         Err(e) if e.outcome_unknown() => applier.locks.keep(lease).await,
         _ => applier.locks.release(lease).await,

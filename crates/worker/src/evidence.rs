@@ -42,7 +42,12 @@ impl Applier {
                     "evidence {evidence_id} is being uploaded by another worker"
                 ))
             })?;
-        let result = self.upload_locked(project, wstg_id, &record).await;
+        let work = self.upload_locked(project, wstg_id, &record);
+        let result = self
+            .locks
+            .hold_during(&lease, work)
+            .await
+            .unwrap_or_else(|lost| Err(WorkError::Busy(format!("evidence {evidence_id}: {lost}"))));
         match &result {
             // The upload may still land: the retry finds it by title.
             Err(e) if e.outcome_unknown() => self.locks.keep(lease).await,

@@ -2,4 +2,4 @@
 //! concurrent "find, else create" would create two findings): the queue
 //! crate's one lease implementation, under `P:lock:<name>`.
 
-pub use wstg_queue::lease::{Lease, Leases as ItemLocks};
+pub use wstg_queue::lease::{Lease, LeaseLost, Leases as ItemLocks};

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use wstg_domain::{Catalogue, Envelope, EnvelopeError, EventKind, ProjectName, WstgId};
@@ -26,8 +28,15 @@ pub struct WorkerOptions {
     /// Unique per replica: the consumer name in the group.
     pub consumer_name: String,
     pub concurrency: usize,
+    /// Batches worked on at once: the next batch is read as soon as one of
+    /// these is done, so a batch's slowest DefectDojo call no longer holds
+    /// the whole replica (docs/benchmarks.md, "The burst").
+    pub batches_in_flight: usize,
     pub max_deliveries: u32,
     pub claim_every: Duration,
+    /// How often the entries in hand get their idle time reset, so other
+    /// replicas only reclaim entries whose holder stopped.
+    pub heartbeat_every: Duration,
     /// How long in-flight work may take after SIGTERM before it is left for
     /// another replica to reclaim.
     pub shutdown_deadline: Duration,
@@ -104,8 +113,10 @@ impl Worker {
             opts: WorkerOptions {
                 consumer_name: default_consumer_name(),
                 concurrency: w.concurrency,
+                batches_in_flight: w.batches_in_flight,
                 max_deliveries: w.max_deliveries,
                 claim_every: Duration::from_secs((w.claim_min_idle_secs / 4).max(1)),
+                heartbeat_every: Duration::from_secs((w.claim_min_idle_secs / 3).max(1)),
                 shutdown_deadline: Duration::from_secs(w.shutdown_deadline_secs),
             },
         })
@@ -181,16 +192,33 @@ impl Worker {
         let mut consumer = self.connect_consumer(&shutdown).await?;
         let mut last_claim = tokio::time::Instant::now() - self.opts.claim_every;
         let mut backoff = Duration::from_millis(100);
-        tracing::info!(consumer = %self.opts.consumer_name, "worker consuming");
+        // One permit per batch in flight: a batch is read only with a free one.
+        let slots = Arc::new(Semaphore::new(self.opts.batches_in_flight.max(1)));
+        let held = Held::default();
+        let mut batches: JoinSet<()> = JoinSet::new();
+        let heartbeat = tokio::spawn(heartbeat_loop(
+            self.queue.clone(),
+            self.opts.consumer_name.clone(),
+            held.clone(),
+            self.opts.heartbeat_every,
+        ));
+        tracing::info!(consumer = %self.opts.consumer_name, batches_in_flight = self.opts.batches_in_flight, "worker consuming");
         while !shutdown.is_cancelled() {
             // DefectDojo is failing: take no new work until the breaker's
             // cool-down ends (crate::breaker explains why).
             if breaker::wait_while_open(&self.breaker, &shutdown).await {
                 continue;
             }
+            reap(&mut batches);
+            let permit = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                p = slots.clone().acquire_owned() => p?,
+            };
             let batch = if last_claim.elapsed() >= self.opts.claim_every {
                 last_claim = tokio::time::Instant::now();
-                consumer.claim_stale().await
+                // Entries this replica holds in a running batch stay with it
+                // (they are ours already; claiming them would apply them twice).
+                consumer.claim_stale().await.map(|d| held.not_held(d))
             } else {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -218,28 +246,36 @@ impl Worker {
             if deliveries.is_empty() {
                 continue;
             }
-            // In-flight work gets a deadline once shutdown starts; what does
-            // not finish stays unacknowledged and is reclaimed elsewhere.
-            let work = self.handle_batch(deliveries);
-            tokio::pin!(work);
-            let done = tokio::select! {
-                ids = &mut work => ids,
-                _ = shutdown.cancelled() => {
-                    match tokio::time::timeout(self.opts.shutdown_deadline, &mut work).await {
-                        Ok(ids) => ids,
-                        Err(_) => {
-                            tracing::warn!("shutdown deadline passed; unfinished messages left for other replicas");
-                            break;
-                        }
-                    }
+            let ids: Vec<String> = deliveries.iter().map(|d| d.id.clone()).collect();
+            held.add(&ids);
+            let (this, held) = (self.clone(), held.clone());
+            batches.spawn(async move {
+                let done = this.handle_batch(deliveries).await;
+                if let Err(e) = ack_with_retry(&this.queue, &done).await {
+                    // Unacknowledged messages are redelivered and applied
+                    // again, which is harmless: application is idempotent.
+                    tracing::warn!(error = %e, "acknowledgement failed");
                 }
-            };
-            if let Err(e) = ack_with_retry(&mut consumer, &done).await {
-                // Unacknowledged messages are redelivered and applied again,
-                // which is harmless: application is idempotent.
-                tracing::warn!(error = %e, "acknowledgement failed");
-            }
+                // Done or not: what is still pending is reclaimed like any
+                // entry whose holder stopped.
+                held.remove(&ids);
+                drop(permit);
+            });
         }
+        // In-flight work gets a deadline once shutdown starts; what does not
+        // finish stays unacknowledged and is reclaimed elsewhere.
+        let drain = async { while batches.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.opts.shutdown_deadline, drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                entries = held.len(),
+                "shutdown deadline passed; unfinished messages left for other replicas"
+            );
+            batches.abort_all();
+        }
+        heartbeat.abort();
         tracing::info!("worker stopped");
         Ok(())
     }
@@ -710,17 +746,89 @@ impl Worker {
     }
 }
 
-async fn ack_with_retry(
-    consumer: &mut Consumer,
-    ids: &[String],
-) -> Result<(), wstg_queue::QueueError> {
+/// Logs batches that ended by panicking (their entries stay pending and are
+/// reclaimed; the loop goes on).
+fn reap(batches: &mut JoinSet<()>) {
+    while let Some(r) = batches.try_join_next() {
+        if let Err(e) = r {
+            if e.is_panic() {
+                tracing::error!(error = %e, "a batch panicked; its entries are left for reclaiming");
+            }
+        }
+    }
+}
+
+/// The entries this replica is working on, shared by its batches, the
+/// heartbeat and the reclaim filter, with when each was taken.
+#[derive(Clone, Default)]
+struct Held(Arc<std::sync::Mutex<HashMap<String, tokio::time::Instant>>>);
+
+impl Held {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, tokio::time::Instant>> {
+        // A panic while holding this lock cannot leave the map half
+        // updated: each call is one insert or remove loop.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn add(&self, ids: &[String]) {
+        let now = tokio::time::Instant::now();
+        self.lock().extend(ids.iter().map(|id| (id.clone(), now)));
+    }
+    fn remove(&self, ids: &[String]) {
+        let mut map = self.lock();
+        for id in ids {
+            map.remove(id);
+        }
+    }
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+    /// The entries taken less than `max_hold` ago.
+    fn recent(&self, max_hold: Duration) -> Vec<String> {
+        self.lock()
+            .iter()
+            .filter(|(_, since)| since.elapsed() < max_hold)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+    fn not_held(&self, deliveries: Vec<Delivery>) -> Vec<Delivery> {
+        let map = self.lock();
+        deliveries
+            .into_iter()
+            .filter(|d| !map.contains_key(&d.id))
+            .collect()
+    }
+}
+
+/// Keeps the entries in hand from looking abandoned: a batch waiting behind
+/// an item's lease, or behind earlier batches, can hold an entry longer
+/// than `claim_min_idle`, and another replica would then take it over while
+/// this one still works on it. It runs through the shutdown deadline too
+/// (the loop aborts it once in-flight work is over). An entry held longer
+/// than ten times `claim_min_idle` (`every` is a third of it) is no longer
+/// renewed: a batch stuck that long is treated like a dead holder's, and
+/// reclaimed.
+async fn heartbeat_loop(queue: Queue, consumer: String, held: Held, every: Duration) {
+    let max_hold = every * 30;
+    loop {
+        tokio::time::sleep(every).await;
+        let ids = held.recent(max_hold);
+        if ids.is_empty() {
+            continue;
+        }
+        if let Err(e) = queue.touch_held(&consumer, &ids).await {
+            tracing::warn!(error = %e, "could not renew the entries in hand");
+        }
+    }
+}
+
+async fn ack_with_retry(queue: &Queue, ids: &[String]) -> Result<(), wstg_queue::QueueError> {
     if ids.is_empty() {
         return Ok(());
     }
     let mut last = None;
     for pause in [0u64, 10, 20, 40] {
         tokio::time::sleep(Duration::from_millis(pause)).await;
-        match consumer.ack(ids).await {
+        match queue.ack(ids).await {
             Ok(()) => return Ok(()),
             Err(e) => last = Some(e),
         }
