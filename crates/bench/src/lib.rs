@@ -8,7 +8,8 @@ use std::time::Duration;
 pub use dojo_sim::ProfileChoice;
 use hdrhistogram::Histogram;
 pub use wstg_harness::{
-    client_with_token, dojo_finding, dojo_findings, flags_of, tags_of, System, DOJO_TOKEN,
+    client_with_token, dojo_finding, dojo_findings, dojo_stats, flags_of, tags_of, System,
+    DOJO_TOKEN,
 };
 
 /// wstg-bridge in this process (ingest, `workers`, `pollers`) against an

@@ -75,7 +75,7 @@ pub async fn api_pipeline(
         tokio::time::sleep(profile.per_findings(operation, listed.0)).await;
     }
     if is_write(&method) && res.status().is_success() {
-        state.stats.record_write();
+        state.stats.record_write(delay);
     }
     Ok(res.map_into_left_body())
 }

@@ -13,6 +13,10 @@ pub struct Snapshot {
     pub writes: u64,
     /// Requests answered by an injected fault.
     pub faults: u64,
+    /// The injected delay (latency knob plus profile) of the writes counted
+    /// in `writes`, summed in microseconds: a benchmark takes DefectDojo's
+    /// own share of a change's time from it, measured in the same run.
+    pub write_delay_us: u64,
     /// `"<METHOD> <path with numeric segments as {id}>"` -> requests.
     pub by_route: BTreeMap<String, u64>,
 }
@@ -35,8 +39,12 @@ impl Stats {
         });
     }
 
-    pub fn record_write(&self) {
-        self.with(|s| s.writes += 1);
+    pub fn record_write(&self, delay: std::time::Duration) {
+        let us = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.with(|s| {
+            s.writes += 1;
+            s.write_delay_us = s.write_delay_us.saturating_add(us);
+        });
     }
 
     pub fn record_fault(&self) {

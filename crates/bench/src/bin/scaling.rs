@@ -11,6 +11,12 @@
 //! from the first post until the queue is empty (every change applied or
 //! coalesced, nothing delayed), then one read of DefectDojo checks every
 //! item's status flags, status tag and notes against its last change.
+//!
+//! `--original-design` is the baseline for the burst: the same clients, the
+//! same changes, but each change is what the original design's sync endpoint
+//! did with it, one synchronous DefectDojo PATCH before answering, with no
+//! queue, no coalescing and no worker. It leaves out the original's lookups
+//! before each write, so it is a lower bound on the original's time.
 
 #![allow(clippy::unwrap_used)]
 
@@ -44,6 +50,10 @@ struct Args {
     /// Extra settings, `KEY=VALUE` (e.g. WSTG_WORKER_CONCURRENCY=32).
     #[arg(long = "env")]
     env: Vec<String>,
+    /// Measure the original design instead (module docs): each change is one
+    /// synchronous PATCH straight to DefectDojo from its client.
+    #[arg(long)]
+    original_design: bool,
 }
 
 struct Item {
@@ -86,6 +96,40 @@ async fn wait_idle(sys: &System, limit: Duration) -> bool {
 
 fn status_of(i: usize, items: usize) -> Status {
     Status::ALL[(i / items + 1) % Status::ALL.len()]
+}
+
+/// Each item's DefectDojo finding, as the tracker API reports it after the
+/// warm-up made them.
+async fn finding_ids(sys: &System, items: &[Item]) -> Vec<i64> {
+    let mut ids = Vec::with_capacity(items.len());
+    for it in items {
+        let v: serde_json::Value = sys
+            .http
+            .get(format!("{}/api/wstg/items/{}", sys.ingest_url, it.wstg_id))
+            .query(&[("project", it.project.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(
+            v["finding_id"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("no finding for {}: {v}", it.wstg_id)),
+        );
+    }
+    ids
+}
+
+/// What the original design's endpoint did with one change: the PATCH,
+/// answered before the next change of this client is sent.
+async fn original_write(sys: &System, finding_id: i64, wstg_id: &str, status: Status, notes: &str) {
+    let flags = flags_for(status);
+    let mut body = serde_json::to_value(flags).unwrap();
+    body["mitigation"] = json!(notes);
+    body["tags"] = json!([wstg_id.to_ascii_lowercase(), status_tag(status)]);
+    sys.dojo_patch(finding_id, &body).await;
 }
 
 #[tokio::main]
@@ -145,20 +189,38 @@ async fn main() {
         let warm_secs = warm.elapsed().as_secs_f64();
         // Past every item's write interval.
         tokio::time::sleep(Duration::from_millis(500)).await;
+        let finding_ids = if args.original_design {
+            finding_ids(&sys, &items).await
+        } else {
+            Vec::new()
+        };
         let (req0, writes0) = sys.sim_counts().await;
         let start = Instant::now();
         let posters = (0..args.clients).map(|c| {
-            let (sys, items) = (&sys, &items);
+            let (sys, items, finding_ids) = (&sys, &items, &finding_ids);
             async move {
                 for i in (0..args.changes).filter(|i| (i % args.items) % args.clients == c) {
                     let it = &items[i % args.items];
-                    sys.post_ok(&json!({
-                        "project": it.project,
-                        "wstg_id": it.wstg_id,
-                        "status": status_of(i, args.items).as_str(),
-                        "notes": format!("{} change {i}", it.project),
-                    }))
-                    .await;
+                    let status = status_of(i, args.items);
+                    let notes = format!("{} change {i}", it.project);
+                    if args.original_design {
+                        original_write(
+                            sys,
+                            finding_ids[i % args.items],
+                            &it.wstg_id,
+                            status,
+                            &notes,
+                        )
+                        .await;
+                    } else {
+                        sys.post_ok(&json!({
+                            "project": it.project,
+                            "wstg_id": it.wstg_id,
+                            "status": status.as_str(),
+                            "notes": notes,
+                        }))
+                        .await;
+                    }
                 }
             }
         });
@@ -189,10 +251,15 @@ async fn main() {
         let speedup = base.map_or(1.0, |b| rate / b);
         base.get_or_insert(rate);
         println!(
-            "replicas {replicas}: warm-up {warm_secs:.1} s; {} changes posted in {sent:.2} s; \
+            "{}replicas {replicas}: warm-up {warm_secs:.1} s; {} changes posted in {sent:.2} s; \
              DefectDojo holds every item's last state after {consistent:.2} s{}; \
              {rate:.1} changes/s ({speedup:.2}x the first row); DefectDojo requests {}, writes {} \
              ({:.2} writes/s); items wrong {wrong} of {}",
+            if args.original_design {
+                "original design (one synchronous PATCH per change, no worker); "
+            } else {
+                ""
+            },
             args.changes,
             if idle { "" } else { " (NOT idle: gave up)" },
             req1 - req0,
