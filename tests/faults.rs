@@ -328,10 +328,14 @@ async fn dojo_latency_of_2s_with_client_timeouts() {
     bed.stop().await;
 }
 
-/// SIGTERM to a worker in the middle of a batch it cannot finish within its
+/// SIGTERM to a worker in the middle of batches it cannot finish within its
 /// shutdown deadline (3 s; DefectDojo answers in 600 ms): it exits 0 within
 /// the deadline, acknowledges only what it finished, and the other replicas
-/// take over the rest.
+/// take over the rest. The changes are queued before the victim starts, so
+/// its first reads take whole batches (with batches in flight, workers
+/// running while the changes trickle in read them a few at a time and may
+/// never hold many); it applies 4 items at a time per batch, so a batch of
+/// 100 takes ~15 s. The other two start once it holds its batches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_batch_exits_within_the_deadline_and_loses_nothing() {
     let _serial = SERIAL.lock().await;
@@ -339,29 +343,35 @@ async fn sigterm_mid_batch_exits_within_the_deadline_and_loses_nothing() {
     let mut bed = Bed::start(
         "sigterm",
         BedOptions {
-            workers: 3,
-            env: vec![(
-                "WSTG_WORKER_SHUTDOWN_DEADLINE_SECS",
-                deadline.as_secs().to_string(),
-            )],
+            workers: 0,
+            env: vec![
+                (
+                    "WSTG_WORKER_SHUTDOWN_DEADLINE_SECS",
+                    deadline.as_secs().to_string(),
+                ),
+                ("WSTG_WORKER_CONCURRENCY", "4".to_owned()),
+            ],
             ..Default::default()
         },
     )
     .await;
     bed.sim_put("latency", json!({"ms": 600})).await;
     let items = item_ids(97);
+    bed.post_all(bed.plan(&items, 300, 0), 32).await;
+    bed.add_worker().await;
     let mut victim = bed.workers.remove(0);
     let pid = victim.child.id().unwrap();
-    bed.post_all(bed.plan(&items, 300, 0), 32).await;
     let pending = test_support::eventually_async(
         Duration::from_secs(30),
-        "the victim holds a batch",
+        "the victim holds its batches",
         || async {
             let p = bed.pending_of(pid).await;
-            (p >= 10).then_some(p)
+            (p >= 100).then_some(p)
         },
     )
     .await;
+    bed.add_worker().await;
+    bed.add_worker().await;
     victim.signal("TERM").unwrap();
     let asked = Instant::now();
     let status = victim
