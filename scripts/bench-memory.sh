@@ -23,7 +23,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  redis-cli --scan --pattern "$PREFIX*" | xargs -r redis-cli del >/dev/null
+  redis-cli --scan --pattern "{$PREFIX}*" | xargs -r redis-cli del >/dev/null
   rm -rf "$STATE"
 }
 trap cleanup EXIT
@@ -51,10 +51,10 @@ hwm() { awk '/^VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 redis_state() {
   local mem keys
   mem=$(redis-cli info memory | awk -F: '/^used_memory:/ {printf "%.2f", $2/1048576}')
-  keys=$(redis-cli --scan --pattern "$PREFIX*" | wc -l)
-  local xlen; xlen=$(redis-cli xlen "$PREFIX:events")
+  keys=$(redis-cli --scan --pattern "{$PREFIX}*" | wc -l)
+  local xlen; xlen=$(redis-cli xlen "{$PREFIX}:events")
   # Our keys' own bytes: used_memory is the whole (possibly shared) server.
-  local ours; ours=$(redis-cli --scan --pattern "$PREFIX*" | while read -r k; do redis-cli memory usage "$k"; done \
+  local ours; ours=$(redis-cli --scan --pattern "{$PREFIX}*" | while read -r k; do redis-cli memory usage "$k"; done \
     | awk '{s += $1} END {printf "%.1f", s / 1024}')
   echo "redis used_memory ${mem} MiB (whole server), prefix keys $keys using ${ours} KiB, stream length $xlen"
 }
@@ -62,7 +62,7 @@ sample() { # label
   echo "$1: RSS MiB ingest $(rss $PID_ingest), worker $(rss $PID_worker), poller $(rss $PID_poller); $(redis_state)"
 }
 drain() { for _ in $(seq 1 600); do
-  [ "$(redis-cli xlen "$PREFIX:events")" = 0 ] && [ "$(redis-cli zcard "$PREFIX:delayed")" = 0 ] && return 0; sleep 0.1; done; }
+  [ "$(redis-cli xlen "{$PREFIX}:events")" = 0 ] && [ "$(redis-cli zcard "{$PREFIX}:delayed")" = 0 ] && return 0; sleep 0.1; done; }
 
 sleep 5
 sample "at rest, nothing synced"

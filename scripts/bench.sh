@@ -16,7 +16,7 @@ LOGS=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  redis-cli --scan --pattern "$PREFIX*" | xargs -r redis-cli del >/dev/null
+  redis-cli --scan --pattern "{$PREFIX}*" | xargs -r redis-cli del >/dev/null
   redis-cli del wstgbench:bare:events >/dev/null
   rm -rf "$LOGS"
 }

@@ -29,7 +29,11 @@ PREFIX=wstg-demo-$INGEST_PORT
 # The emulator keeps its data in memory, so each demo starts from nothing:
 # a fresh store and a fresh Redis prefix (this demo's only).
 rm -rf "$STATE"
-redis-cli --scan --pattern "$PREFIX:*" | xargs -r redis-cli del >/dev/null
+# Keys are hash-tagged ({prefix}:…, docs/redis-keys.md); the second pattern
+# clears a demo left by a release before the hash tag.
+for pattern in "{$PREFIX}:*" "$PREFIX:*"; do
+  redis-cli --scan --pattern "$pattern" | xargs -r redis-cli del >/dev/null
+done
 mkdir -p "$STATE/logs"
 
 export WSTG_REDIS_URL=redis://127.0.0.1:6379
