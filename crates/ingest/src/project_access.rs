@@ -4,7 +4,7 @@
 //! default project, or one an admin created. Unknown projects are created
 //! on a write only where `auth.create_projects_on_demand` is on (the demo).
 
-use wstg_domain::ProjectName;
+use wstg_domain::{ProjectName, WstgId};
 use wstg_store::{normalise_project_name, Access, AddProjectError};
 
 use crate::auth::Principal;
@@ -71,6 +71,33 @@ pub async fn writable(
         )),
         Err(AddProjectError::Store(e)) => Err(store_unavailable(e)),
     }
+}
+
+/// [`readable`], then `raw_id` as an item of that project's own catalogue
+/// (`crate::project_catalogue::item_id`): the start of every item route
+/// that reads.
+pub async fn readable_item(
+    state: &AppState,
+    principal: &Principal,
+    project: ProjectName,
+    raw_id: &str,
+) -> Result<(ProjectName, WstgId), ApiError> {
+    let project = readable(state, principal, project).await?;
+    let id = crate::project_catalogue::item_id(state, &project, raw_id).await?;
+    Ok((project, id))
+}
+
+/// [`writable`], then `raw_id` as an item of that project's own catalogue:
+/// the start of every item route that writes.
+pub async fn writable_item(
+    state: &AppState,
+    principal: &Principal,
+    project: ProjectName,
+    raw_id: &str,
+) -> Result<(ProjectName, WstgId), ApiError> {
+    writable(state, principal, &project).await?;
+    let id = crate::project_catalogue::item_id(state, &project, raw_id).await?;
+    Ok((project, id))
 }
 
 async fn exists(state: &AppState, project: &ProjectName) -> Result<bool, ApiError> {

@@ -15,7 +15,7 @@ use wstg_domain::{CommentBody, Envelope, EventKind, Username};
 use crate::auth::Principal;
 use crate::body::{json_object, read_limited, req_str};
 use crate::errors::ApiError;
-use crate::project_access::{readable, writable};
+use crate::project_access::{readable_item, writable_item};
 use crate::routes::items::ProjectQuery;
 use crate::state::AppState;
 
@@ -90,8 +90,13 @@ pub async fn get_comments(
     query: web::Query<ProjectQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = readable(&state, &principal, query.project(&state)?).await?;
-    let id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
+    let (project, id) = readable_item(
+        &state,
+        &principal,
+        query.project(&state)?,
+        &path.into_inner(),
+    )
+    .await?;
     let comments = state
         .store
         .comments(&project, &id)
@@ -124,9 +129,13 @@ pub async fn post_comment(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     state.backlog.admit()?;
-    let project = query.project(&state)?;
-    writable(&state, &principal, &project).await?;
-    let id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
+    let (project, id) = writable_item(
+        &state,
+        &principal,
+        query.project(&state)?,
+        &path.into_inner(),
+    )
+    .await?;
     let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
     let obj = json_object(&bytes)?;
     let author =

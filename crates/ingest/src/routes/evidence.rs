@@ -24,7 +24,7 @@ use wstg_store::{Access, EvidenceRecord, NewEvidence};
 
 use crate::auth::Principal;
 use crate::errors::ApiError;
-use crate::project_access::{readable, writable};
+use crate::project_access::{readable_item, writable_item};
 use crate::routes::items::ProjectQuery;
 use crate::state::AppState;
 
@@ -95,9 +95,13 @@ pub async fn post_evidence(
     if !req.headers().contains_key(header::AUTHORIZATION) {
         return Err(ApiError::Unauthorized);
     }
-    let project = query.project(&state)?;
-    writable(&state, &principal, &project).await?;
-    let wstg_id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
+    let (project, wstg_id) = writable_item(
+        &state,
+        &principal,
+        query.project(&state)?,
+        &path.into_inner(),
+    )
+    .await?;
     let limits = state.evidence;
     let is_multipart = req
         .headers()
@@ -312,8 +316,13 @@ pub async fn get_item_evidence(
     query: web::Query<ProjectQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = readable(&state, &principal, query.project(&state)?).await?;
-    let wstg_id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
+    let (project, wstg_id) = readable_item(
+        &state,
+        &principal,
+        query.project(&state)?,
+        &path.into_inner(),
+    )
+    .await?;
     let files = state
         .store
         .item_evidence(&project, &wstg_id)

@@ -19,7 +19,7 @@ use wstg_store::{Inserted, VulnRecord};
 use crate::auth::Principal;
 use crate::body::read_limited;
 use crate::errors::ApiError;
-use crate::project_access::{readable, writable};
+use crate::project_access::{readable_item, writable, writable_item};
 use crate::routes::items::ProjectQuery;
 use crate::routes::sync::idempotency_key;
 use crate::state::AppState;
@@ -251,9 +251,13 @@ pub async fn post_vulnerability(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     state.backlog.admit()?;
-    let project = query.project(&state)?;
-    writable(&state, &principal, &project).await?;
-    let wstg_id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
+    let (project, wstg_id) = writable_item(
+        &state,
+        &principal,
+        query.project(&state)?,
+        &path.into_inner(),
+    )
+    .await?;
     let bytes = read_limited(&req, payload, state.max_body_bytes).await?;
     let fields = VulnerabilityBody::parse(&bytes)?.new_fields()?;
     let key = idempotency_key(&req)?;
@@ -325,8 +329,13 @@ pub async fn get_vulnerabilities(
     query: web::Query<ProjectQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = readable(&state, &principal, query.project(&state)?).await?;
-    let wstg_id = crate::project_catalogue::item_id(&state, &project, &path.into_inner()).await?;
+    let (project, wstg_id) = readable_item(
+        &state,
+        &principal,
+        query.project(&state)?,
+        &path.into_inner(),
+    )
+    .await?;
     let list: Vec<VulnerabilityView> = state
         .store
         .item_vulnerabilities(&project, &wstg_id)
