@@ -139,65 +139,9 @@ impl FromStr for NotesField {
     }
 }
 
-/// DefectDojo's severities (dojo/finding/api/serializer.py validate_severity).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    #[default]
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    /// The spelling DefectDojo accepts (`Info`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "Info",
-            Severity::Low => "Low",
-            Severity::Medium => "Medium",
-            Severity::High => "High",
-            Severity::Critical => "Critical",
-        }
-    }
-
-    /// `numerical_severity`, required on create (S0 critical .. S4 info).
-    pub fn numerical(self) -> &'static str {
-        match self {
-            Severity::Critical => "S0",
-            Severity::High => "S1",
-            Severity::Medium => "S2",
-            Severity::Low => "S3",
-            Severity::Info => "S4",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a DefectDojo severity (expected one of: Info, Low, Medium, High, Critical)")]
-pub struct UnknownSeverity(pub String);
-
-impl FromStr for Severity {
-    type Err = UnknownSeverity;
-
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "info" | "informational" => Ok(Severity::Info),
-            "low" => Ok(Severity::Low),
-            "medium" => Ok(Severity::Medium),
-            "high" => Ok(Severity::High),
-            "critical" => Ok(Severity::Critical),
-            _ => Err(UnknownSeverity(raw.to_owned())),
-        }
-    }
-}
+/// The severity of the item findings: the domain's one type, which the
+/// vulnerabilities use too.
+pub use wstg_domain::vulnerability::{Severity, UnknownSeverity};
 
 #[cfg(test)]
 mod tests {
