@@ -328,15 +328,7 @@ async fn an_assignment_round_trips_both_ways_without_echo() {
         "no write after the sync settled"
     );
     assert!(sys.item(a).await["assignee"].is_null());
-    let dash: Value = sys
-        .http
-        .get(format!("{}/api/wstg/dashboard", sys.ingest_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dash = sys.get_json("/api/wstg/dashboard").await;
     assert_eq!(dash["statistics"]["by_assignee"], json!({"-": 2}));
     let r = sys
         .post_sync(&json!({"wstg_id": b, "status": "blocked", "assignee": "a b"}))

@@ -92,15 +92,7 @@ async fn import_syncs_every_valid_entry_and_export_gives_them_back() {
     assert_eq!(body["success"], false);
     assert_eq!(body["rejected"][0]["wstg_id"], "WSTG-NOPE-01");
 
-    let dash: Value = sys
-        .http
-        .get(format!("{}/api/wstg/dashboard", sys.ingest_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dash = sys.get_json("/api/wstg/dashboard").await;
     for key in ["status", "statistics", "dlq_size", "dojo", "timestamp"] {
         assert!(dash.get(key).is_some(), "{key} missing: {dash}");
     }

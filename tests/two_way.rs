@@ -295,15 +295,7 @@ async fn conflict(policy: &str, tracker_older: bool) -> (System, Value) {
     })
     .await;
     assert_eq!(audit.conflict.as_deref(), Some(policy));
-    let status: Value = sys
-        .http
-        .get(format!("{}/api/wstg/status", sys.ingest_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = sys.get_json("/api/wstg/status").await;
     assert!(status["conflicts"].as_u64().unwrap() >= 1, "{status}");
     (sys, json!(audit.direction.as_str()))
 }

@@ -189,17 +189,22 @@ impl System {
             .unwrap()
     }
 
-    /// `GET /api/wstg/items` of the default project.
-    pub async fn items(&self) -> Vec<Value> {
-        let body: Value = self
-            .http
-            .get(format!("{}/api/wstg/items", self.ingest_url))
+    /// A JSON answer of the ingest at `path` (e.g. `/api/wstg/dashboard`),
+    /// with the tracker token.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.ingest_url))
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// `GET /api/wstg/items` of the default project.
+    pub async fn items(&self) -> Vec<Value> {
+        let body = self.get_json("/api/wstg/items").await;
         body["items"].as_array().cloned().unwrap()
     }
 
