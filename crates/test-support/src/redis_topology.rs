@@ -69,3 +69,32 @@ pub fn sentinels_of(url: &str) -> Vec<String> {
     let hosts = hosts.rsplit('@').next().unwrap_or_default();
     hosts.split(',').map(str::to_owned).collect()
 }
+
+/// The last `lines` lines of each sentinel's log of this process's Sentinel
+/// setup, for a test's failure message (why a failover did not happen).
+pub fn sentinel_logs(lines: usize) -> String {
+    let dir = std::env::temp_dir().join(format!("wstg-redis-sentinel-{}", std::process::id()));
+    let mut out = String::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return format!("no sentinel logs in {}", dir.display());
+    };
+    let mut logs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("sentinel-") && n.ends_with(".log"))
+        })
+        .collect();
+    logs.sort();
+    for log in logs {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        out.push_str(&format!("== {}\n", log.display()));
+        for l in &all[all.len().saturating_sub(lines)..] {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}
