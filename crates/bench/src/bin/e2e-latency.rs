@@ -87,8 +87,19 @@ async fn main() {
         assert!(Instant::now() < deadline, "warm-up did not finish");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Let the per-item write interval pass before measuring.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Wait until the warm-up's writes have stopped (no new write for a
+    // second, which also covers the per-item write interval): a trailing
+    // warm-up write counted during the first changes stopped their clock
+    // early (a row once showed a p50 below DefectDojo's own delay).
+    let mut quiet = (write_counts(&sys).await.0, Instant::now());
+    while quiet.1.elapsed() < Duration::from_secs(1) {
+        assert!(Instant::now() < deadline, "warm-up writes did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let writes = write_counts(&sys).await.0;
+        if writes != quiet.0 {
+            quiet = (writes, Instant::now());
+        }
+    }
     let (req0, writes0) = sys.sim_counts().await;
     let mut h = histogram();
     // DefectDojo's injected delay in the writes of each change, and the rest.
