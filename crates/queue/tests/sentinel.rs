@@ -181,7 +181,8 @@ async fn ready_for_failover(sentinels: &[String]) {
         for sentinel in sentinels {
             let v = sentinel_cmd(sentinel, &["REPLICAS", MASTER]).await;
             let replicas: Vec<HashMap<String, String>> = redis::from_redis_value(v).ok()?;
-            let field = |r: &HashMap<String, String>, k: &str| r.get(k).cloned().unwrap_or_default();
+            let field =
+                |r: &HashMap<String, String>, k: &str| r.get(k).cloned().unwrap_or_default();
             replicas
                 .iter()
                 .any(|r| {
@@ -397,5 +398,9 @@ async fn publishes_confirmed_across_a_failover_are_kept_once() {
     assert_eq!(entries, stats.stream_len, "entries left unread");
     assert_eq!(lost, 0, "published events missing after the failover");
     assert_eq!(unknown, 0, "entries that were never published");
-    assert_eq!(twice(true), 0, "events published with a key in the stream twice");
+    assert_eq!(
+        twice(true),
+        0,
+        "events published with a key in the stream twice"
+    );
 }

@@ -173,8 +173,27 @@ pub fn parse_time(t: Option<&str>) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 
-/// When DefectDojo's side last changed, as DefectDojo says: its
-/// `last_status_update`, else its `updated`.
-pub fn dojo_changed_at(d: &crate::DojoItem) -> Option<chrono::DateTime<chrono::Utc>> {
-    parse_time(d.last_status_update.as_deref()).or(parse_time(d.updated.as_deref()))
+/// When DefectDojo's side last changed, as DefectDojo says, given its state
+/// now (`state`) and the last synced one (`base`). A status change moves
+/// `last_status_update`; a notes or tag edit (the assignee) moves only
+/// `updated`, which every save moves (docs/defectdojo.md §1). So a change of
+/// the status alone is dated by `last_status_update`, and any other change
+/// by `updated` (a notes edit made after the last status change would
+/// otherwise look as old as that status change, and lose under
+/// `newest_wins` to an older tracker change). Each falls back on the other.
+pub fn dojo_changed_at(
+    d: &crate::DojoItem,
+    state: &ItemState,
+    base: Option<&ItemState>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let status_time = parse_time(d.last_status_update.as_deref());
+    let save_time = parse_time(d.updated.as_deref());
+    let status_alone = base.is_some_and(|b| {
+        b.status != state.status && b.notes == state.notes && b.assignee == state.assignee
+    });
+    if status_alone {
+        status_time.or(save_time)
+    } else {
+        save_time.or(status_time)
+    }
 }

@@ -278,7 +278,10 @@ pub fn plan(input: &PlanInput) -> Plan {
                 return link_if_new(record, d, recorded_as(record));
             }
             let policy = input.policy;
-            if dojo_wins(policy, record.tracker_changed_at, dojo_changed_at(&d)) {
+            let dojo_at = dojo_state
+                .as_ref()
+                .and_then(|s| dojo_changed_at(&d, s, base));
+            if dojo_wins(policy, record.tracker_changed_at, dojo_at) {
                 pull(
                     input,
                     record,

@@ -611,6 +611,67 @@ fn newest_wins_corner_is_decided_once() {
 }
 
 #[test]
+fn newest_wins_dates_a_defectdojo_edit_by_the_clock_that_edit_moves() {
+    // The status was last changed at t0 - 10 min; the tester changed the
+    // item at t0. In DefectDojo someone then (t0 + 5 s, `updated`) edited
+    // the notes, or the assignee tag, or the status. An edit that leaves
+    // the status moves only `updated`: dated by `last_status_update` it
+    // would look older than the tester's change and lose.
+    let status_changed_at = t0() - Duration::minutes(10);
+    let saved_at = t0() + Duration::seconds(5);
+    let carol = crate::Username::parse("carol").unwrap();
+    // (what DefectDojo holds now, last_status_update, who wins)
+    let table: Vec<(&str, ItemState, DateTime<Utc>, Kind)> = vec![
+        (
+            "notes edited after the tester",
+            st(Status::InProgress, "lead's"),
+            status_changed_at,
+            Kind::Pull,
+        ),
+        (
+            "assignee retagged after the tester",
+            ItemState {
+                assignee: Some(carol.clone()),
+                ..base()
+            },
+            status_changed_at,
+            Kind::Pull,
+        ),
+        (
+            "status changed after the tester",
+            st(Status::Done, "a"),
+            saved_at,
+            Kind::Pull,
+        ),
+        // A status changed before the tester's change, in a finding saved
+        // since for another reason (a note of ours, a DefectDojo job): the
+        // status change is the edit, and it is older.
+        (
+            "status changed before the tester",
+            st(Status::Done, "a"),
+            t0() - Duration::seconds(5),
+            Kind::Patch,
+        ),
+    ];
+    for (case, dojo_state, lsu, expected) in table {
+        let mut i = input(
+            TrackerCase::Changed,
+            DojoCase::Changed,
+            ConflictPolicy::NewestWins,
+            Times::TrackerNewer,
+        );
+        let r = i.record.as_mut().unwrap();
+        r.tracker_changed_at = Some(t0());
+        let mut d = finding(dojo_state.status, dojo_state.notes.as_str(), Some(saved_at));
+        d.last_status_update = Some(rfc(lsu));
+        d.tags = crate::mapping::with_assignee(&d.tags, dojo_state.assignee.as_ref());
+        i.dojo = DojoRead::Present(d);
+        let p = plan(&i);
+        assert_eq!(kind(&p), expected, "{case}: {p:?}");
+    }
+}
+
+#[test]
 fn an_answer_holding_our_late_write_and_our_patch_is_ours_not_a_conflict() {
     // The tester went done → notes v3. Our PATCH of the notes is answered
     // with the status of an earlier PATCH of ours that timed out and landed
