@@ -55,7 +55,12 @@ pub fn service_env(
         ("WSTG_WORKER_BLOCK_MS", "500".to_owned()),
         ("WSTG_DOJO_TIMEOUT_SECS", "5".to_owned()),
         ("WSTG_WORKER_CLAIM_MIN_IDLE_SECS", "15".to_owned()),
-        ("WSTG_LOG_LEVEL", "warn".to_owned()),
+        // WSTG_TEST_SERVICE_LOG_LEVEL (e.g. `debug`) turns the services'
+        // logs up while a failing test is looked into (with WSTG_TEST_LOG_DIR).
+        (
+            "WSTG_LOG_LEVEL",
+            std::env::var("WSTG_TEST_SERVICE_LOG_LEVEL").unwrap_or_else(|_| "warn".to_owned()),
+        ),
         // The suites and benchmarks send thousands of requests from one
         // address; the rate limit has its own test (tests/bounds.rs).
         ("WSTG_LIMITS_RATE_PER_SEC", "1000000".to_owned()),
