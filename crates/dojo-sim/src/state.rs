@@ -9,12 +9,16 @@ use crate::latency::LatencyProfile;
 use crate::stats::Stats;
 use crate::webhooks::Notifier;
 
-/// Knobs a test can turn while the simulator runs (`/__sim/faults`, `/__sim/latency`).
+/// Knobs a test can turn while the simulator runs (`/__sim/faults`, `/__sim/latency`,
+/// `/__sim/tag-step`).
 #[derive(Clone, Debug)]
 pub struct Knobs {
     pub faults: Faults,
     pub latency: Duration,
     pub latency_profile: Option<Arc<LatencyProfile>>,
+    /// How long a PUT/PATCH with `tags` shows the saved finding with no tags before its new
+    /// tags are linked (docs/defectdojo.md §9, torn reads). Zero: one step, no window.
+    pub tag_step: Duration,
 }
 
 pub struct AppState {
@@ -40,6 +44,7 @@ impl AppState {
                 faults: config.faults.clone(),
                 latency: config.latency,
                 latency_profile: config.latency_profile.clone(),
+                tag_step: Duration::ZERO,
             }),
             token: config.token.clone(),
             stats: Stats::default(),
@@ -61,6 +66,10 @@ impl AppState {
 
     pub fn set_latency(&self, latency: Duration) {
         lock(&self.knobs).latency = latency;
+    }
+
+    pub fn set_tag_step(&self, step: Duration) {
+        lock(&self.knobs).tag_step = step;
     }
 
     /// `POST /__sim/reset`: back to a fresh instance (ids restart too), notification webhooks

@@ -1515,3 +1515,53 @@ async fn the_finding_page_shows_a_finding_at_the_ui_path() {
     assert_eq!(missing.status(), 404);
     sim.running.stop().await;
 }
+
+/// docs/defectdojo.md §9, torn reads (recorded in tests/fixtures/recorded/torn-tags): a PATCH
+/// of `tags` saves the finding first and links the new tags in a second step; a list read in
+/// between shows the PATCH's `updated` and no tags. `/__sim/tag-step` opens that window.
+#[tokio::test]
+async fn a_list_read_during_a_tag_patch_shows_the_saved_finding_without_tags() {
+    let (sim, test) = sim_with_test(false).await;
+    let f = create_finding(
+        &sim.api,
+        &finding_body(
+            test,
+            "WSTG-CONF-02 torn",
+            &["wstg", "wstg-conf-02", "wstg-assignee:alice"],
+        ),
+    )
+    .await;
+    let id = f["id"].as_u64().unwrap();
+    let created = f["updated"].clone();
+    let res = sim
+        .api
+        .control(Method::PUT, "/__sim/tag-step", Some(&json!({"ms": 600})))
+        .await;
+    assert_eq!(res.status, 200);
+    let patch = {
+        let api = sim.api.clone();
+        tokio::spawn(async move {
+            api.patch(
+                &format!("/api/v2/findings/{id}/"),
+                &json!({"tags": ["wstg", "wstg-conf-02", "wstg-assignee:carol"]}),
+            )
+            .await
+        })
+    };
+    let list = format!("/api/v2/findings/?test={test}&o=-last_status_update&limit=200");
+    let torn = eventually(Duration::from_secs(5), "the PATCH's save", || async {
+        let f = sim.api.get(&list).await.body["results"][0].clone();
+        (f["updated"] != created).then_some(f)
+    })
+    .await;
+    let answer = patch.await.unwrap();
+    assert_eq!(answer.status, 200);
+    assert_eq!(torn["updated"], answer.body["updated"], "the saved finding");
+    assert_eq!(torn["tags"], json!([]), "its tags not linked yet");
+    let after = sim.api.get(&list).await.body["results"][0].clone();
+    assert_eq!(after["updated"], answer.body["updated"]);
+    let mut tags: Vec<String> = serde_json::from_value(after["tags"].clone()).unwrap();
+    tags.sort();
+    assert_eq!(tags, ["wstg", "wstg-assignee:carol", "wstg-conf-02"]);
+    sim.running.stop().await;
+}

@@ -20,6 +20,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/faults", web::put().to(put_faults))
         .route("/latency", web::get().to(get_latency))
         .route("/latency", web::put().to(put_latency))
+        .route("/tag-step", web::get().to(get_tag_step))
+        .route("/tag-step", web::put().to(put_tag_step))
         .route("/reset", web::post().to(reset))
         .route("/webhook", web::get().to(get_webhook))
         .route("/webhook", web::put().to(put_webhook))
@@ -76,6 +78,22 @@ async fn put_latency(state: web::Data<AppState>, payload: web::Bytes) -> HttpRes
     match serde_json::from_slice::<Latency>(&payload) {
         Ok(l) => {
             state.set_latency(Duration::from_millis(l.ms));
+            HttpResponse::Ok().json(json!({ "ms": l.ms }))
+        }
+        Err(e) => bad_request(format!("expected {{\"ms\": N}}: {e}")),
+    }
+}
+
+async fn get_tag_step(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "ms": state.knobs().tag_step.as_millis() as u64 }))
+}
+
+/// `{"ms": N}`: a PUT/PATCH with `tags` then shows the saved finding with no tags for N ms
+/// before linking the new ones, as DefectDojo's two steps do (docs/defectdojo.md §9).
+async fn put_tag_step(state: web::Data<AppState>, payload: web::Bytes) -> HttpResponse {
+    match serde_json::from_slice::<Latency>(&payload) {
+        Ok(l) => {
+            state.set_tag_step(Duration::from_millis(l.ms));
             HttpResponse::Ok().json(json!({ "ms": l.ms }))
         }
         Err(e) => bad_request(format!("expected {{\"ms\": N}}: {e}")),

@@ -264,8 +264,58 @@ async fn update(
     payload: web::Bytes,
     mode: Mode,
 ) -> ApiResult<HttpResponse> {
+    match save_then_tag(&state, &req, id, &payload, mode)? {
+        Updated::Answered(response) => Ok(response),
+        Updated::TagStepPending { id, tags, step } => {
+            // Between the two steps a reader sees the saved finding with no tags (recorded:
+            // tests/fixtures/recorded/torn-tags/03-list-torn.json).
+            tokio::time::sleep(step).await;
+            link_tags(&state, &req, id, tags)
+        }
+    }
+}
+
+/// What [`save_then_tag`] did.
+enum Updated {
+    Answered(HttpResponse),
+    /// The finding is saved and shown without tags; `tags` are linked after `step`
+    /// (`/__sim/tag-step`).
+    TagStepPending {
+        id: u64,
+        tags: Vec<String>,
+        step: std::time::Duration,
+    },
+}
+
+/// The second step of a PUT/PATCH with `tags`, on the finding as it is now (another save may
+/// have come in between).
+fn link_tags(
+    state: &AppState,
+    req: &HttpRequest,
+    id: u64,
+    tags: Vec<String>,
+) -> ApiResult<HttpResponse> {
+    let mut db = state.db();
+    let mut f = db
+        .findings
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(MODEL))?;
+    f.tags = tags.clone();
+    let body = with_assigned_tags(f.to_json(&db, View::Update, related_fields(req)), &tags);
+    db.findings.insert(id, f);
+    Ok(ok(body))
+}
+
+fn save_then_tag(
+    state: &AppState,
+    req: &HttpRequest,
+    id: String,
+    payload: &web::Bytes,
+    mode: Mode,
+) -> ApiResult<Updated> {
     let id = pk(&id, MODEL)?;
-    let input = body::parse_object(&req, &payload)?;
+    let input = body::parse_object(req, payload)?;
     let mut db = state.db();
     let stored = db
         .findings
@@ -327,6 +377,16 @@ async fn update(
         Some(new) => match db.finding_tags.set(&f.tags, &new) {
             Ok(a) => {
                 db.finding_tags = a.table;
+                let step = state.knobs().tag_step;
+                if !step.is_zero() {
+                    f.tags = Vec::new();
+                    db.findings.insert(id, f);
+                    return Ok(Updated::TagStepPending {
+                        id,
+                        tags: a.tags,
+                        step,
+                    });
+                }
                 f.tags = a.tags.clone();
                 Some(a.tags)
             }
@@ -339,12 +399,12 @@ async fn update(
             }
         },
     };
-    let mut body = f.to_json(&db, View::Update, related_fields(&req));
+    let mut body = f.to_json(&db, View::Update, related_fields(req));
     if let Some(tags) = assigned {
         body = with_assigned_tags(body, &tags);
     }
     db.findings.insert(id, f);
-    Ok(ok(body))
+    Ok(Updated::Answered(ok(body)))
 }
 
 async fn patch(
