@@ -338,3 +338,98 @@ async fn an_assignment_round_trips_both_ways_without_echo() {
     assert_eq!(err["field"], "assignee");
     sys.stop().await;
 }
+
+/// A lead's reassignment read half-applied (docs/defectdojo.md §9, torn
+/// reads; seen on the real DefectDojo 3.2.0): DefectDojo saves the finding,
+/// then links its new tags, and a poll in between sees no tags. The window
+/// is held open here for longer than a full-scan interval, so a poll reads
+/// it. The bridge writes nothing over the lead's change, never shows the
+/// tester's status as another, and pulls the new assignee once it is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reassignment_read_half_applied_is_neither_pulled_nor_written_over() {
+    let sys = System::start_full(
+        test_support::fresh_sqlite(),
+        1,
+        1,
+        &[
+            ("WSTG_POLLER_INTERVAL_SECS", "1"),
+            ("WSTG_POLLER_FULL_SCAN_SECS", "1"),
+        ],
+    )
+    .await;
+    let a = "WSTG-INFO-01";
+    sys.post_ok(&json!({"wstg_id": a, "status": "blocked", "assignee": "alice"}))
+        .await;
+    let finding = eventually_async(WAIT, "synced with its assignee", || async {
+        let item = sys.item(a).await;
+        (item["sync_state"] == "synced" && item["assignee"] == "alice")
+            .then(|| item["finding_id"].as_i64())
+            .flatten()
+    })
+    .await;
+    sys.settle().await;
+    let f = common::dojo_finding(&sys.http, &sys.sim.base_url, a)
+        .await
+        .unwrap();
+    let mut new_tags: Vec<String> = common::tags_of(&f)
+        .into_iter()
+        .filter(|t| !t.starts_with("wstg-assignee:"))
+        .collect();
+    new_tags.push("wstg-assignee:carol".into());
+    let r = sys
+        .http
+        .put(format!("{}/__sim/tag-step", sys.sim.base_url))
+        .json(&json!({"ms": 2500}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let polls = test_support::sim_stats::list_requests(
+        &common::dojo_stats(&sys.http, &sys.sim.base_url).await,
+    );
+    let writes = common::dojo_writes(&sys.http, &sys.sim.base_url).await;
+    let lead = {
+        let sys_http = sys.http.clone();
+        let url = format!("{}/api/v2/findings/{finding}/", sys.sim.base_url);
+        tokio::spawn(async move {
+            sys_http
+                .patch(url)
+                .header("Authorization", format!("Token {}", common::DOJO_TOKEN))
+                .json(&json!({"tags": new_tags}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    // While the lead's tags are not linked yet, polls read the finding
+    // without tags: the tracker keeps the tester's state.
+    eventually_async(WAIT, "two polls inside the window", || async {
+        let s = common::dojo_stats(&sys.http, &sys.sim.base_url).await;
+        (test_support::sim_stats::list_requests(&s) >= polls + 2).then_some(())
+    })
+    .await;
+    let item = sys.item(a).await;
+    assert_eq!(item["status"], "blocked", "{item}");
+    assert_eq!(item["assignee"], "alice", "{item}");
+    assert!(lead.await.unwrap().is_success());
+    eventually_async(WAIT, "carol in the tracker", || async {
+        (sys.item(a).await["assignee"] == "carol").then_some(())
+    })
+    .await;
+    sys.settle().await;
+    assert_eq!(sys.item(a).await["status"], "blocked");
+    assert_eq!(
+        common::dojo_writes(&sys.http, &sys.sim.base_url).await,
+        writes + 1,
+        "the lead's PATCH and nothing of ours"
+    );
+    let f = common::dojo_finding(&sys.http, &sys.sim.base_url, a)
+        .await
+        .unwrap();
+    assert!(
+        common::tags_of(&f).contains(&"wstg-assignee:carol".to_owned()),
+        "{f}"
+    );
+    sys.stop().await;
+}

@@ -15,7 +15,6 @@ mod backend;
 #[allow(dead_code)]
 #[path = "dojo_real/bridge.rs"]
 mod bridge;
-#[allow(dead_code)] // assignment_both_ways: see on_real_dojo! below
 #[path = "dojo_real/comments.rs"]
 mod comments;
 mod common;
@@ -56,11 +55,8 @@ macro_rules! on_real_dojo {
     )*};
 }
 
-// `comments::assignment_both_ways` is not listed yet: against the kit it
-// passed alone 4 times and failed twice when run first of two (the lead's
-// retag did not reach the tracker within WAIT); the cause is not known yet.
-// It runs against the emulator in tests/dojo_real_sim.rs.
 on_real_dojo!(
+    comments::assignment_both_ways,
     scenarios::five_statuses,
     scenarios::defectdojo_changes_come_back,
     scenarios::notes_both_ways,

@@ -70,6 +70,16 @@ impl Backend {
         let sim = dojo_sim::spawn(dojo_sim::SimConfig::new(DOJO_TOKEN))
             .await
             .unwrap();
+        // As on the real server, a tag write shows the saved finding without
+        // tags for a moment (docs/defectdojo.md §9, torn reads; on the kit a
+        // list read every ~100 ms caught it about once per PATCH).
+        let r = reqwest::Client::new()
+            .put(format!("{}/__sim/tag-step", sim.base_url))
+            .json(&serde_json::json!({"ms": 100}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "/__sim/tag-step: {}", r.status());
         Backend {
             url: sim.base_url.clone(),
             token: DOJO_TOKEN.to_owned(),

@@ -148,12 +148,18 @@ pub fn state_against(d: &crate::DojoItem, known: Option<&ItemState>) -> ItemStat
     state
 }
 
-/// The finding's assignee, read against what the bridge knows: a finding
-/// whose tags the bridge must not write (`mapping::holds_foreign_case_tags`)
-/// cannot carry the assignee tag, so while it has none it keeps `known`'s.
+/// The finding's assignee, read against what the bridge knows. It keeps
+/// `known`'s while the finding has no assignee tag and:
+/// - its tags are ones the bridge must not write
+///   (`mapping::holds_foreign_case_tags`), so it cannot carry the tag; or
+/// - it has no tags at all. DefectDojo saves a finding first and replaces
+///   its tags in a second step, and a read in between shows none
+///   (docs/defectdojo.md §9). That is a torn read, not an unassignment (a
+///   lead unassigning removes one tag), and read as one it once overwrote a
+///   lead's reassignment made a moment before.
 pub fn assignee_against(d: &crate::DojoItem, known: Option<&ItemState>) -> Option<crate::Username> {
     let tagged = crate::mapping::assignee_from_tags(&d.tags);
-    if tagged.is_none() && crate::mapping::holds_foreign_case_tags(&d.tags) {
+    if tagged.is_none() && (d.tags.is_empty() || crate::mapping::holds_foreign_case_tags(&d.tags)) {
         return known.and_then(|k| k.assignee.clone());
     }
     tagged

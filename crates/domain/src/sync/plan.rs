@@ -18,9 +18,7 @@ use crate::status::Status;
 use crate::wstg_id::WstgId;
 
 use super::explain::{explained_by_our_writes, InFlightWrite};
-use super::{
-    dojo_changed_at, parse_time, state_against, state_of, ConflictPolicy, ItemState, SideChange,
-};
+use super::{dojo_changed_at, parse_time, state_against, ConflictPolicy, ItemState, SideChange};
 
 /// Why an item is being synced.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,6 +215,21 @@ pub fn plan(input: &PlanInput) -> Plan {
         }
     };
 
+    // A change the poller saw in a list is confirmed by reading the finding
+    // itself before anything is decided on it. DefectDojo saves a finding
+    // and replaces its tags in two steps (docs/defectdojo.md §9), and a list
+    // read in between shows the tags half replaced: taken for an edit, it
+    // was pulled and its tags written back over the edit being saved (a
+    // lead's reassignment lost on the real DefectDojo). One GET per change
+    // seen; unchanged findings still cost nothing.
+    if let (Trigger::Observed(DojoObservation::Present(_)), DojoRead::NotRead, Some(d)) =
+        (&input.trigger, &input.dojo, &dojo)
+    {
+        if dojo_side == DojoSide::Changed {
+            return Plan::Read(Read::Finding(d.finding_id));
+        }
+    }
+
     // The tester acted and there is no finding: make it.
     if input.trigger == Trigger::TrackerChanged && dojo.is_none() {
         return match tracker {
@@ -351,8 +364,12 @@ fn dojo_now(input: &PlanInput, record: &RecordSide) -> Result<Option<DojoItem>, 
     }
 }
 
-/// True when `observed` is not older than `known` (DefectDojo bumps
-/// `updated` on every save, so an older `updated` is an old reading).
+/// True when `observed` is not older than `known`. DefectDojo bumps
+/// `updated` on every save, so an older `updated` is an old reading. At the
+/// same `updated` the two are readings of one save, which can differ in
+/// their tags alone: DefectDojo replaces the tags after the save
+/// (docs/defectdojo.md §9). A reading with no tags is the one taken in
+/// between; one with tags that differs has the tag step done.
 pub fn is_fresh(observed: &DojoItem, known: &DojoItem) -> bool {
     if observed.finding_id != known.finding_id {
         return true;
@@ -361,6 +378,7 @@ pub fn is_fresh(observed: &DojoItem, known: &DojoItem) -> bool {
         parse_time(observed.updated.as_deref()),
         parse_time(known.updated.as_deref()),
     ) {
+        (Some(o), Some(k)) if o == k => observed != known && !observed.tags.is_empty(),
         (Some(o), Some(k)) => o > k,
         _ => observed != known,
     }
@@ -379,8 +397,7 @@ fn link_if_new(record: &RecordSide, d: DojoItem, as_: RecordedAs) -> Plan {
     if record.snapshot.as_ref() == Some(&d) && record.in_sync {
         return Plan::NoOp;
     }
-    let mut state = state_of(&d);
-    state.assignee = super::assignee_against(&d, record.tracker.as_ref());
+    let state = state_against(&d, record.last_synced.as_ref().or(record.tracker.as_ref()));
     Plan::Link {
         state,
         dojo: d,
@@ -469,8 +486,9 @@ fn pull(
     conflict: Option<ConflictPolicy>,
     detail: &str,
 ) -> Plan {
-    let mut state = state_of(&d);
-    state.assignee = super::assignee_against(&d, record.tracker.as_ref());
+    // Read against the last synced state, as the decision was: a finding
+    // with no status tag is the open status it was (not Not Started).
+    let state = state_against(&d, record.last_synced.as_ref().or(record.tracker.as_ref()));
     // After a pull the status tag says what the flags say (one write; the
     // recorded answer compares equal next time, so it never loops).
     let align =

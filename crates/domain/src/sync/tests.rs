@@ -672,6 +672,83 @@ fn newest_wins_dates_a_defectdojo_edit_by_the_clock_that_edit_moves() {
 }
 
 #[test]
+fn a_lead_reassigning_in_defectdojo_is_pulled_even_when_the_list_read_is_torn() {
+    // Recorded on the real DefectDojo 3.2.0: the lead PATCHes the tags
+    // (alice → carol); DefectDojo saves the finding (`updated` moves), then
+    // replaces the tags in a second step. The poller's list read in
+    // between showed the finding with no tags, or with some of them.
+    let alice = crate::Username::parse("alice").unwrap();
+    let carol = crate::Username::parse("carol").unwrap();
+    let synced = ItemState {
+        assignee: Some(alice.clone()),
+        ..base()
+    };
+    let created = t0() - Duration::minutes(1);
+    let mut ours = finding(Status::InProgress, "a", Some(created));
+    ours.tags = crate::mapping::with_assignee(&ours.tags, Some(&alice));
+    let saved = t0();
+    let mut complete = finding(Status::InProgress, "a", Some(saved));
+    complete.last_status_update = Some(rfc(created));
+    complete.tags = crate::mapping::with_assignee(&complete.tags, Some(&carol));
+    let torn = |tags: Vec<String>| DojoItem {
+        tags,
+        ..complete.clone()
+    };
+    let observed = |reading: DojoItem, snapshot: &DojoItem| {
+        let mut i = input(
+            TrackerCase::Unchanged,
+            DojoCase::Unchanged,
+            ConflictPolicy::DojoWins,
+            Times::DojoNewer,
+        );
+        let r = i.record.as_mut().unwrap();
+        r.last_synced = Some(synced.clone());
+        r.tracker = Some(synced.clone());
+        r.snapshot = Some(snapshot.clone());
+        i.trigger = Trigger::Observed(DojoObservation::Present(reading));
+        i.dojo = DojoRead::NotRead;
+        i
+    };
+
+    // No tags at all: nothing was edited that the item holds; recorded, no
+    // write, the tester's state kept (not Not Started, not unassigned).
+    let p = plan(&observed(torn(vec![]), &ours));
+    let Plan::Link { state, .. } = &p else {
+        panic!("{p:?}")
+    };
+    assert_eq!(state, &synced);
+
+    // Some tags linked, the assignee tag not yet: a change as far as the
+    // list says, so the finding itself is read before anything is decided.
+    let half = torn(vec!["wstg".to_owned(), "wstg-info-01".to_owned()]);
+    assert_eq!(
+        plan(&observed(half.clone(), &ours)),
+        Plan::Read(Read::Finding(7))
+    );
+    // Read once the tag step is done: the lead's assignee is pulled, and
+    // no tag is written over it.
+    let mut i = observed(half, &ours);
+    i.dojo = DojoRead::Present(complete.clone());
+    let p = plan(&i);
+    let Plan::Pull { state, align, .. } = &p else {
+        panic!("{p:?}")
+    };
+    assert_eq!(state.assignee, Some(carol.clone()));
+    assert_eq!(state.status, Status::InProgress);
+    assert_eq!(align, &None);
+
+    // The torn reading recorded first, the complete one seen next at the
+    // same `updated`: it is news, and it is read and pulled.
+    let torn_snapshot = torn(vec![]);
+    assert!(super::plan::is_fresh(&complete, &torn_snapshot));
+    assert!(!super::plan::is_fresh(&torn_snapshot, &complete));
+    assert_eq!(
+        plan(&observed(complete.clone(), &torn_snapshot)),
+        Plan::Read(Read::Finding(7))
+    );
+}
+
+#[test]
 fn an_answer_holding_our_late_write_and_our_patch_is_ours_not_a_conflict() {
     // The tester went done → notes v3. Our PATCH of the notes is answered
     // with the status of an earlier PATCH of ours that timed out and landed
