@@ -120,7 +120,11 @@ test('changes made while the bridge is down wait in the browser and are delivere
       { timeout: 30000, what: 'WSTG-INFO-02 blocked in DefectDojo' });
     await eventually(async () => findingIs(await sys.finding('WSTG-INFO-03'), 'done'),
       { timeout: 30000, what: 'WSTG-INFO-03 done in DefectDojo' });
-    assert.deepEqual(await pageQueue(page), []);
+    // The page drops an entry when its 202 is handled, which on a loaded
+    // machine can come after the worker has already written DefectDojo
+    // (CI once saw INFO-03 still queued at this point).
+    await eventually(async () => (await pageQueue(page)).length === 0,
+      { what: 'the browser queue emptied' });
 
     // In order: the bridge accepted INFO-02's change before INFO-03's
     // (event ids are UUID v7, ordered by acceptance).
